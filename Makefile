@@ -1,0 +1,65 @@
+# The README's commands. Every target sets up what it needs, so a fresh clone needs nothing else.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard network/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test test-postgres lint format translations extract-messages chromium bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
+		| grep -v "is ignored" || true
+	@$(BIN)/python -c "import flask, whoosh, playwright" # fail here if the install did not work
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+network/translations/%/LC_MESSAGES/messages.mo: network/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $* --statistics
+
+translations: $(STAMP) $(CATALOGUES)
+
+extract-messages: $(STAMP)  ## refresh the catalogues after changing user-facing text
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o network/translations/messages.pot --no-location --sort-output --project redglobal .
+	$(BIN)/pybabel update -i network/translations/messages.pot -d network/translations --no-fuzzy-matching
+
+run: translations
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) demo logins
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "Browser tests need Debian's Chromium: run 'sudo apt-get install chromium'."; \
+		fi; \
+	fi
+
+test: translations chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The same suite against a throwaway PostgreSQL cluster; pg_virtualenv exports PG* variables
+# that a bare postgresql+psycopg:// URL picks up.
+test-postgres: translations chromium
+	@command -v pg_virtualenv >/dev/null || { echo "Install Debian's postgresql and postgresql-common first."; exit 1; }
+	pg_virtualenv sh -c 'TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance tests/browser/artifacts
+	find . -name '*.mo' -delete

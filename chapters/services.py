@@ -1,0 +1,307 @@
+"""Write-side rules of the network structure: joining, deciding, leaving, coordinating, editing.
+
+Services flush but never commit; the view or CLI command owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from chapters.models import (
+    Chapter,
+    ChapterMembership,
+    ChapterRole,
+    MembershipStatus,
+    Node,
+    Region,
+)
+from chapters.queries import list_coordinators
+from network.auth.models import User
+from network.db import db, utcnow
+from network.errors import ValidationError
+from network.geo import is_country, is_timezone
+from network.outbox import queue_email
+from network.security import Role
+
+DATA_DIR = Path(__file__).parent / "data"
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+# ---------------------------------------------------------------- membership
+
+
+def request_to_join(user: User, chapter: Chapter, message: str = "") -> ChapterMembership:
+    """Ask to join a chapter; its coordinators are told by e-mail. A declined member may ask again."""
+    if user.role != Role.MEMBER:
+        raise ValidationError(None, _l("Only member accounts can join chapters."))
+    if not user.is_confirmed:
+        raise ValidationError(None, _l("Please confirm your e-mail address first."))
+    if not chapter.is_active:
+        raise ValidationError(None, _l("This chapter is not active at the moment."))
+    message = message.strip()
+    if len(message) > 1000:
+        raise ValidationError("message", _l("Keep the message under 1,000 characters."))
+    membership = db.session.scalar(
+        select(ChapterMembership).where(
+            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
+        )
+    )
+    if membership is not None and membership.is_approved:
+        raise ValidationError(None, _l("You are already a member of this chapter."))
+    if membership is not None and membership.is_pending:
+        raise ValidationError(
+            None, _l("You have already asked to join; a coordinator will answer.")
+        )
+    if membership is None:
+        membership = ChapterMembership(user=user, chapter=chapter)
+        db.session.add(membership)
+    membership.status = MembershipStatus.PENDING
+    membership.role = ChapterRole.MEMBER
+    membership.message = message
+    membership.requested_at = utcnow()
+    membership.decided_at = None
+    membership.decided_by = None
+    db.session.flush()
+    for coordinator in list_coordinators(chapter):
+        queue_email(
+            coordinator.email,
+            _l("New request to join %(chapter)s", chapter=chapter.name),
+            "join_requested",
+            locale=coordinator.preferred_language,
+            kind="join_requested",
+            coordinator=coordinator,
+            member=user,
+            chapter=chapter,
+            message=message,
+            link=url_for("chapters.requests", slug=chapter.slug, _external=True),
+        )
+    return membership
+
+
+def decide_join_request(
+    decider: User, membership: ChapterMembership, approve: bool
+) -> ChapterMembership:
+    """Approve or decline a pending request and tell the member in their language."""
+    if not membership.is_pending:
+        raise ValidationError(None, _l("This request has already been answered."))
+    membership.status = MembershipStatus.APPROVED if approve else MembershipStatus.DECLINED
+    membership.decided_at = utcnow()
+    membership.decided_by = decider
+    chapter = membership.chapter
+    queue_email(
+        membership.user.email,
+        _l("Welcome to %(chapter)s", chapter=chapter.name)
+        if approve
+        else _l("Your request to join %(chapter)s", chapter=chapter.name),
+        "join_approved" if approve else "join_declined",
+        locale=membership.user.preferred_language,
+        kind="join_decided",
+        member=membership.user,
+        chapter=chapter,
+        link=url_for("chapters.detail", slug=chapter.slug, _external=True),
+    )
+    return membership
+
+
+def leave_chapter(user: User, chapter: Chapter) -> None:
+    """Leave a chapter, or withdraw a pending request. Coordinators give up the role too."""
+    membership = db.session.scalar(
+        select(ChapterMembership).where(
+            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
+        )
+    )
+    if membership is None or membership.status == MembershipStatus.DECLINED:
+        raise ValidationError(None, _l("You are not a member of this chapter."))
+    db.session.delete(membership)
+    db.session.flush()
+
+
+def assign_coordinator(chapter: Chapter, user: User, assigned_by: User) -> ChapterMembership:
+    """Make a member a coordinator of a chapter (and a member of it, if they were not)."""
+    if user.role != Role.MEMBER:
+        raise ValidationError("email", _l("Only member accounts can coordinate a chapter."))
+    membership = db.session.scalar(
+        select(ChapterMembership).where(
+            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
+        )
+    )
+    if membership is None:
+        membership = ChapterMembership(user=user, chapter=chapter)
+        db.session.add(membership)
+    elif membership.is_coordinator and membership.is_approved:
+        raise ValidationError("email", _l("This person already coordinates the chapter."))
+    membership.status = MembershipStatus.APPROVED
+    membership.role = ChapterRole.COORDINATOR
+    membership.decided_at = utcnow()
+    membership.decided_by = assigned_by
+    db.session.flush()
+    queue_email(
+        user.email,
+        _l("You are now a coordinator of %(chapter)s", chapter=chapter.name),
+        "coordinator_assigned",
+        locale=user.preferred_language,
+        kind="coordinator_assigned",
+        member=user,
+        chapter=chapter,
+        link=url_for("chapters.detail", slug=chapter.slug, _external=True),
+    )
+    return membership
+
+
+def remove_coordinator(chapter: Chapter, user: User) -> None:
+    """The person stays a member of the chapter; only the coordinator role is removed."""
+    membership = db.session.scalar(
+        select(ChapterMembership).where(
+            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
+        )
+    )
+    if membership is None or not membership.is_coordinator:
+        raise ValidationError(None, _l("This person does not coordinate the chapter."))
+    membership.role = ChapterRole.MEMBER
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- chapters, regions, nodes
+
+
+def _check_chapter_fields(fields: dict[str, Any]) -> None:
+    if "slug" in fields and not SLUG_RE.match(fields["slug"] or ""):
+        raise ValidationError(
+            "slug", _l("Use lower-case letters, digits and hyphens only, e.g. “silicon-valley”.")
+        )
+    if "country" in fields and not is_country(fields["country"]):
+        raise ValidationError("country", _l("Choose a country from the list."))
+    if "timezone" in fields and not is_timezone(fields["timezone"]):
+        raise ValidationError("timezone", _l("Choose a time zone from the list."))
+    year = fields.get("founded_year")
+    if year is not None and not 2005 <= year <= date.today().year:
+        raise ValidationError(
+            "founded_year",
+            _l("The year must be between 2005 and %(year)d.", year=date.today().year),
+        )
+    for key in ("name", "city"):
+        if key in fields and not (fields[key] or "").strip():
+            raise ValidationError(key, _l("This field is required."))
+
+
+EDITABLE_BY_COORDINATORS = ("name", "city", "timezone", "founded_year", "description", "nodes")
+EDITABLE_BY_IME = (*EDITABLE_BY_COORDINATORS, "slug", "country", "region", "is_active")
+
+
+def update_chapter(
+    chapter: Chapter, fields: dict[str, Any], *, allowed: tuple[str, ...]
+) -> Chapter:
+    """Apply edits. `allowed` says which fields this editor may change (coordinator or IME)."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError(None, _l("You may not change these fields."))
+    _check_chapter_fields(fields)
+    if "slug" in fields and fields["slug"] != chapter.slug:
+        _ensure_chapter_slug_free(fields["slug"])
+    for key, value in fields.items():
+        setattr(chapter, key, value.strip() if isinstance(value, str) else value)
+    db.session.flush()
+    return chapter
+
+
+def _ensure_chapter_slug_free(slug: str) -> None:
+    if db.session.scalar(select(Chapter.id).where(Chapter.slug == slug)) is not None:
+        raise ValidationError("slug", _l("Another chapter already uses this address."))
+
+
+def create_chapter(fields: dict[str, Any]) -> Chapter:
+    required = ("slug", "name", "region", "country", "city", "timezone")
+    for key in required:
+        if not fields.get(key):
+            raise ValidationError(key, _l("This field is required."))
+    _check_chapter_fields(fields)
+    _ensure_chapter_slug_free(fields["slug"])
+    chapter = Chapter(**{k: v.strip() if isinstance(v, str) else v for k, v in fields.items()})
+    db.session.add(chapter)
+    db.session.flush()
+    return chapter
+
+
+def save_region(region: Region | None, fields: dict[str, Any]) -> Region:
+    """Create a region (region=None) or edit one; slugs stay unique."""
+    if not SLUG_RE.match(fields.get("slug") or ""):
+        raise ValidationError("slug", _l("Use lower-case letters, digits and hyphens only."))
+    clash = db.session.scalar(select(Region).where(Region.slug == fields["slug"]))
+    if clash is not None and clash is not region:
+        raise ValidationError("slug", _l("Another region already uses this address."))
+    for key in ("name_es", "name_en"):
+        if not (fields.get(key) or "").strip():
+            raise ValidationError(key, _l("This field is required."))
+    if region is None:
+        region = Region()
+        db.session.add(region)
+    for key, value in fields.items():
+        setattr(region, key, value.strip() if isinstance(value, str) else value)
+    db.session.flush()
+    return region
+
+
+def update_node(node: Node, fields: dict[str, Any]) -> Node:
+    for key in ("description_es", "description_en"):
+        if key in fields:
+            setattr(node, key, (fields[key] or "").strip())
+    db.session.flush()
+    return node
+
+
+# ---------------------------------------------------------------- reference data
+
+
+def _read(name: str) -> list[dict[str, Any]]:
+    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+def load_structure(*, with_chapters: bool) -> dict[str, int]:
+    """Create the regions and the 32 nodes (and, for demos, the chapter list) if missing.
+
+    Idempotent: rows that exist are left as administrators edited them.
+    """
+    created = {"regions": 0, "nodes": 0, "chapters": 0}
+    regions = {r.slug: r for r in db.session.scalars(select(Region))}
+    for row in _read("regions.json"):
+        if row["slug"] not in regions:
+            regions[row["slug"]] = Region(**row)
+            db.session.add(regions[row["slug"]])
+            created["regions"] += 1
+    nodes = {n.code: n for n in db.session.scalars(select(Node))}
+    for row in _read("nodes.json"):
+        if row["code"] not in nodes:
+            data = dict(row)
+            data["inegi_code"] = data.pop("inegi")
+            nodes[row["code"]] = Node(**data)
+            db.session.add(nodes[row["code"]])
+            created["nodes"] += 1
+    if with_chapters:
+        existing = set(db.session.scalars(select(Chapter.slug)))
+        for row in _read("chapters.json"):
+            if row["slug"] in existing:
+                continue
+            data = dict(row)
+            chapter = Chapter(
+                slug=data["slug"],
+                name=data["name"],
+                region=regions[data["region"]],
+                country=data["country"],
+                city=data["city"],
+                timezone=data["timezone"],
+                founded_year=data["founded_year"],
+                description=data["description_es"] + "\n\n" + data["description_en"],
+                nodes=[nodes[code] for code in data.get("nodes", [])],
+            )
+            db.session.add(chapter)
+            created["chapters"] += 1
+    db.session.flush()
+    return created

@@ -1,0 +1,142 @@
+"""Red Global MX: create_app and the short list of things it registers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from network.config import ROOT, Config, config_from_environment
+from network.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` is a Config class, or a mapping of overrides on the environment's."""
+    app = Flask(
+        "network",
+        instance_path=os.environ.get("INSTANCE_PATH", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    register_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_config(app: Flask, config: type[Config] | Mapping[str, Any] | None) -> None:
+    if config is None or isinstance(config, Mapping):
+        app.config.from_object(config_from_environment())
+        app.config.update(config or {})
+    else:
+        app.config.from_object(config)
+    if not app.config.get("SECRET_KEY"):
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            raise RuntimeError("Set SECRET_KEY in the environment for production.")
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Development: a random key made once and kept in the instance folder (never in the code)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from network.auth.services import load_user_from_session
+    from network.db import import_models
+    from network.i18n import select_locale
+    from network.outbox import register_outbox
+    from network.security import register_security_headers
+
+    import_models()
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user_from_session)
+    login_manager.unauthorized_handler(_unauthorized)
+    register_outbox(app)
+    register_security_headers(app)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """WAL lets readers and one writer work together; the busy timeout makes writers wait
+    instead of failing with "database is locked"; SQLite leaves foreign keys off by default."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _unauthorized():
+    from flask import abort, flash, redirect, request, url_for
+    from flask_babel import gettext as _
+
+    from network.errors import wants_json
+
+    if wants_json():
+        abort(401)
+    flash(_("Please sign in to continue."), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def register_blueprints(app: Flask) -> None:
+    from chapters import bp as chapters_bp
+    from chapters import views as _chapters_views  # noqa: F401  (routes attach to bp)
+    from network.admin import bp as admin_bp
+    from network.admin import views as _admin_views  # noqa: F401
+    from network.api import bp as api_bp
+    from network.api import views as _api_views  # noqa: F401
+    from network.auth import bp as auth_bp
+    from network.auth import views as _auth_views  # noqa: F401
+
+    app.register_blueprint(chapters_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
+    csrf.exempt(api_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from network.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from network.templating import register_template_helpers as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from network.cli import register_cli as register
+
+    register(app)

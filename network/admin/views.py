@@ -1,0 +1,188 @@
+"""IME administration: regions, chapters, nodes and coordinators. Calls the chapters services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from chapters import queries, services
+from chapters.forms import ChapterAdminForm, CoordinatorForm, NodeForm, RegionForm
+from chapters.models import Chapter
+from network.admin import bp
+from network.auth.services import get_user_by_email
+from network.errors import ValidationError
+from network.extensions import db
+from network.forms import ActionForm, apply_error
+from network.geo import current_language
+from network.security import ime_required
+
+
+@bp.route("/")
+@ime_required
+def index() -> str:
+    return render_template(
+        "admin/index.html",
+        regions=queries.list_regions(),
+        chapters=queries.list_chapters(include_inactive=True),
+        member_counts=queries.count_members_by_chapter(),
+        nodes=queries.list_nodes(),
+    )
+
+
+@bp.route("/regions/new", methods=["GET", "POST"], defaults={"slug": None})
+@bp.route("/regions/<slug>/edit", methods=["GET", "POST"])
+@ime_required
+def edit_region(slug: str | None) -> str | Response:
+    region = queries.get_region_by_slug(slug) if slug else None
+    form = RegionForm(obj=region)
+    if form.validate_on_submit():
+        fields = {
+            name: form[name].data
+            for name in ("slug", "name_es", "name_en", "description_es", "description_en")
+        }
+        fields["position"] = form.position.data or 0
+        try:
+            services.save_region(region, fields)
+        except ValidationError as error:
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The region has been saved."), "success")
+            return redirect(url_for("admin.index"))
+    return render_template("admin/region.html", form=form, region=region)
+
+
+def _chapter_fields(form: ChapterAdminForm) -> dict[str, Any]:
+    chosen = set(form.nodes.data or [])
+    regions = {r.id: r for r in queries.list_regions()}
+    return {
+        "slug": (form.slug.data or "").strip().lower(),
+        "name": form.name.data,
+        "region": regions.get(form.region.data),
+        "country": form.country.data,
+        "city": form.city.data,
+        "timezone": form.timezone.data,
+        "founded_year": form.founded_year.data,
+        "description": form.description.data or "",
+        "is_active": bool(form.is_active.data),
+        "nodes": [n for n in queries.list_nodes() if n.id in chosen],
+    }
+
+
+def _chapter_form(chapter: Chapter | None) -> ChapterAdminForm:
+    form = ChapterAdminForm(obj=chapter if request.method == "GET" else None)
+    form.set_node_choices(queries.list_nodes())
+    form.region.choices = [
+        SelectChoice(r.id, r.name(current_language())) for r in queries.list_regions()
+    ]
+    if request.method == "GET" and chapter is not None:
+        form.nodes.data = [node.id for node in chapter.nodes]
+        form.region.data = chapter.region_id
+    return form
+
+
+@bp.route("/chapters/new", methods=["GET", "POST"])
+@ime_required
+def new_chapter() -> str | Response:
+    form = _chapter_form(None)
+    if form.validate_on_submit():
+        try:
+            chapter = services.create_chapter(_chapter_fields(form))
+        except ValidationError as error:
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The chapter has been created."), "success")
+            return redirect(url_for("chapters.detail", slug=chapter.slug))
+    return render_template("admin/chapter.html", form=form, chapter=None)
+
+
+@bp.route("/chapters/<slug>/edit", methods=["GET", "POST"])
+@ime_required
+def edit_chapter(slug: str) -> str | Response:
+    chapter = queries.get_chapter_by_slug(slug)
+    form = _chapter_form(chapter)
+    if form.validate_on_submit():
+        try:
+            services.update_chapter(
+                chapter, _chapter_fields(form), allowed=services.EDITABLE_BY_IME
+            )
+        except ValidationError as error:
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The chapter has been updated."), "success")
+            return redirect(url_for("chapters.detail", slug=chapter.slug))
+    return render_template("admin/chapter.html", form=form, chapter=chapter)
+
+
+@bp.route("/chapters/<slug>/coordinators", methods=["GET", "POST"])
+@ime_required
+def coordinators(slug: str) -> str | Response:
+    chapter = queries.get_chapter_by_slug(slug)
+    form = CoordinatorForm()
+    if form.validate_on_submit():
+        user = get_user_by_email(form.email.data)
+        try:
+            if user is None:
+                raise ValidationError("email", _("No account uses this e-mail address."))
+            services.assign_coordinator(chapter, user, assigned_by=current_user)
+        except ValidationError as error:
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "%(name)s now coordinates %(chapter)s.",
+                    name=user.full_name,
+                    chapter=chapter.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.coordinators", slug=chapter.slug))
+    return render_template(
+        "admin/coordinators.html",
+        chapter=chapter,
+        coordinators=queries.list_coordinators(chapter),
+        form=form,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/chapters/<slug>/coordinators/<int:user_id>/remove", methods=["POST"])
+@ime_required
+def remove_coordinator(slug: str, user_id: int) -> Response:
+    chapter = queries.get_chapter_by_slug(slug)
+    user = next((u for u in queries.list_coordinators(chapter) if u.id == user_id), None)
+    form = ActionForm()
+    if user is None:
+        flash(_("This person does not coordinate the chapter."), "warning")
+    elif form.validate_on_submit():
+        services.remove_coordinator(chapter, user)
+        db.session.commit()
+        flash(_("%(name)s no longer coordinates the chapter.", name=user.full_name), "info")
+    return redirect(url_for("admin.coordinators", slug=chapter.slug))
+
+
+@bp.route("/nodes/<slug>/edit", methods=["GET", "POST"])
+@ime_required
+def edit_node(slug: str) -> str | Response:
+    node = queries.get_node_by_slug(slug)
+    form = NodeForm(obj=node)
+    if form.validate_on_submit():
+        services.update_node(
+            node,
+            {
+                "description_es": form.description_es.data,
+                "description_en": form.description_en.data,
+            },
+        )
+        db.session.commit()
+        flash(_("The node has been updated."), "success")
+        return redirect(url_for("chapters.node", slug=node.slug))
+    return render_template("admin/node.html", form=form, node=node)

@@ -1,0 +1,197 @@
+"""OpenAPI 3 generated from the code: routes from the URL map, shapes from the response dataclasses.
+
+Nothing here is written by hand per endpoint, so the document cannot drift from what the API does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PY_TO_JSON = {str: "string", int: "integer", bool: "boolean", float: "number"}
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryParam:
+    name: str
+    type: type
+    description: str
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclasses.dataclass
+class Operation:
+    summary: str
+    description: str
+    response: Any
+    params: tuple[QueryParam, ...]
+    paginated: bool
+
+
+def documented(response: Any, *, params: tuple[QueryParam, ...] = (), paginated: bool = False):
+    """Attach what the spec needs to a view: its response type and query parameters."""
+
+    def decorator(view: F) -> F:
+        doc = (view.__doc__ or "").strip().split("\n\n", 1)
+        view.openapi = Operation(  # type: ignore[attr-defined]
+            summary=doc[0].strip(),
+            description=doc[1].strip() if len(doc) > 1 else "",
+            response=response,
+            params=params,
+            paginated=paginated,
+        )
+        return view
+
+    return decorator
+
+
+def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        schema = _schema_for(args[0], components)
+        return (
+            {**schema, "nullable": True}
+            if "$ref" not in schema
+            else {"allOf": [schema], "nullable": True}
+        )
+    if origin is list:
+        return {"type": "array", "items": _schema_for(typing.get_args(tp)[0], components)}
+    if dataclasses.is_dataclass(tp):
+        name = tp.__name__
+        if name not in components:
+            components[name] = {}  # reserve: guards against recursion
+            hints = typing.get_type_hints(tp)
+            fields = dataclasses.fields(tp)
+            components[name] = {
+                "type": "object",
+                "description": (tp.__doc__ or "").strip(),
+                "required": [f.name for f in fields],
+                "properties": {f.name: _schema_for(hints[f.name], components) for f in fields},
+            }
+        return {"$ref": f"#/components/schemas/{name}"}
+    if tp in _PY_TO_JSON:
+        return {"type": _PY_TO_JSON[tp]}
+    raise TypeError(f"No JSON schema for {tp!r}")
+
+
+def _error_response(components: dict[str, Any]) -> dict[str, Any]:
+    components.setdefault(
+        "Error",
+        {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "title", "message"],
+                    "properties": {
+                        "code": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                }
+            },
+        },
+    )
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _page_schema(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total", "pages"],
+        "properties": {
+            "items": {"type": "array", "items": item},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "pages": {"type": "integer"},
+        },
+    }
+
+
+def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") -> dict[str, Any]:
+    """Walk the app's routes of `blueprint` and describe every documented view."""
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    errors = _error_response(components)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.endpoint.startswith(f"{blueprint}."):
+            continue
+        operation: Operation | None = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if operation is None:
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        body = _schema_for(operation.response, components)
+        if operation.paginated:
+            body = _page_schema(body)
+        parameters = [
+            {
+                "name": argument,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if "int:" in rule.rule else "string"},
+            }
+            for argument in sorted(rule.arguments)
+        ]
+        for param in operation.params:
+            schema: dict[str, Any] = {"type": _PY_TO_JSON[param.type]}
+            if param.minimum is not None:
+                schema["minimum"] = param.minimum
+            if param.maximum is not None:
+                schema["maximum"] = param.maximum
+            parameters.append(
+                {
+                    "name": param.name,
+                    "in": "query",
+                    "required": False,
+                    "description": param.description,
+                    "schema": schema,
+                }
+            )
+        responses: dict[str, Any] = {
+            "200": {"description": "OK", "content": {"application/json": {"schema": body}}},
+            "400": {"description": "Malformed request", "content": errors},
+        }
+        secured = rule.endpoint != f"{blueprint}.openapi"
+        if secured:
+            responses["401"] = {"description": "Missing or invalid token", "content": errors}
+        entry: dict[str, Any] = {
+            "operationId": rule.endpoint.split(".", 1)[1],
+            "summary": operation.summary,
+            "responses": responses,
+        }
+        if operation.description:
+            entry["description"] = operation.description
+        if parameters:
+            entry["parameters"] = parameters
+        if not secured:
+            entry["security"] = []
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = entry
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Red Global MX API",
+            "version": version,
+            "description": "The membership platform of the Global Network of Skilled Mexicans. "
+            "Authenticate with `Authorization: Bearer <token>`; create tokens on your account page.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerAuth": []}],
+    }

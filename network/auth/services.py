@@ -1,0 +1,387 @@
+"""Account rules: registration, confirmation, passwords, e-mail changes and API tokens.
+
+Services never commit: the view or CLI command that calls them owns the transaction, so an
+e-mail queued here is only sent if the whole change is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from network.auth.models import ApiToken, User, new_auth_stamp
+from network.db import db, utcnow
+from network.errors import ValidationError
+from network.outbox import queue_email
+from network.security import Role
+
+MIN_PASSWORD_LENGTH = 10
+
+# The most common passwords of ten characters or more; anything here is refused outright.
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890", "0123456789", "12345678910", "1111111111", "0000000000", "qwertyuiop",
+        "password123", "password12", "passw0rd12", "iloveyou12", "contraseña", "contrasena",
+        "contrasena1", "contraseña1", "qwerty1234", "1q2w3e4r5t", "abcdefghij", "abc1234567",
+        "mexico1234", "méxico1234", "mexico2024", "mexico2025", "mexico2026", "0987654321",
+        "1234qwerty", "qwertyuiop1", "asdfghjkl1", "zxcvbnm123", "administrator", "letmein123",
+        "welcome123", "bienvenido", "bienvenido1", "redglobalmx", "redglobal123",
+    }
+)  # fmt: skip
+
+
+class InvalidToken(Exception):
+    """A link that is forged, expired or already used."""
+
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
+    """Refuse passwords that are short or easy to guess, with a message that says why."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            "password", _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        )
+    lowered = password.casefold()
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
+        raise ValidationError("password", _l("This password is too easy to guess."))
+    local_part = email.split("@")[0].casefold()
+    if (local_part and len(local_part) >= 4 and local_part in lowered) or (
+        name and lowered.replace(" ", "") == name.casefold().replace(" ", "")
+    ):
+        raise ValidationError(
+            "password", _l("Do not use your name or e-mail address as your password.")
+        )
+
+
+def verify_password(user: User, password: str) -> bool:
+    hasher = _hasher()
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return True
+
+
+# ---------------------------------------------------------------- e-mail addresses
+
+
+def normalise_email(raw: str, field: str = "email") -> str:
+    """Validate the address's form (no DNS: it must work offline) and lower-case it."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(field, _l("Enter a valid e-mail address.")) from exc
+    return result.normalized.lower()
+
+
+def get_user_by_email(email: str) -> User | None:
+    try:
+        normalised = normalise_email(email)
+    except ValidationError:
+        return None
+    return db.session.scalar(select(User).where(User.email == normalised))
+
+
+def _ensure_email_free(email: str, field: str = "email") -> None:
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ValidationError(field, _l("An account with this e-mail address already exists."))
+
+
+# ---------------------------------------------------------------- signed links
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"redglobal.{purpose}")
+
+
+def make_token(purpose: str, payload: dict[str, Any]) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise InvalidToken(expired=True) from exc
+    except BadSignature as exc:
+        raise InvalidToken() from exc
+    if not isinstance(data, dict):
+        raise InvalidToken()
+    return data
+
+
+def _user_from_token(data: dict[str, Any]) -> User:
+    user_id = data.get("uid")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        raise InvalidToken()
+    return user
+
+
+# ---------------------------------------------------------------- registration
+
+
+def register_user(
+    full_name: str, email: str, password: str, language: str, role: Role = Role.MEMBER
+) -> User:
+    """Create an unconfirmed account and queue the confirmation e-mail in its language."""
+    full_name = " ".join(full_name.split())
+    if len(full_name) < 2:
+        raise ValidationError("full_name", _l("Enter your full name."))
+    email = normalise_email(email)
+    _ensure_email_free(email)
+    check_password_strength(password, email=email, name=full_name)
+    if language not in current_app.config["LANGUAGES"]:
+        raise ValidationError("language", _l("Choose Spanish or English."))
+    user = User(
+        full_name=full_name,
+        email=email,
+        password_hash=hash_password(password),
+        preferred_language=language,
+        role=role,
+    )
+    db.session.add(user)
+    db.session.flush()
+    send_confirmation(user)
+    return user
+
+
+def send_confirmation(user: User) -> None:
+    token = make_token("confirm", {"uid": user.id, "email": user.email})
+    queue_email(
+        user.email,
+        _l("Confirm your e-mail address"),
+        "confirm_email",
+        locale=user.preferred_language,
+        kind="confirm_email",
+        user=user,
+        link=url_for("auth.confirm_email", token=token, _external=True),
+    )
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address confirmed; a link for an address the account no longer has is refused."""
+    data = read_token("confirm", token, current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    user = _user_from_token(data)
+    if data.get("email") != user.email:
+        raise InvalidToken()
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    return user
+
+
+# ---------------------------------------------------------------- log-in
+
+
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account for these credentials, or None. Unknown addresses cost a hash too, so timing
+    does not tell which addresses have accounts."""
+    user = get_user_by_email(email)
+    if user is None:
+        key = current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"]
+        dummy = _DUMMY_HASH.get(str(key)) or _DUMMY_HASH.setdefault(
+            str(key), hash_password(secrets.token_urlsafe(16))
+        )
+        with contextlib.suppress(VerificationError):
+            _hasher().verify(dummy, password)
+        return None
+    if not verify_password(user, password):
+        return None
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Flask-Login's loader: the id carries the auth stamp, so a password change ends old sessions."""
+    user_id, _, stamp = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.auth_stamp != stamp:
+        return None
+    return user
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if the account exists. The caller says the same thing either way."""
+    user = get_user_by_email(email)
+    if user is None:
+        return
+    token = make_token("reset", {"uid": user.id, "stamp": user.auth_stamp})
+    queue_email(
+        user.email,
+        _l("Reset your password"),
+        "reset_password",
+        locale=user.preferred_language,
+        kind="reset_password",
+        user=user,
+        link=url_for("auth.reset_password", token=token, _external=True),
+        hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
+    )
+
+
+def check_reset_token(token: str) -> User:
+    """The token is tied to the auth stamp, which the reset changes: each link works once."""
+    data = read_token("reset", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    user = _user_from_token(data)
+    if data.get("stamp") != user.auth_stamp:
+        raise InvalidToken()
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = check_reset_token(token)
+    _set_password(user, new_password)
+    # Following the link proves the address too.
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user, current_password):
+        raise ValidationError("current_password", _l("Your current password is not correct."))
+    _set_password(user, new_password)
+
+
+def _set_password(user: User, new_password: str) -> None:
+    check_password_strength(new_password, email=user.email, name=user.full_name)
+    user.password_hash = hash_password(new_password)
+    user.auth_stamp = new_auth_stamp()
+
+
+# ---------------------------------------------------------------- e-mail change
+
+
+def request_email_change(user: User, new_email: str, password: str) -> str:
+    """Send a confirmation link to the new address; the account keeps the old one until then."""
+    if not verify_password(user, password):
+        raise ValidationError("password", _l("Your current password is not correct."))
+    email = normalise_email(new_email, field="new_email")
+    if email == user.email:
+        raise ValidationError("new_email", _l("This is already your e-mail address."))
+    _ensure_email_free(email, field="new_email")
+    token = make_token("email-change", {"uid": user.id, "new": email, "old": user.email})
+    queue_email(
+        email,
+        _l("Confirm your new e-mail address"),
+        "change_email",
+        locale=user.preferred_language,
+        kind="change_email",
+        user=user,
+        new_email=email,
+        link=url_for("auth.confirm_email_change", token=token, _external=True),
+    )
+    return email
+
+
+def confirm_email_change(token: str) -> User:
+    data = read_token("email-change", token, current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    user = _user_from_token(data)
+    new_email = data.get("new")
+    if data.get("old") != user.email or not isinstance(new_email, str):
+        raise InvalidToken()
+    _ensure_email_free(new_email)
+    old_email = user.email
+    user.email = new_email
+    user.email_confirmed_at = utcnow()
+    queue_email(
+        old_email,
+        _l("Your e-mail address was changed"),
+        "email_changed",
+        locale=user.preferred_language,
+        kind="email_changed",
+        user=user,
+        new_email=new_email,
+    )
+    return user
+
+
+# ---------------------------------------------------------------- settings
+
+
+def update_settings(user: User, full_name: str, language: str) -> None:
+    full_name = " ".join(full_name.split())
+    if len(full_name) < 2:
+        raise ValidationError("full_name", _l("Enter your full name."))
+    if language not in current_app.config["LANGUAGES"]:
+        raise ValidationError("language", _l("Choose Spanish or English."))
+    user.full_name = full_name
+    user.preferred_language = language
+
+
+# ---------------------------------------------------------------- API tokens
+
+TOKEN_PREFIX = "rgmx_"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Make a token; the plain value is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("name", _l("Give the token a name, such as the script that uses it."))
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name[:80], token_hash=_hash_token(plain), prefix=plain[:10])
+    db.session.add(token)
+    return token, plain
+
+
+def revoke_api_token(user: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise ValidationError(None, _l("That token does not exist."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def user_for_api_token(plain: str) -> User | None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
+    if token is None or token.revoked_at is not None:
+        return None
+    token.last_used_at = utcnow()
+    return token.user

@@ -1,0 +1,173 @@
+"""`flask demo ...` and the attachment of every domain's command group."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from network.db import db, utcnow
+from network.security import Role
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    email: str
+    password: str
+    name: str
+    note: str
+
+
+DEMO_PASSWORD = "RedGlobal-demo-2026"
+DEMO_ACCOUNTS = (
+    DemoAccount("member", "miembro@demo.redglobal.mx", DEMO_PASSWORD, "Ximena Núñez Peña",
+                "skilled member, Madrid chapter"),
+    DemoAccount("coordinator", "coordinacion@demo.redglobal.mx", DEMO_PASSWORD,
+                "José Ángel Gutiérrez", "coordinator of Silicon Valley (has join requests)"),
+    DemoAccount("organisation", "organizacion@demo.redglobal.mx", DEMO_PASSWORD,
+                "Mariana Ibáñez Solís", "user of a verified ministry"),
+    DemoAccount("ime", "ime@demo.redglobal.mx", DEMO_PASSWORD, "Sofía Martínez Ortúzar",
+                "IME administrator"),
+)  # fmt: skip
+
+demo_cli = AppGroup("demo", help="Demo data for development and reviews.")
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in folded if c.isascii() and (c.isalnum() or c in ".-")).lower()
+
+
+@demo_cli.command("seed")
+@click.option("--members", default=500, show_default=True, type=click.IntRange(0, 200_000))
+@click.option("--seed", "seed_value", default=2005, show_default=True, help="Random seed.")
+def seed(members: int, seed_value: int) -> None:
+    """Seed a demo network if the database is empty (running it again changes nothing)."""
+    from chapters.models import Chapter
+
+    if db.session.scalar(select(func.count(Chapter.id))):
+        click.echo("The database already has a network; nothing seeded.")
+        return
+    counts = seed_demo_network(members=members, seed_value=seed_value)
+    db.session.commit()
+    click.echo(
+        f"Seeded {counts['chapters']} chapters in {counts['countries']} countries, "
+        f"{counts['nodes']} nodes, {counts['members']} members."
+    )
+
+
+def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]:
+    """Deterministic demo data: the real structure, Faker es_MX people, memberships, requests."""
+    from faker import Faker
+
+    from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus
+    from chapters.services import load_structure
+    from network.auth.cli import create_confirmed_user
+    from network.auth.models import User
+    from network.auth.services import hash_password
+    from network.organisations.services import create_organisation
+
+    created = load_structure(with_chapters=True)
+    chapters = list(db.session.scalars(select(Chapter).order_by(Chapter.id)))
+    by_slug = {c.slug: c for c in chapters}
+
+    organisation = create_organisation(
+        "secihti",
+        "Secretaría de Ciencia, Humanidades, Tecnología e Innovación",
+        "ministry",
+        verified=True,
+    )
+    create_organisation("gobierno-sonora", "Gobierno del Estado de Sonora", "state_government")
+    accounts = {}
+    for account in DEMO_ACCOUNTS:
+        role = {"ime": Role.IME, "organisation": Role.ORGANISATION}.get(account.role, Role.MEMBER)
+        user = create_confirmed_user(account.email, account.name, account.password, role)
+        if role == Role.ORGANISATION:
+            user.organisation = organisation
+        accounts[account.role] = user
+
+    def membership(user: User, chapter: Chapter, **kwargs: object) -> None:
+        db.session.add(ChapterMembership(user=user, chapter=chapter, **kwargs))
+
+    approved = {"status": MembershipStatus.APPROVED, "decided_at": utcnow()}
+    membership(accounts["member"], by_slug["madrid"], **approved)
+    membership(
+        accounts["coordinator"], by_slug["silicon-valley"], role=ChapterRole.COORDINATOR, **approved
+    )
+
+    fake = Faker("es_MX")
+    fake.seed_instance(seed_value)
+    rng = random.Random(seed_value)
+    shared_hash = hash_password(DEMO_PASSWORD)  # one hash: hashing 500 times would take minutes
+    people = []
+    for index in range(members):
+        first, last1, last2 = fake.first_name(), fake.last_name(), fake.last_name()
+        name = f"{first} {last1} {last2}"
+        email = f"{_ascii(first)}.{_ascii(last1)}.{index}@ejemplo.mx"
+        user = User(
+            email=email,
+            full_name=name,
+            password_hash=shared_hash,
+            preferred_language="es" if rng.random() < 0.7 else "en",
+            role=Role.MEMBER,
+            email_confirmed_at=utcnow(),
+        )
+        people.append(user)
+    db.session.add_all(people)
+    db.session.flush()
+
+    coordinators_needed = {c.id: 1 + (c.id % 2) for c in chapters}
+    for user in people:
+        home = rng.choice(chapters)
+        chosen = [home]
+        if rng.random() < 0.15:
+            chosen.append(rng.choice(chapters))
+        for chapter in dict.fromkeys(chosen):
+            if coordinators_needed.get(chapter.id, 0) > 0 and chapter.slug != "silicon-valley":
+                coordinators_needed[chapter.id] -= 1
+                membership(user, chapter, role=ChapterRole.COORDINATOR, **approved)
+            elif rng.random() < 0.04:
+                membership(user, chapter, message=fake.sentence(nb_words=12))
+            else:
+                membership(user, chapter, **approved)
+    # Pending requests for the demo coordinator to answer.
+    for user in people[-3:]:
+        if not any(m.chapter_id == by_slug["silicon-valley"].id for m in user.memberships):
+            membership(
+                user,
+                by_slug["silicon-valley"],
+                message="Me gustaría colaborar con las mentorías del capítulo.",
+            )
+    db.session.flush()
+    return {
+        "chapters": len(chapters),
+        "countries": len({c.country for c in chapters}),
+        "nodes": created["nodes"],
+        "members": len(people) + 2,
+    }
+
+
+@demo_cli.command("logins")
+def logins() -> None:
+    """Print the demo log-ins, one per role."""
+    click.echo(f"\nDemo log-ins (password for all: {DEMO_PASSWORD}):")
+    for account in DEMO_ACCOUNTS:
+        click.echo(f"  {account.role:<13} {account.email:<34} {account.note}")
+    click.echo("")
+
+
+def register_cli(app: Flask) -> None:
+    from chapters.cli import cli as chapters_cli
+    from network.auth.cli import cli as users_cli
+    from network.organisations.cli import cli as organisations_cli
+
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(organisations_cli)
+    app.cli.add_command(chapters_cli)

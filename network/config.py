@@ -1,0 +1,107 @@
+"""Configuration classes: safe development defaults, read from the environment where it matters."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _default_database_url() -> str:
+    instance = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+    return f"sqlite:///{instance / 'redglobal.sqlite3'}"
+
+
+class Config:
+    """Development defaults. Every secret comes from the environment or the instance folder."""
+
+    # None means: create_app reads (or creates once) instance/secret_key.
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    LANGUAGES = ("es", "en")
+    BABEL_DEFAULT_LOCALE = "es"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
+
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    # Two limits on log-in: one per account (guessing one password) and one per address
+    # (spraying many accounts from one place).
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour")
+    LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per minute;200 per hour")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+
+    # argon2id; the library's defaults (~120 ms a hash on 2 cores) are right for production.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    EMAIL_CONFIRM_MAX_AGE = int(timedelta(days=3).total_seconds())
+    PASSWORD_RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
+
+    # Mail: every message is written to the outbox table first; the sender delivers it after
+    # the commit. "console" prints, "smtp" delivers, "memory" keeps them for tests.
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "console")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Red Global MX <no-reply@redglobal.mx>")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_MAX_ATTEMPTS = 8
+
+    API_PAGE_SIZE = 50
+    MEMBER_LIST_PAGE_SIZE = 50
+
+
+class TestConfig(Config):
+    """Fast and isolated: in-memory SQLite (or TEST_DATABASE_URL), cheap hashes, mail kept in memory."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SENDER = "memory"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+    SERVER_NAME = "localhost"
+
+
+class ProductionConfig(Config):
+    """Production: secure cookies, and a missing SECRET_KEY is an error rather than a surprise."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "smtp")
+
+
+def config_from_environment() -> type[Config]:
+    """Pick the configuration class named by REDGLOBAL_ENV (development unless it says production)."""
+    if os.environ.get("REDGLOBAL_ENV", "development").lower() == "production":
+        return ProductionConfig
+    return Config

@@ -1,0 +1,26 @@
+"""Form helpers shared by every domain."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice
+
+from network.errors import ValidationError
+from network.i18n import LANGUAGE_NAMES
+
+
+class ActionForm(FlaskForm):
+    """A form with only its CSRF token: for buttons that change something (join, approve, revoke)."""
+
+
+def language_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+
+
+def apply_error(form: FlaskForm, error: ValidationError) -> None:
+    """Show a service's refusal next to the field it concerns, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        form.form_errors.append(str(error.message))

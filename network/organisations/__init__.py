@@ -1,0 +1,1 @@
+"""Organisations in Mexico that ask the network for expertise."""

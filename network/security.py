@@ -1,0 +1,113 @@
+"""Roles, access rules and HTTP security headers: every permission check is named here."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, Response, abort, current_app, request
+from flask_login import current_user
+
+if TYPE_CHECKING:
+    from chapters.models import Chapter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(enum.StrEnum):
+    """What kind of account this is. Chapter coordination is per chapter, kept on memberships."""
+
+    MEMBER = "member"
+    ORGANISATION = "organisation"
+    IME = "ime"
+
+
+def is_ime_admin(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.role == Role.IME)
+
+
+def can_manage_chapter(user: Any, chapter: Chapter) -> bool:
+    """IME administrators manage every chapter; coordinators only their own."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_ime_admin(user) or chapter.id in user.coordinated_chapter_ids
+
+
+def can_join_chapters(user: Any) -> bool:
+    """Only skilled members join chapters; organisation accounts speak for an institution."""
+    return bool(getattr(user, "is_authenticated", False) and user.role == Role.MEMBER)
+
+
+def require(allowed: bool) -> None:
+    """Abort with 403 unless the rule holds: the one way views refuse access after loading data."""
+    if not allowed:
+        abort(403)
+
+
+def login_required(view: F) -> F:
+    """Like Flask-Login's, but answers 401 JSON on the API instead of redirecting."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    """Allow only signed-in accounts of the given roles (others get 403, anonymous log in)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            require(current_user.role in roles)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+ime_required = role_required(Role.IME)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        # Bootstrap draws small icons as data: SVGs in CSS.
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def _set_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint and not request.endpoint.startswith(("static", "bootstrap")):
+        # Pages can hold personal data: never let a shared cache keep them.
+        headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+def register_security_headers(app: Flask) -> None:
+    app.after_request(_set_security_headers)

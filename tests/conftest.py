@@ -1,0 +1,244 @@
+"""Shared fixtures: a fresh app and database per test, factories, log-in, and a real-mail guard."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select, text
+
+from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Region
+from network import create_app
+from network.auth.models import User
+from network.auth.services import hash_password
+from network.config import TestConfig
+from network.db import utcnow
+from network.extensions import db, limiter
+from network.organisations.models import Organisation, OrganisationKind
+from network.outbox import OutboxMessage
+from network.security import Role
+
+PASSWORD = "una contraseña larga 2026"
+
+
+def _reset_database(app: Flask) -> None:
+    with app.app_context():
+        db.drop_all()
+        # Left behind by the migration test on PostgreSQL.
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    app = create_app(TestConfig)
+    _reset_database(app)
+    limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that tries to reach a mail server."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a test tried to send real e-mail")
+
+    monkeypatch.setattr(smtplib, "SMTP", refuse)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", refuse)
+
+
+def _saved(app: Flask, obj: Any) -> Any:
+    """Commit, then detach with attributes loaded, so tests can read them outside a context."""
+    with app.app_context():
+        db.session.add(obj)
+        db.session.commit()
+        db.session.refresh(obj)
+        db.session.expunge(obj)
+    return obj
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides: Any) -> User:
+        n = next(counter)
+        password = overrides.pop("password", PASSWORD)
+        fields: dict[str, Any] = {
+            "email": f"persona{n}@ejemplo.mx",
+            "full_name": f"Persona Número {n}",
+            "role": Role.MEMBER,
+            "preferred_language": "es",
+            "email_confirmed_at": utcnow(),
+        }
+        fields.update(overrides)
+        with app.app_context():
+            fields["password_hash"] = hash_password(password)
+        return _saved(app, User(**fields))
+
+    return make
+
+
+@pytest.fixture
+def make_region(app: Flask) -> Callable[..., Region]:
+    def make(**overrides: Any) -> Region:
+        fields = {"slug": "europe", "name_es": "Europa", "name_en": "Europe", "position": 3}
+        fields.update(overrides)
+        return _saved(app, Region(**fields))
+
+    return make
+
+
+@pytest.fixture
+def make_chapter(app: Flask, make_region: Callable[..., Region]) -> Callable[..., Chapter]:
+    regions: dict[str, Region] = {}
+
+    def make(**overrides: Any) -> Chapter:
+        region_slug = overrides.pop("region_slug", "europe")
+        if region_slug not in regions:
+            regions[region_slug] = make_region(slug=region_slug)
+        fields = {
+            "slug": "madrid",
+            "name": "Madrid",
+            "country": "ES",
+            "city": "Madrid",
+            "timezone": "Europe/Madrid",
+            "founded_year": 2008,
+            "description": "Capítulo de **Madrid**.",
+            "region_id": regions[region_slug].id,
+        }
+        fields.update(overrides)
+        return _saved(app, Chapter(**fields))
+
+    return make
+
+
+@pytest.fixture
+def add_membership(app: Flask) -> Callable[..., ChapterMembership]:
+    def add(
+        user: User,
+        chapter: Chapter,
+        status: MembershipStatus = MembershipStatus.APPROVED,
+        role: ChapterRole = ChapterRole.MEMBER,
+    ) -> ChapterMembership:
+        return _saved(
+            app,
+            ChapterMembership(user_id=user.id, chapter_id=chapter.id, status=status, role=role),
+        )
+
+    return add
+
+
+@pytest.fixture
+def network(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_chapter: Callable[..., Chapter],
+    add_membership: Callable[..., ChapterMembership],
+) -> SimpleNamespace:
+    """Two chapters and one account of each role the access rules distinguish."""
+    madrid = make_chapter()
+    paris = make_chapter(slug="paris", name="París", country="FR", city="París",
+                         timezone="Europe/Paris")  # fmt: skip
+    organisation = _saved(
+        app,
+        Organisation(
+            slug="secihti", name="Secretaría de Ciencia", kind=OrganisationKind.MINISTRY,
+            verified_at=utcnow(),
+        ),
+    )  # fmt: skip
+    member = make_user(full_name="Ana López Núñez", email="ana@ejemplo.mx")
+    coordinator = make_user(full_name="Jorge Peña", email="jorge@ejemplo.mx")
+    other_coordinator = make_user(full_name="Lucía Fernández", email="lucia@ejemplo.mx")
+    org_user = make_user(
+        full_name="Mariana Ibáñez", email="mariana@secihti.gob.mx", role=Role.ORGANISATION,
+        organisation_id=organisation.id,
+    )  # fmt: skip
+    ime = make_user(full_name="Sofía Martínez", email="sofia@ime.gob.mx", role=Role.IME)
+    add_membership(coordinator, madrid, role=ChapterRole.COORDINATOR)
+    add_membership(other_coordinator, paris, role=ChapterRole.COORDINATOR)
+    return SimpleNamespace(
+        madrid=madrid,
+        paris=paris,
+        organisation=organisation,
+        member=member,
+        coordinator=coordinator,
+        other_coordinator=other_coordinator,
+        org_user=org_user,
+        ime=ime,
+    )
+
+
+def login(client: FlaskClient, user: User | None) -> FlaskClient:
+    """Sign in through the session, as Flask-Login would after a successful log-in."""
+    if user is not None:
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Callable[[], list[OutboxMessage]]:
+    """The outbox rows, oldest first."""
+
+    def read() -> list[OutboxMessage]:
+        with app.app_context():
+            rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+            for row in rows:
+                db.session.expunge(row)
+            return rows
+
+    return read
+
+
+def link_in(body: str) -> str:
+    """The first link of an e-mail body, as a path the test client can open."""
+    match = re.search(r"https?://[^/\s]+(/\S+)", body)
+    assert match, f"no link in {body!r}"
+    return match.group(1)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """Count SQL statements run inside the `with` block, to guard list pages against N+1."""
+
+    class Counter:
+        def __init__(self) -> None:
+            self.count = 0
+
+        def __enter__(self) -> Counter:
+            with app.app_context():
+                self.engine = db.engine
+            event.listen(self.engine, "before_cursor_execute", self._count)
+            return self
+
+        def _count(self, *args: Any) -> None:
+            self.count += 1
+
+        def __exit__(self, *exc: object) -> None:
+            event.remove(self.engine, "before_cursor_execute", self._count)
+
+    return Counter
