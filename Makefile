@@ -25,7 +25,7 @@ network/translations/%/LC_MESSAGES/messages.mo: network/translations/%/LC_MESSAG
 translations: $(STAMP) $(CATALOGUES)
 
 extract-messages: $(STAMP)  ## refresh the catalogues after changing user-facing text
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o network/translations/messages.pot --no-location --sort-output --project redglobal .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o network/translations/messages.pot --no-location --sort-output --ignore-dirs ".* __pycache__ .venv" --project redglobal .
 	$(BIN)/pybabel update -i network/translations/messages.pot -d network/translations --no-fuzzy-matching
 
 run: translations

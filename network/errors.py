@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,21 @@ def _extra_headers(error: HTTPException) -> dict[str, str]:
     return headers
 
 
+def _handle_csrf_error(error: HTTPException):
+    """A stale or missing form token is usually an old tab: say so instead of "bad request"."""
+    title = _l("This form has expired")
+    message = _l("For your security, forms expire. Go back, reload the page and send it again.")
+    if wants_json():
+        return jsonify({"error": {"code": 400, "title": str(title), "message": str(message)}}), 400
+    return render_template("errors/error.html", code=400, title=title, message=message), 400
+
+
 def _handle_unexpected(error: Exception):
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return _handle_http_error(InternalServerError())
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,84 @@
+"""Who may open what: every endpoint of the foundation for each kind of visitor."""
+
+from __future__ import annotations
+
+import pytest
+
+from chapters.models import MembershipStatus, Node
+from tests.conftest import _saved, login
+
+ROLES = ("anonymous", "member", "coordinator", "other_coordinator", "org_user", "ime")
+
+ALL = dict.fromkeys(ROLES, 200)
+SIGNED_IN = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
+SIGNED_OUT = {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}
+CHAPTER_MANAGERS = {
+    "anonymous": 302, "member": 403, "coordinator": 200, "other_coordinator": 403,
+    "org_user": 403, "ime": 200,
+}  # fmt: skip
+IME_ONLY = {"anonymous": 302, **dict.fromkeys(ROLES[1:-1], 403), "ime": 200}
+REDIRECT_ALL = dict.fromkeys(ROLES, 302)
+TOKEN_ONLY = dict.fromkeys(ROLES, 401)
+
+
+def _ok_to(expected: dict[str, int], success: int) -> dict[str, int]:
+    """The same access, where the allowed answer is a redirect after a POST."""
+    return {role: success if code == 200 else code for role, code in expected.items()}
+
+
+MATRIX = [
+    ("GET", "/", ALL),
+    ("GET", "/regions", ALL),
+    ("GET", "/chapters/madrid", ALL),
+    ("GET", "/nodes", ALL),
+    ("GET", "/nodes/son", ALL),
+    ("GET", "/register", SIGNED_OUT),
+    ("GET", "/login", SIGNED_OUT),
+    ("GET", "/reset", ALL),
+    ("GET", "/confirm", ALL),
+    ("GET", "/account", SIGNED_IN),
+    ("GET", "/my/chapters", SIGNED_IN),
+    ("POST", "/account/password", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 422)}),
+    ("POST", "/account/email", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 422)}),
+    ("POST", "/account/tokens", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 422)}),
+    ("POST", "/logout", REDIRECT_ALL),
+    ("POST", "/language", REDIRECT_ALL),
+    ("POST", "/chapters/madrid/join",
+     {"anonymous": 302, "member": 302, "coordinator": 302, "other_coordinator": 302,
+      "org_user": 403, "ime": 403}),
+    ("POST", "/chapters/madrid/leave", REDIRECT_ALL),
+    ("GET", "/chapters/madrid/edit", CHAPTER_MANAGERS),
+    ("POST", "/chapters/madrid/edit", CHAPTER_MANAGERS),
+    ("GET", "/chapters/madrid/requests", CHAPTER_MANAGERS),
+    ("POST", "/chapters/madrid/requests/{pending}", _ok_to(CHAPTER_MANAGERS, 302)),
+    ("GET", "/chapters/madrid/members", CHAPTER_MANAGERS),
+    ("GET", "/admin/", IME_ONLY),
+    ("GET", "/admin/regions/new", IME_ONLY),
+    ("GET", "/admin/regions/europe/edit", IME_ONLY),
+    ("GET", "/admin/chapters/new", IME_ONLY),
+    ("GET", "/admin/chapters/madrid/edit", IME_ONLY),
+    ("GET", "/admin/chapters/madrid/coordinators", IME_ONLY),
+    ("POST", "/admin/chapters/madrid/coordinators/{coordinator}/remove", _ok_to(IME_ONLY, 302)),
+    ("GET", "/admin/nodes/son/edit", IME_ONLY),
+    ("GET", "/api/v1/me", TOKEN_ONLY),
+    ("GET", "/api/v1/chapters", TOKEN_ONLY),
+    ("GET", "/api/v1/openapi.json", ALL),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method, path, expected", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
+def test_access(app, network, make_user, add_membership, role, method, path, expected):
+    _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
+                     timezone="America/Hermosillo"))  # fmt: skip
+    applicant = make_user(email="solicitante@ejemplo.mx")
+    pending = add_membership(applicant, network.madrid, status=MembershipStatus.PENDING)
+    url = path.format(pending=pending.id, coordinator=network.coordinator.id)
+    client = login(app.test_client(), None if role == "anonymous" else getattr(network, role))
+    data = {"decision": "approve"} if "requests/" in url else {}
+    response = client.open(url, method=method, data=data)
+    assert response.status_code == expected[role], f"{role} {method} {url}"
+    if response.status_code == 302 and role == "anonymous" and expected[role] == 302:
+        location = response.headers["Location"]
+        if method == "GET":
+            assert location.startswith("/login"), "anonymous visitors are asked to sign in"

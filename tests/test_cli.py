@@ -1,0 +1,108 @@
+"""The stable command line: demo seed, users, organisations, tokens."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node, Region
+from network.auth.models import User
+from network.extensions import db
+from network.security import Role
+
+
+def test_demo_seed_builds_a_realistic_network_once(app, runner):
+    result = runner.invoke(args=["demo", "seed", "--members", "40"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Region.id))) == 4
+        assert db.session.scalar(select(func.count(Chapter.id))) >= 45
+        assert db.session.scalar(select(func.count(func.distinct(Chapter.country)))) >= 22
+        assert db.session.scalar(select(func.count(Node.id))) == 32
+        names = db.session.scalars(select(User.full_name)).all()
+        assert len(names) == 44  # 40 members and one account per role
+        assert any(re.search(r"[áéíóúñÁÉÍÓÚÑ]", name) for name in names)
+        roles = db.session.scalars(select(User.role)).all()
+        assert {Role.MEMBER, Role.ORGANISATION, Role.IME} <= set(roles)
+        coordinators = db.session.scalar(
+            select(func.count(ChapterMembership.id)).where(
+                ChapterMembership.role == ChapterRole.COORDINATOR
+            )
+        )
+        assert coordinators >= 1
+        pending = db.session.scalar(
+            select(func.count(ChapterMembership.id)).where(
+                ChapterMembership.status == MembershipStatus.PENDING
+            )
+        )
+        assert pending >= 1
+    again = runner.invoke(args=["demo", "seed", "--members", "40"])
+    assert again.exit_code == 0 and "nothing seeded" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 44
+
+
+def test_demo_seed_is_deterministic(app, runner):
+    runner.invoke(args=["demo", "seed", "--members", "5"])
+    with app.app_context():
+        first = db.session.scalars(select(User.full_name).order_by(User.id)).all()
+    from network.cli import seed_demo_network
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        seed_demo_network(members=5)
+        db.session.commit()
+        assert db.session.scalars(select(User.full_name).order_by(User.id)).all() == first
+
+
+def test_demo_logins_print_one_account_per_role(runner):
+    output = runner.invoke(args=["demo", "logins"]).output
+    for role in ("member", "coordinator", "organisation", "ime"):
+        assert re.search(rf"^\s+{role}\s+\S+@", output, re.M), role
+
+
+def test_users_and_organisations_commands(app, runner):
+    result = runner.invoke(
+        args=["organisations", "create", "sonora", "--name", "Gobierno de Sonora",
+              "--kind", "state_government", "--verified"]
+    )  # fmt: skip
+    assert result.exit_code == 0 and "verified" in result.output
+    result = runner.invoke(
+        args=["users", "create", "Laura@Sonora.gob.mx", "--name", "Laura Díaz",
+              "--password", "una clave bastante larga", "--organisation", "sonora"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        args=["users", "create", "admin@ime.gob.mx", "--name", "Admin IME",
+              "--password", "otra clave bastante larga", "--role", "ime"]
+    )  # fmt: skip
+    assert result.exit_code == 0
+    with app.app_context():
+        laura = db.session.scalar(select(User).where(User.email == "laura@sonora.gob.mx"))
+        assert laura.role == Role.ORGANISATION and laura.organisation.is_verified
+        assert laura.is_confirmed
+
+    duplicate = runner.invoke(
+        args=["users", "create", "laura@sonora.gob.mx", "--name", "X", "--password", "x" * 3]
+    )
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    weak = runner.invoke(args=["users", "create", "n@x.mx", "--name", "N", "--password", "corta"])
+    assert weak.exit_code != 0
+    bad_kind = runner.invoke(args=["organisations", "create", "x", "--name", "X", "--kind", "club"])
+    assert bad_kind.exit_code != 0
+
+
+def test_users_token_prints_a_working_token_per_account(app, runner, make_user):
+    make_user(email="a@ejemplo.mx")
+    make_user(email="b@ejemplo.mx")
+    result = runner.invoke(args=["users", "token", "a@ejemplo.mx", "b@ejemplo.mx"])
+    assert result.exit_code == 0
+    lines = [line.split() for line in result.output.strip().splitlines()]
+    assert [email for email, _ in lines] == ["a@ejemplo.mx", "b@ejemplo.mx"]
+    client = app.test_client()
+    for email, token in lines:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+        assert me["email"] == email
+    assert runner.invoke(args=["users", "token", "nadie@x.mx"]).exit_code != 0
