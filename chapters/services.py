@@ -23,7 +23,7 @@ from chapters.models import (
     Node,
     Region,
 )
-from chapters.queries import list_coordinators
+from chapters.queries import get_membership, list_coordinators
 from network.auth.models import User
 from network.db import db, utcnow
 from network.errors import ValidationError
@@ -49,11 +49,7 @@ def request_to_join(user: User, chapter: Chapter, message: str = "") -> ChapterM
     message = message.strip()
     if len(message) > 1000:
         raise ValidationError("message", _l("Keep the message under 1,000 characters."))
-    membership = db.session.scalar(
-        select(ChapterMembership).where(
-            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
-        )
-    )
+    membership = get_membership(user, chapter)
     if membership is not None and membership.is_approved:
         raise ValidationError(None, _l("You are already a member of this chapter."))
     if membership is not None and membership.is_pending:
@@ -113,11 +109,7 @@ def decide_join_request(
 
 def leave_chapter(user: User, chapter: Chapter) -> None:
     """Leave a chapter, or withdraw a pending request. Coordinators give up the role too."""
-    membership = db.session.scalar(
-        select(ChapterMembership).where(
-            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
-        )
-    )
+    membership = get_membership(user, chapter)
     if membership is None or membership.status == MembershipStatus.DECLINED:
         raise ValidationError(None, _l("You are not a member of this chapter."))
     db.session.delete(membership)
@@ -128,11 +120,7 @@ def assign_coordinator(chapter: Chapter, user: User, assigned_by: User) -> Chapt
     """Make a member a coordinator of a chapter (and a member of it, if they were not)."""
     if user.role != Role.MEMBER:
         raise ValidationError("email", _l("Only member accounts can coordinate a chapter."))
-    membership = db.session.scalar(
-        select(ChapterMembership).where(
-            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
-        )
-    )
+    membership = get_membership(user, chapter)
     if membership is None:
         membership = ChapterMembership(user=user, chapter=chapter)
         db.session.add(membership)
@@ -158,11 +146,7 @@ def assign_coordinator(chapter: Chapter, user: User, assigned_by: User) -> Chapt
 
 def remove_coordinator(chapter: Chapter, user: User) -> None:
     """The person stays a member of the chapter; only the coordinator role is removed."""
-    membership = db.session.scalar(
-        select(ChapterMembership).where(
-            ChapterMembership.user_id == user.id, ChapterMembership.chapter_id == chapter.id
-        )
-    )
+    membership = get_membership(user, chapter)
     if membership is None or not membership.is_coordinator:
         raise ValidationError(None, _l("This person does not coordinate the chapter."))
     membership.role = ChapterRole.MEMBER

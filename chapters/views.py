@@ -95,7 +95,8 @@ def edit(slug: str) -> str | Response:
     chapter = queries.get_chapter_by_slug(slug)
     require(can_manage_chapter(current_user, chapter))
     form = ChapterEditForm(obj=chapter if request.method == "GET" else None)
-    form.set_node_choices(queries.list_nodes())
+    all_nodes = queries.list_nodes()
+    form.set_node_choices(all_nodes)
     if request.method == "GET":
         form.nodes.data = [node.id for node in chapter.nodes]
     if form.validate_on_submit():
@@ -105,7 +106,7 @@ def edit(slug: str) -> str | Response:
             "timezone": form.timezone.data,
             "founded_year": form.founded_year.data,
             "description": form.description.data or "",
-            "nodes": [n for n in queries.list_nodes() if n.id in set(form.nodes.data or [])],
+            "nodes": [n for n in all_nodes if n.id in set(form.nodes.data or [])],
         }
         try:
             services.update_chapter(chapter, fields, allowed=services.EDITABLE_BY_COORDINATORS)
@@ -184,5 +185,4 @@ def my_chapters() -> str:
     return render_template(
         "chapters/mine.html",
         memberships=queries.list_user_memberships(current_user),
-        action_form=ActionForm(),
     )
