@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -204,7 +206,9 @@ def confirm_email(token: str) -> User:
 # ---------------------------------------------------------------- log-in
 
 
-_DUMMY_HASH: dict[str, str] = {}
+@cache
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    return PasswordHasher(time_cost, memory_cost, parallelism).hash(secrets.token_urlsafe(16))
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -212,9 +216,9 @@ def authenticate(email: str, password: str) -> User | None:
     does not tell which addresses have accounts."""
     user = get_user_by_email(email)
     if user is None:
-        key = current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"]
-        dummy = _DUMMY_HASH.get(str(key)) or _DUMMY_HASH.setdefault(
-            str(key), hash_password(secrets.token_urlsafe(16))
+        config = current_app.config
+        dummy = _dummy_hash(
+            config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"]
         )
         with contextlib.suppress(VerificationError):
             _hasher().verify(dummy, password)
@@ -383,5 +387,8 @@ def user_for_api_token(plain: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
     if token is None or token.revoked_at is not None:
         return None
-    token.last_used_at = utcnow()
+    # Coarse on purpose: a write on every API read would contend with real writes.
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
     return token.user
