@@ -115,9 +115,12 @@ def register_blueprints(app: Flask) -> None:
     from network.api import views as _api_views  # noqa: F401
     from network.auth import bp as auth_bp
     from network.auth import views as _auth_views  # noqa: F401
+    from network.members import bp as members_bp
+    from network.members import views as _members_views  # noqa: F401
 
     app.register_blueprint(chapters_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(members_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

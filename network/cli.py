@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 import click
 from flask import Flask
@@ -66,14 +67,18 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     """Deterministic demo data: the real structure, Faker es_MX people, memberships, requests."""
     from faker import Faker
 
-    from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus
+    from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node
     from chapters.services import load_structure
     from network.auth.cli import create_confirmed_user
     from network.auth.models import User
     from network.auth.services import hash_password
+    from network.members.models import Concept, Profile, ProfileLanguage, ProfileMode
+    from network.members.vocabulary import load_vocabulary
     from network.organisations.services import create_organisation
+    from network.visibility import PRESET_FIELDS, Tier
 
     created = load_structure(with_chapters=True)
+    load_vocabulary()
     chapters = list(db.session.scalars(select(Chapter).order_by(Chapter.id)))
     by_slug = {c.slug: c for c in chapters}
 
@@ -122,9 +127,61 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     db.session.add_all(people)
     db.session.flush()
 
+    concepts = list(db.session.scalars(select(Concept).order_by(Concept.id)))
+    by_sector: dict[int, list[Concept]] = {}
+    for concept in concepts:
+        by_sector.setdefault(concept.sector_id, []).append(concept)
+    sectors = sorted(by_sector)
+    nodes = list(db.session.scalars(select(Node).order_by(Node.id)))
+    modes = ["remote_advice", "mentoring", "short_visit", "teaching", "investment", "research"]
+    extra_languages = ["fr", "de", "pt", "it", "zh", "ja"]
+
+    def make_profile(user: User, home: Chapter) -> Profile:
+        sector = by_sector[rng.choice(sectors)]
+        picked = rng.sample(sector, k=min(len(sector), rng.randint(2, 4)))
+        if rng.random() < 0.3:
+            picked.append(rng.choice(concepts))
+        profile = Profile(
+            headline=f"{fake.job()}, {home.city}",
+            bio=fake.paragraph(nb_sentences=3),
+            country=home.country,
+            city=home.city,
+            timezone=home.timezone,
+            state_of_origin=rng.choice(nodes),
+            position=fake.job(),
+            employer=fake.company(),
+            days_per_year=rng.choice([2, 5, 10, 15, 20, 30]),
+            open_to_mentoring=rng.random() < 0.35,
+            mentor_capacity=rng.randint(1, 4),
+            open_to_requests=rng.random() < 0.6,
+            name_public=rng.random() < 0.25,
+            concepts=list(dict.fromkeys(picked)),
+            confirmed_at=utcnow() - timedelta(days=rng.randint(0, 730)),
+        )
+        profile.languages = [ProfileLanguage(code="es", level="native", position=0),
+                             ProfileLanguage(code="en", level=rng.choice(["C2", "C1", "B2"]),
+                                             position=1)]  # fmt: skip
+        if rng.random() < 0.3:
+            profile.languages.append(
+                ProfileLanguage(code=rng.choice(extra_languages), level="B1", position=2)
+            )
+        profile.modes = [ProfileMode(mode=m) for m in rng.sample(modes, k=rng.randint(1, 3))]
+        if profile.name_public and rng.random() < 0.5:
+            for field in PRESET_FIELDS:
+                profile.set_visibility(field, Tier.PUBLIC)
+        user.profile = profile
+        return profile
+
+    demo_profile = make_profile(accounts["member"], by_slug["madrid"])
+    demo_profile.headline = "Hidróloga, Universidad Complutense de Madrid"
+    demo_profile.state_of_origin = next(n for n in nodes if n.code == "MX-SON")
+    demo_profile.concepts = [c for c in concepts if c.slug in {"hydrology", "water-governance"}]
+    make_profile(accounts["coordinator"], by_slug["silicon-valley"])
+
     coordinators_needed = {c.id: 1 + (c.id % 2) for c in chapters}
     for user in people:
         home = rng.choice(chapters)
+        make_profile(user, home)
         chosen = [home]
         if rng.random() < 0.15:
             chosen.append(rng.choice(chapters))
@@ -165,9 +222,13 @@ def logins() -> None:
 def register_cli(app: Flask) -> None:
     from chapters.cli import cli as chapters_cli
     from network.auth.cli import cli as users_cli
+    from network.members.cli import cli as members_cli
+    from network.members.cli import vocabulary_cli
     from network.organisations.cli import cli as organisations_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(organisations_cli)
     app.cli.add_command(chapters_cli)
+    app.cli.add_command(members_cli)
+    app.cli.add_command(vocabulary_cli)

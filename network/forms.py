@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
+from wtforms import FieldList, SelectChoice
 
 from network.errors import ValidationError
 from network.i18n import LANGUAGE_NAMES
@@ -20,7 +20,7 @@ def language_choices() -> list[SelectChoice]:
 def apply_error(form: FlaskForm, error: ValidationError) -> None:
     """Show a service's refusal next to the field it concerns, or above the form."""
     field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
+    if field is not None and not isinstance(field, FieldList):
         field.errors = [*field.errors, str(error.message)]
     else:
         form.form_errors.append(str(error.message))

@@ -14,8 +14,14 @@ from wtforms import SelectChoice
 @cache
 def _territories(locale: str) -> dict[str, str]:
     names = Locale.parse(locale).territories
-    # Two-letter keys are countries; numeric ones are world regions.
-    return {code: name for code, name in names.items() if len(code) == 2 and code.isalpha()}
+    # Two-letter keys are countries; numeric ones are world regions. A few two-letter keys are
+    # groupings or placeholders, not countries.
+    not_countries = {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
+    return {
+        code: name
+        for code, name in names.items()
+        if len(code) == 2 and code.isalpha() and code not in not_countries
+    }
 
 
 def current_language() -> str:
@@ -36,7 +42,7 @@ def is_country(code: str | None) -> bool:
 def country_choices(locale: str | None = None) -> list[SelectChoice]:
     names = _territories(locale or current_language())
     ordered = sorted(names.items(), key=lambda item: _sort_key(item[1]))
-    return [SelectChoice(code, name) for code, name in ordered if code not in {"ZZ", "XK"}]
+    return [SelectChoice(code, name) for code, name in ordered]
 
 
 def _sort_key(name: str) -> str:
@@ -62,3 +68,36 @@ def is_timezone(name: str | None) -> bool:
 
 def timezone_choices() -> list[SelectChoice]:
     return [SelectChoice(name, name.replace("_", " ")) for name in timezone_names()]
+
+
+@cache
+def _country_zones() -> dict[str, tuple[str, ...]]:
+    """Country -> its IANA zones, main one first, from the tzdata package's zone.tab."""
+    from importlib.resources import files
+
+    zones: dict[str, list[str]] = {}
+    text = files("tzdata").joinpath("zoneinfo/zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _coords, zone, *_ = line.split("\t")
+            zones.setdefault(code, []).append(zone)
+    return {code: tuple(names) for code, names in zones.items()}
+
+
+def default_timezone(country: str | None) -> str | None:
+    """The usual zone of a country (its first in zone.tab), to pre-fill a member's time zone."""
+    if not country:
+        return None
+    names = _country_zones().get(country.upper())
+    return names[0] if names else None
+
+
+@cache
+def language_names(locale: str) -> dict[str, str]:
+    """ISO 639-1 codes -> language names in `locale`."""
+    names = Locale.parse(locale).languages
+    return {code: name for code, name in names.items() if len(code) == 2 and code.isalpha()}
+
+
+def language_name(code: str, locale: str | None = None) -> str:
+    return language_names(locale or current_language()).get(code, code)

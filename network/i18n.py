@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 LANGUAGE_COOKIE = "lang"
@@ -15,6 +15,9 @@ def supported_languages() -> tuple[str, ...]:
 
 def select_locale() -> str:
     languages = supported_languages()
+    if not has_request_context():
+        # The command line speaks the default language, English messages aside.
+        return current_app.config.get("CLI_LANGUAGE", "en")
     if (
         getattr(current_user, "is_authenticated", False)
         and current_user.preferred_language in languages

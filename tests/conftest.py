@@ -242,3 +242,52 @@ def count_queries(app: Flask):
             event.remove(self.engine, "before_cursor_execute", self._count)
 
     return Counter
+
+
+@pytest.fixture
+def vocabulary(app: Flask) -> dict[str, int]:
+    """A small bilingual vocabulary (the shipped one has hundreds of concepts)."""
+    from network.members.models import Concept, Sector
+    from network.members.vocabulary import search_text_for
+
+    with app.app_context():
+        water = Sector(slug="water", label_es="Agua", label_en="Water")
+        energy = Sector(slug="energy", label_es="Energía", label_en="Energy")
+        db.session.add_all([water, energy])
+        db.session.flush()
+        rows = [
+            ("hydrology", water, "Hidrología", "Hydrology", "", "watershed science"),
+            ("water-treatment", water, "Tratamiento de agua", "Water treatment",
+             "potabilización", "water purification"),
+            ("solar-photovoltaics", energy, "Energía solar fotovoltaica", "Solar photovoltaics",
+             "energía solar;paneles solares", "solar energy;photovoltaics;solar PV"),
+            ("wind-power", energy, "Energía eólica", "Wind power", "eólica", "wind energy"),
+        ]  # fmt: skip
+        ids = {}
+        for slug, sector, es, en, syn_es, syn_en in rows:
+            concept = Concept(slug=slug, sector_id=sector.id, label_es=es, label_en=en,
+                              synonyms_es=syn_es, synonyms_en=syn_en)  # fmt: skip
+            concept.search_text = search_text_for(concept)
+            db.session.add(concept)
+            db.session.flush()
+            ids[slug] = concept.id
+        db.session.commit()
+        return ids
+
+
+@pytest.fixture
+def make_member(app: Flask, make_user: Callable[..., User]) -> Callable[..., User]:
+    """A member with a profile built through the same service the form uses."""
+    from network.members.services import update_profile
+
+    def make(profile: dict[str, Any] | None = None, **user_fields: Any) -> User:
+        user = make_user(**user_fields)
+        with app.test_request_context():
+            db.session.add(user)
+            update_profile(user, profile or {})
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+        return user
+
+    return make

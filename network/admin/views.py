@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from chapters import queries, services
@@ -19,6 +18,10 @@ from network.errors import ValidationError
 from network.extensions import db
 from network.forms import ActionForm, apply_error
 from network.geo import current_language
+from network.members import csvio
+from network.members import queries as member_queries
+from network.members import services as member_services
+from network.members.forms import FreeTagForm, ImportForm
 from network.security import ime_required
 
 
@@ -186,3 +189,74 @@ def edit_node(slug: str) -> str | Response:
         flash(_("The node has been updated."), "success")
         return redirect(url_for("chapters.node", slug=node.slug))
     return render_template("admin/node.html", form=form, node=node)
+
+
+# ---------------------------------------------------------------- members: CSV, free tags
+
+
+@bp.route("/members/import", methods=["GET", "POST"])
+@ime_required
+def import_members() -> str | Response | tuple[str, int]:
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.file.errors = [*form.file.errors, _("The file is not UTF-8 text.")]
+        else:
+            report = csvio.import_members(
+                text, dry_run=form.dry_run.data, partial=form.partial.data
+            )
+            if report.applied:
+                db.session.commit()
+                flash(
+                    _(
+                        "%(created)d members created and %(updated)d updated.",
+                        created=report.created,
+                        updated=report.updated,
+                    ),
+                    "success",
+                )
+            else:
+                db.session.rollback()
+    status = 422 if form.errors or (report and report.problems) else 200
+    return render_template("admin/import.html", form=form, report=report), status
+
+
+@bp.route("/members/export.csv")
+@ime_required
+def export_members() -> Response:
+    return Response(
+        csvio.export_csv(current_user),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="red-global-mx-members.csv"'},
+    )
+
+
+@bp.route("/tags", methods=["GET", "POST"])
+@ime_required
+def free_tags() -> str | Response:
+    form = FreeTagForm()
+    if form.validate_on_submit():
+        try:
+            if form.concept.data:
+                concepts, _tags = member_services.resolve_expertise([form.concept.data])
+                if not concepts:
+                    raise ValidationError("concept", _("No concept has that name or slug."))
+                count = member_services.map_free_tag(form.tag.data, concepts[0])
+                message = _("%(count)d members now carry “%(concept)s”.", count=count,
+                            concept=concepts[0].label(current_language()))  # fmt: skip
+            elif form.new_tag.data:
+                count = member_services.rename_free_tag(form.tag.data, form.new_tag.data)
+                message = _("Renamed on %(count)d profiles.", count=count)
+            else:
+                raise ValidationError(None, _("Choose a concept or a new name."))
+        except ValidationError as error:
+            flash(str(error.message), "danger")
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return redirect(url_for("admin.free_tags"))
+    return render_template("admin/tags.html", tags=member_queries.list_free_tags())

@@ -35,9 +35,16 @@ class Operation:
     response: Any
     params: tuple[QueryParam, ...]
     paginated: bool
+    request_body: Any = None
 
 
-def documented(response: Any, *, params: tuple[QueryParam, ...] = (), paginated: bool = False):
+def documented(
+    response: Any,
+    *,
+    params: tuple[QueryParam, ...] = (),
+    paginated: bool = False,
+    request_body: Any = None,
+):
     """Attach what the spec needs to a view: its response type and query parameters."""
 
     def decorator(view: F) -> F:
@@ -48,6 +55,7 @@ def documented(response: Any, *, params: tuple[QueryParam, ...] = (), paginated:
             response=response,
             params=params,
             paginated=paginated,
+            request_body=request_body,
         )
         return view
 
@@ -72,12 +80,21 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
             components[name] = {}  # reserve: guards against recursion
             hints = typing.get_type_hints(tp)
             fields = dataclasses.fields(tp)
-            components[name] = {
+            required = [
+                f.name
+                for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            ]
+            schema: dict[str, Any] = {
                 "type": "object",
-                "description": (tp.__doc__ or "").strip(),
-                "required": [f.name for f in fields],
                 "properties": {f.name: _schema_for(hints[f.name], components) for f in fields},
             }
+            doc = (tp.__doc__ or "").strip()
+            if doc and not doc.startswith(f"{name}("):  # dataclass's generated signature
+                schema["description"] = doc
+            if required:  # OpenAPI 3.0 refuses an empty list
+                schema["required"] = required
+            components[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
     if tp in _PY_TO_JSON:
         return {"type": _PY_TO_JSON[tp]}
@@ -175,6 +192,14 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
             entry["description"] = operation.description
         if parameters:
             entry["parameters"] = parameters
+        if operation.request_body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _schema_for(operation.request_body, components)}
+                },
+            }
+            responses["422"] = {"description": "Invalid values", "content": errors}
         if not secured:
             entry["security"] = []
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):

@@ -14,9 +14,22 @@ from chapters import queries as chapter_queries
 from chapters.models import MembershipStatus
 from network.api import bp
 from network.api.openapi import QueryParam, build_spec, documented
-from network.api.schemas import ChapterOut, ChapterRef, MeOut, OpenAPIDocument, OrganisationOut
+from network.api.schemas import (
+    ChapterOut,
+    ChapterRef,
+    MemberOut,
+    MeOut,
+    OpenAPIDocument,
+    OrganisationOut,
+    ProfileUpdateIn,
+)
 from network.auth.services import user_for_api_token
 from network.extensions import db
+from network.geo import is_country
+from network.members import queries as member_queries
+from network.members import services as member_services
+from network.security import Role
+from network.visibility import PROFILE_FIELDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,3 +146,103 @@ def chapters() -> ResponseReturnValue:
 def openapi() -> ResponseReturnValue:
     """This API's OpenAPI 3 description, generated from the code."""
     return jsonify(build_spec(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+
+def _member_json(data: dict[str, Any]) -> dict[str, Any]:
+    """present_profile's view, minus what is only for pages; hidden fields stay absent."""
+    body = {k: v for k, v in data.items() if k not in {"initials"}}
+    body["confirmed_at"] = data["confirmed_at"].isoformat()
+    return body
+
+
+@bp.get("/members/<int:member_id>")
+@token_required
+@documented(MemberOut)
+def member(member_id: int) -> ResponseReturnValue:
+    """One member, with only the fields the token's account may see."""
+    profile = member_queries.get_profile_for_user_id(member_id)
+    viewer = member_queries.build_viewer(g.api_user)
+    data = (
+        member_queries.present_profile(profile, viewer, g.api_user.preferred_language)
+        if profile
+        else None
+    )
+    if data is None:
+        abort(404, description="No member with this id is visible to you.")
+    return jsonify(_member_json(data))
+
+
+@bp.get("/members")
+@token_required
+@documented(
+    MemberOut,
+    paginated=True,
+    params=(
+        QueryParam("country", str, "ISO 3166-1 alpha-2 country of residence."),
+        QueryParam("concept", str, "Expertise concept slug."),
+        QueryParam("page", int, "Page number, from 1.", minimum=1, maximum=100000),
+        QueryParam("per_page", int, "Items per page.", minimum=1, maximum=100),
+    ),
+)
+def members() -> ResponseReturnValue:
+    """Members the token's account may see, filtered only through fields it may see."""
+    page = _int_arg("page", 1, 1, 100000)
+    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], 1, 100)
+    country = (request.args.get("country") or "").upper()
+    if country and not is_country(country):
+        abort(400, description=f"Unknown country code {country[:10]!r}.")
+    concept = request.args.get("concept") or ""
+    if concept and concept not in {c.slug for c in member_queries.list_concepts()}:
+        abort(400, description=f"Unknown concept {concept[:80]!r}.")
+    viewer = member_queries.build_viewer(g.api_user)
+    filters = member_queries.DirectoryFilters(country=country, concept=concept)
+    pagination = member_queries.paginate_directory(viewer, filters, page, per_page)
+    language = g.api_user.preferred_language
+    items = [member_queries.present_profile(p, viewer, language) for p in pagination.items]
+    return jsonify(
+        items=[_member_json(item) for item in items if item],
+        page=pagination.page,
+        per_page=pagination.per_page,
+        total=pagination.total or 0,
+        pages=pagination.pages,
+    )
+
+
+@bp.patch("/me/profile")
+@token_required
+@documented(MemberOut, request_body=ProfileUpdateIn)
+def update_my_profile() -> ResponseReturnValue:
+    """Change one's own profile, with the same checks as the profile form.
+
+    Send only the fields to change. Errors answer 422 with every problem found.
+    """
+    user = g.api_user
+    if user.role != Role.MEMBER:
+        abort(403, description="Only member accounts have a profile.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="Send a JSON object with the fields to change.")
+    allowed = {f.name for f in dataclasses.fields(ProfileUpdateIn)} | {
+        f"{name}_visibility" for name in PROFILE_FIELDS
+    }
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        abort(400, description=f"Unknown fields: {', '.join(unknown)[:200]}.")
+    try:
+        member_services.update_profile(user, body)
+    except member_services.ProfileErrors as errors:
+        db.session.rollback()
+        return jsonify(
+            error={
+                "code": 422,
+                "title": "Invalid values",
+                "message": str(errors),
+                "fields": [{"field": e.field, "message": e.message} for e in errors.errors],
+            }
+        ), 422
+    db.session.commit()
+    profile = member_queries.get_profile_for_user_id(user.id)
+    data = member_queries.present_profile(
+        profile, member_queries.build_viewer(user), user.preferred_language
+    )
+    return jsonify(_member_json(data))

@@ -11,6 +11,7 @@ from network.auth.models import User
 from network.db import utcnow
 from network.errors import ValidationError
 from network.extensions import db
+from network.members.models import Profile
 from network.organisations.services import get_organisation_by_slug
 from network.security import Role
 
@@ -59,6 +60,8 @@ def create_confirmed_user(
         role=role,
         email_confirmed_at=utcnow(),
     )
+    if role == Role.MEMBER:
+        user.profile = Profile()
     db.session.add(user)
     db.session.flush()
     return user

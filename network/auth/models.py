@@ -15,6 +15,7 @@ from network.security import Role
 
 if TYPE_CHECKING:
     from chapters.models import ChapterMembership
+    from network.members.models import Profile
     from network.organisations.models import Organisation
 
 
@@ -47,6 +48,9 @@ class User(UserMixin, db.Model):
         back_populates="user",
         cascade="all, delete-orphan",
         foreign_keys="ChapterMembership.user_id",
+    )
+    profile: Mapped[Profile | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", uselist=False
     )
     api_tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.created_at"

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from network.auth.models import ApiToken, User, new_auth_stamp
 from network.db import db, utcnow
 from network.errors import ValidationError
+from network.members.models import Profile
 from network.outbox import queue_email
 from network.security import Role
 
@@ -173,6 +174,8 @@ def register_user(
         preferred_language=language,
         role=role,
     )
+    if role == Role.MEMBER:
+        user.profile = Profile()
     db.session.add(user)
     db.session.flush()
     send_confirmation(user)
@@ -266,7 +269,14 @@ def request_password_reset(email: str) -> None:
 
 def check_reset_token(token: str) -> User:
     """The token is tied to the auth stamp, which the reset changes: each link works once."""
-    data = read_token("reset", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    try:
+        data = read_token("reset", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except InvalidToken as reset_error:
+        # An invitation (imported member) is the same link with a longer life.
+        try:
+            data = read_token("invite", token, current_app.config["INVITATION_MAX_AGE"])
+        except InvalidToken:
+            raise reset_error from None
     user = _user_from_token(data)
     if data.get("stamp") != user.auth_stamp:
         raise InvalidToken()

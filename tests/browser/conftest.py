@@ -20,6 +20,7 @@ from network import create_app
 from network.auth.cli import create_confirmed_user
 from network.config import TestConfig
 from network.extensions import db, limiter
+from network.members.vocabulary import load_vocabulary
 from network.security import Role
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -67,6 +68,7 @@ def live_server(tmp_path: Path) -> Iterator[SimpleNamespace]:
         db.drop_all()
         db.create_all()
         load_structure(with_chapters=True)
+        load_vocabulary()
         coordinator = create_confirmed_user(COORDINATOR[0], "José Ángel Gutiérrez",
                                             COORDINATOR[1], Role.MEMBER)  # fmt: skip
         from chapters.queries import get_chapter_by_slug

@@ -1,0 +1,184 @@
+"""CSV import and export: exact row reports, nothing half-imported, idempotent by e-mail."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from chapters.models import Node
+from network.auth.models import User
+from network.extensions import db
+from network.members.models import Profile
+from tests.conftest import _saved, login
+
+HEADER = ("email,full_name,country,city,state_of_origin,timezone,headline,expertise,languages,"
+          "modes,days_per_year,open_to_mentor,mentor_capacity,open_to_requests,phone,chapters,"
+          "city_visibility")  # fmt: skip
+
+GOOD = [
+    "itzel@ejemplo.mx,Itzel Ramírez Peña,CA,Montréal,MX-SON,America/Toronto,Hidróloga,"
+    "hydrology;Energía eólica;acuíferos kársticos,es:native;en:C1;fr:B2,remote_advice;mentoring,"
+    "20,yes,2,true,+1 514 555 0101,madrid,private",
+    'jose@ejemplo.mx,José Ángel Núñez,ES,Madrid,Sonora,,"Ingeniero, energía",solar energy,'
+    "es:native,research,,no,,0,,,",
+]
+BAD = [
+    "mal@ejemplo.mx,Mala Fila,ZZ,Lima,,,,,,,,,,,,,",  # unknown country
+    "no-es-correo,Sin Correo,MX,,,,,,,,,,,,,,",  # bad e-mail
+    "itzel@ejemplo.mx,Itzel Otra Vez,MX,,,,,,,,,,,,,,",  # duplicate of line 2
+    "raro@ejemplo.mx,Nivel Raro,MX,,,,,,,,,,,,,,everyone",  # unknown tier
+    "num@ejemplo.mx,Número Malo,MX,,,,,,,,mucho,,,,,,",  # bad number
+]
+
+
+def _file(*rows: str, bom: bool = True) -> str:
+    return ("\ufeff" if bom else "") + "\n".join([HEADER, *rows]) + "\n"
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "members.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _count_users(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(User.id)))
+
+
+def _setup(app, make_chapter, vocabulary):
+    make_chapter()
+    _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
+                     timezone="America/Hermosillo"))  # fmt: skip
+
+
+def test_bad_rows_give_an_exact_report_and_nothing_is_imported(app, runner, tmp_path,
+                                                                make_chapter, vocabulary, outbox):  # fmt: skip
+    _setup(app, make_chapter, vocabulary)
+    result = runner.invoke(args=["members", "import", str(_write(tmp_path, _file(*GOOD, *BAD)))])
+    assert result.exit_code == 1
+    report = [line for line in result.output.splitlines() if line.startswith("line ")]
+    assert report == [
+        "line 4, country: Unknown country code “ZZ”: use ISO codes such as MX, US, ES.",
+        "line 5, email: Enter a valid e-mail address.",
+        "line 6, email: duplicate of line 2",
+        "line 7, city_visibility: Unknown visibility “everyone”: use public, members, "
+        "organisations, coordinators, ime or private.",
+        "line 8, days_per_year: Enter a whole number from 0 to 365.",
+    ]
+    assert "nothing imported" in result.output
+    assert _count_users(app) == 0 and outbox() == []
+
+
+def test_good_file_imports_with_accents_bom_and_invitations(app, runner, tmp_path, make_chapter,
+                                                           vocabulary, outbox):  # fmt: skip
+    _setup(app, make_chapter, vocabulary)
+    path = _write(tmp_path, _file(*GOOD))
+    dry = runner.invoke(args=["members", "import", str(path), "--dry-run"])
+    assert dry.exit_code == 0 and "dry run, nothing written" in dry.output
+    assert _count_users(app) == 0
+
+    result = runner.invoke(args=["members", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 created, 0 updated, 0 skipped" in result.output
+    with app.app_context():
+        itzel = db.session.scalar(select(User).where(User.email == "itzel@ejemplo.mx"))
+        profile = itzel.profile
+        assert itzel.full_name == "Itzel Ramírez Peña"
+        assert profile.country == "CA" and profile.city == "Montréal"
+        assert profile.state_of_origin.code == "MX-SON"
+        assert sorted(c.slug for c in profile.concepts) == ["hydrology", "wind-power"]
+        assert [t.tag for t in profile.free_tags] == ["acuíferos kársticos"]
+        assert [(x.code, x.level) for x in profile.languages] == [
+            ("es", "native"), ("en", "C1"), ("fr", "B2")]  # fmt: skip
+        assert profile.open_to_mentoring and profile.mentor_capacity == 2
+        assert profile.city_visibility == "private"
+        assert [m.chapter.slug for m in itzel.memberships] == ["madrid"]
+        jose = db.session.scalar(select(User).where(User.email == "jose@ejemplo.mx"))
+        assert jose.profile.state_of_origin.code == "MX-SON", "a state by its name"
+        assert [c.slug for c in jose.profile.concepts] == ["solar-photovoltaics"] or [
+            t.tag for t in jose.profile.free_tags
+        ] == ["solar energy"]
+        assert jose.profile.timezone == "Europe/Madrid"
+    invitations = [m for m in outbox() if m.kind == "invitation"]
+    assert sorted(m.recipient for m in invitations) == ["itzel@ejemplo.mx", "jose@ejemplo.mx"]
+
+    again = runner.invoke(args=["members", "import", str(path)])
+    assert "0 created, 2 updated" in again.output
+    assert _count_users(app) == 2, "idempotent by e-mail"
+    assert len([m for m in outbox() if m.kind == "invitation"]) == 2
+
+
+def test_partial_import_keeps_the_good_rows(app, runner, tmp_path, make_chapter, vocabulary):
+    _setup(app, make_chapter, vocabulary)
+    path = _write(tmp_path, _file(GOOD[0], BAD[0], bom=False))
+    result = runner.invoke(args=["members", "import", str(path), "--partial"])
+    assert "line 3, country" in result.output
+    assert "1 created, 0 updated, 1 skipped" in result.output
+    assert _count_users(app) == 1
+
+
+def test_missing_and_unknown_columns(app, runner, tmp_path):
+    path = _write(tmp_path, "correo,full_name,color\nx@y.mx,X,azul\n")
+    output = runner.invoke(args=["members", "import", str(path)]).output
+    assert "line 1, email: missing column" in output
+    assert "line 1, correo: unknown column" in output
+
+
+def test_invited_member_sets_a_password_through_the_link(app, runner, tmp_path, make_chapter,
+                                                         vocabulary, outbox):  # fmt: skip
+    from tests.conftest import link_in
+
+    _setup(app, make_chapter, vocabulary)
+    runner.invoke(args=["members", "import", str(_write(tmp_path, _file(GOOD[0])))])
+    link = link_in(outbox()[-1].body)
+    client = app.test_client()
+    password = "mi nueva contraseña segura"
+    assert (
+        client.post(link, data={"password": password, "password_confirm": password}).status_code
+        == 302
+    )
+    signed_in = client.post("/login", data={"email": "itzel@ejemplo.mx", "password": password})
+    assert signed_in.status_code == 302
+
+
+def test_admin_upload_and_export_round_trip(app, network, make_member, vocabulary, tmp_path):
+    make_member({"headline": "Hidróloga", "expertise": "hydrology", "phone": "+52 55 1234 5678",
+                 "email_visibility": "ime"},
+                email="ana.export@ejemplo.mx", full_name="Ana Exportada")  # fmt: skip
+    make_member({"headline": "Privada"}, email="privada@ejemplo.mx", full_name="Bea Privada")
+    ime = login(app.test_client(), network.ime)
+    export = ime.get("/admin/members/export.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(export)))
+    [ana] = [r for r in rows if r["email"] == "ana.export@ejemplo.mx"]
+    assert ana["expertise"] == "hydrology" and ana["headline"] == "Hidróloga"
+    assert ana["phone"] == "", "a private phone is not exported, even to IME"
+    assert ana["phone_visibility"] == "private"
+    [bea] = [r for r in rows if r["full_name"] == "Bea Privada"]
+    assert bea["email"] == "" and "privada@ejemplo.mx" not in export, "a private address stays out"
+
+    # Rows whose address the member keeps private cannot be matched on import: leave them out.
+    kept = [line for line in export.splitlines() if not line.startswith(",")]
+    edited = "\n".join(kept).replace("Hidróloga", "Hidróloga sénior") + "\n"
+    page = ime.post(
+        "/admin/members/import",
+        data={"file": (io.BytesIO(edited.encode("utf-8-sig")), "members.csv"), "dry_run": ""},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 200, page.get_data(as_text=True)[-3000:]
+    with app.app_context():
+        profile = db.session.scalar(
+            select(Profile).join(Profile.user).where(User.email == "ana.export@ejemplo.mx")
+        )
+        assert profile.headline == "Hidróloga sénior"
+        assert profile.phone == "+52 55 1234 5678", "blank cells leave hidden values alone"
+
+    bad = ime.post(
+        "/admin/members/import",
+        data={"file": (io.BytesIO(b"email,full_name\nmal,\n"), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422
+    assert "<td>2</td><td><code>email</code></td>" in bad.get_data(as_text=True)
