@@ -141,7 +141,7 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
         picked = rng.sample(sector, k=min(len(sector), rng.randint(2, 4)))
         if rng.random() < 0.3:
             picked.append(rng.choice(concepts))
-        profile = Profile(
+        values = dict(
             headline=f"{fake.job()}, {home.city}",
             bio=fake.paragraph(nb_sentences=3),
             country=home.country,
@@ -158,6 +158,10 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
             concepts=list(dict.fromkeys(picked)),
             confirmed_at=utcnow() - timedelta(days=rng.randint(0, 730)),
         )
+        # Demo accounts already have an empty profile; fill it rather than replace it.
+        profile = user.profile or Profile()
+        for key, value in values.items():
+            setattr(profile, key, value)
         profile.languages = [ProfileLanguage(code="es", level="native", position=0),
                              ProfileLanguage(code="en", level=rng.choice(["C2", "C1", "B2"]),
                                              position=1)]  # fmt: skip

@@ -18,6 +18,10 @@ CHAPTER_MANAGERS = {
 }  # fmt: skip
 IME_ONLY = {"anonymous": 302, **dict.fromkeys(ROLES[1:-1], 403), "ime": 200}
 REDIRECT_ALL = dict.fromkeys(ROLES, 302)
+# Profile pages of one's own exist for member accounts (coordinators are members too).
+MEMBERS_ONLY = {"anonymous": 302, "member": 200, "coordinator": 200, "other_coordinator": 200,
+                "org_user": 403, "ime": 403}  # fmt: skip
+MEMBER_ONLY_REDIRECT = {role: 302 if code == 200 else code for role, code in MEMBERS_ONLY.items()}
 TOKEN_ONLY = dict.fromkeys(ROLES, 401)
 
 
@@ -63,6 +67,22 @@ MATRIX = [
     ("GET", "/api/v1/me", TOKEN_ONLY),
     ("GET", "/api/v1/chapters", TOKEN_ONLY),
     ("GET", "/api/v1/openapi.json", ALL),
+    ("GET", "/members", ALL),
+    ("GET", "/members/concepts?q=agua", ALL),
+    ("GET", "/members/{member}", ALL),
+    ("GET", "/members/{hidden}", {"anonymous": 404, **dict.fromkeys(ROLES[1:], 200)}),
+    ("GET", "/members/me", MEMBER_ONLY_REDIRECT),
+    ("GET", "/members/me/edit", MEMBERS_ONLY),
+    ("POST", "/members/me/confirm", MEMBER_ONLY_REDIRECT),
+    ("POST", "/members/me/visibility", MEMBER_ONLY_REDIRECT),
+    ("GET", "/members/me/data.json", SIGNED_IN),
+    ("GET", "/members/me/delete", SIGNED_IN),
+    ("GET", "/admin/members/import", IME_ONLY),
+    ("GET", "/admin/members/export.csv", IME_ONLY),
+    ("GET", "/admin/tags", IME_ONLY),
+    ("GET", "/api/v1/members", TOKEN_ONLY),
+    ("GET", "/api/v1/members/{member}", TOKEN_ONLY),
+    ("PATCH", "/api/v1/me/profile", TOKEN_ONLY),
 ]  # fmt: skip
 
 
@@ -73,7 +93,19 @@ def test_access(app, network, make_user, add_membership, role, method, path, exp
                      timezone="America/Hermosillo"))  # fmt: skip
     applicant = make_user(email="solicitante@ejemplo.mx")
     pending = add_membership(applicant, network.madrid, status=MembershipStatus.PENDING)
-    url = path.format(pending=pending.id, coordinator=network.coordinator.id)
+    public = make_user(email="publico@ejemplo.mx")
+    hidden = make_user(email="oculto@ejemplo.mx")
+    with app.test_request_context():
+        from network.auth.models import User
+        from network.extensions import db
+        from network.members.services import update_profile
+
+        update_profile(db.session.get(User, public.id), {"name_public": True})
+        update_profile(db.session.get(User, hidden.id), {})
+        db.session.commit()
+    url = path.format(
+        pending=pending.id, coordinator=network.coordinator.id, member=public.id, hidden=hidden.id
+    )
     client = login(app.test_client(), None if role == "anonymous" else getattr(network, role))
     data = {"decision": "approve"} if "requests/" in url else {}
     response = client.open(url, method=method, data=data)

@@ -192,8 +192,9 @@ def list_concepts() -> list[Concept]:
 
 
 def search_concepts(query: str, language: str, limit: int = 12) -> list[Concept]:
-    """Autocomplete: concepts whose labels or synonyms (either language) contain the text,
-    ignoring case and accents; labels starting with it first."""
+    """Autocomplete: concepts whose labels or synonyms (either language) match the text,
+    ignoring case and accents. Labels starting with it come first, then words starting with it;
+    plain substrings count only from four letters on, where they stop being noise."""
     needle = fold(query)
     if len(needle) < 2:
         return []
@@ -206,14 +207,23 @@ def search_concepts(query: str, language: str, limit: int = 12) -> list[Concept]
 
     def rank(concept: Concept) -> tuple[int, str]:
         label = fold(concept.label(language))
-        other = fold(concept.other_label(language))
+        words = concept.search_text.replace("|", " ").split()
         if label.startswith(needle):
             return 0, label
-        if other.startswith(needle) or any(w.startswith(needle) for w in label.split()):
+        if fold(concept.other_label(language)).startswith(needle) or any(
+            w.startswith(needle) for w in label.split()
+        ):
             return 1, label
-        return 2, label
+        if any(w.startswith(needle) for w in words) or any(
+            part.strip().startswith(needle) for part in concept.search_text.split("|")
+        ):
+            return 2, label
+        return 3, label
 
-    return sorted(candidates, key=rank)[:limit]
+    ranked = sorted(candidates, key=rank)
+    if len(needle) < 4:
+        ranked = [c for c in ranked if rank(c)[0] < 3]
+    return ranked[:limit]
 
 
 def list_free_tags() -> list[tuple[str, int]]:

@@ -353,6 +353,8 @@ def apply_profile_data(user: User, clean: Mapping[str, Any]) -> Profile:
         profile.open_to_mentoring = clean["open_to_mentor"]
     if clean.get("mentor_capacity", 0) is None:
         profile.mentor_capacity = 0
+    if profile.open_to_mentoring and profile.mentor_capacity < 1:
+        profile.mentor_capacity = 1  # open to mentoring means room for one mentee at least
     # Lists are updated in place, reusing rows: replacing them would insert the new rows before
     # deleting the old ones and trip the unique constraints.
     if "languages" in clean:

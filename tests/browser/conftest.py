@@ -119,6 +119,11 @@ class Auditor:
         )
         self.audited.append(self.page.url)
 
+    def expect_refusal(self, url: str) -> None:
+        """The next answer from `url` is meant to be an error status (a form sent back with
+        its problems), which the browser logs as a failed load."""
+        self.expected_error_pages.add(url)
+
     def goto(self, url: str, status: int = 200) -> None:
         if status >= 400:
             self.expected_error_pages.add(url)
