@@ -50,7 +50,9 @@ test: translations chromium
 # that a bare postgresql+psycopg:// URL picks up.
 test-postgres: translations chromium
 	@command -v pg_virtualenv >/dev/null || { echo "Install Debian's postgresql and postgresql-common first."; exit 1; }
-	pg_virtualenv sh -c 'TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
+	@# -t: the cluster lives in a temporary directory even as root, so a run killed midway
+	@# leaves nothing in /etc/postgresql for the next one to trip over.
+	pg_virtualenv -t sh -c 'TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

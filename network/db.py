@@ -42,10 +42,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def str_enum(enum_class: type[enum.Enum], length: int = 24) -> Enum:
-    """A portable enum column: stored as its values in a VARCHAR, checked, no native PG type."""
+def str_enum(enum_class: type[enum.Enum], length: int = 24, name: str | None = None) -> Enum:
+    """A portable enum column: stored as its values in a VARCHAR, checked, no native PG type.
+
+    `name` names the CHECK constraint; give one when a table has several columns of one enum,
+    since PostgreSQL wants constraint names unique per table."""
     return Enum(
         enum_class,
+        name=name or enum_class.__name__.lower(),
         native_enum=False,
         length=length,
         values_callable=lambda members: [m.value for m in members],

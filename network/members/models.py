@@ -86,7 +86,9 @@ profile_concepts = Table(
 
 
 def _visibility_column(name: str) -> Mapped[Tier]:
-    return mapped_column(str_enum(Tier, length=16), default=DEFAULT_VISIBILITY[name])
+    return mapped_column(
+        str_enum(Tier, length=16, name=f"{name}_visibility"), default=DEFAULT_VISIBILITY[name]
+    )
 
 
 class Profile(db.Model):
