@@ -254,16 +254,31 @@ def request_password_reset(email: str) -> None:
     user = get_user_by_email(email)
     if user is None:
         return
-    token = make_token("reset", {"uid": user.id, "stamp": user.auth_stamp})
-    queue_email(
-        user.email,
+    send_password_link(
+        user,
+        "reset",
         _l("Reset your password"),
         "reset_password",
+        hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
+    )
+
+
+def send_password_link(
+    user: User, purpose: str, subject: Any, template: str, **context: Any
+) -> None:
+    """Queue a link to choose a password: "reset" (short-lived) or "invite" (imported members).
+
+    Both are tied to the auth stamp, so either stops working once a password is chosen."""
+    token = make_token(purpose, {"uid": user.id, "stamp": user.auth_stamp})
+    queue_email(
+        user.email,
+        subject,
+        template,
         locale=user.preferred_language,
-        kind="reset_password",
+        kind=template,
         user=user,
         link=url_for("auth.reset_password", token=token, _external=True),
-        hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
+        **context,
     )
 
 

@@ -490,17 +490,13 @@ def rename_free_tag(tag: str, new_tag: str) -> int:
 
 def invite_member(user: User) -> None:
     """An imported member chooses their own password through a link (like a reset, but longer)."""
-    from network.auth.services import make_token
+    from network.auth.services import send_password_link
 
-    token = make_token("invite", {"uid": user.id, "stamp": user.auth_stamp})
-    queue_email(
-        user.email,
+    send_password_link(
+        user,
+        "invite",
         _l("You are invited to Red Global MX"),
         "invitation",
-        locale=user.preferred_language,
-        kind="invitation",
-        user=user,
-        link=url_for("auth.reset_password", token=token, _external=True),
         days=current_app.config["INVITATION_MAX_AGE"] // 86400,
     )
 
