@@ -30,6 +30,7 @@ extract-messages: $(STAMP)  ## refresh the catalogues after changing user-facing
 
 run: translations
 	$(FLASK) db upgrade
+	$(FLASK) vocabulary load
 	$(FLASK) demo seed
 	$(FLASK) demo logins
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)

@@ -125,6 +125,7 @@ def list_coordinators(chapter: Chapter) -> list[User]:
                 ChapterMembership.role == ChapterRole.COORDINATOR,
                 *_approved(),
             )
+            .options(selectinload(User.profile))
             .order_by(User.full_name)
         )
     )
@@ -168,7 +169,7 @@ def paginate_chapter_members(chapter: Chapter, page: int, per_page: int) -> Pagi
         select(ChapterMembership)
         .join(ChapterMembership.user)
         .where(ChapterMembership.chapter_id == chapter.id, *_approved())
-        .options(selectinload(ChapterMembership.user))
+        .options(selectinload(ChapterMembership.user).selectinload(User.profile))
         .order_by(User.full_name, User.id)
     )
     return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -29,7 +30,15 @@ from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
 from network.security import Role, login_required, require
-from network.visibility import ANONYMOUS, FIELD_LABELS, PROFILE_FIELDS, TIER_LABELS, Viewer
+from network.visibility import (
+    ANONYMOUS,
+    FIELD_LABELS,
+    PROFILE_FIELDS,
+    TIER_LABELS,
+    Viewer,
+    name_is_visible,
+    visible_fields,
+)
 
 PREVIEWS = {
     "public": lambda member_id: ANONYMOUS,
@@ -293,3 +302,27 @@ def concepts() -> Response:
             for c in found
         ]
     )  # fmt: skip
+
+
+def _request_viewer() -> Viewer:
+    """The current viewer, built once per request (pages may ask about many people)."""
+    if "member_viewer" not in g:
+        g.member_viewer = queries.build_viewer(current_user)
+    return g.member_viewer
+
+
+@bp.app_context_processor
+def _visibility_helpers() -> dict[str, Any]:
+    """Let every template ask the one visibility rule before showing a person's details."""
+
+    def can_see(user: Any, field: str) -> bool:
+        profile = getattr(user, "profile", None)
+        if profile is None:
+            return False
+        return field in visible_fields(_request_viewer(), user.id, profile.visibility)
+
+    def name_visible(user: Any) -> bool:
+        profile = getattr(user, "profile", None)
+        return name_is_visible(_request_viewer(), user.id, bool(profile and profile.name_public))
+
+    return {"can_see": can_see, "name_visible": name_visible}

@@ -66,4 +66,4 @@ def test_member_list_is_paginated_without_n_plus_one(app, network, make_user, ad
         page = coordinator.get("/chapters/madrid/members?page=3").get_data(as_text=True)
     assert many.count == few.count
     assert "13 miembros" in page
-    assert page.count("mailto:") == 3
+    assert page.count("<tr>") == 4  # the header and three rows

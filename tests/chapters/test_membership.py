@@ -44,7 +44,8 @@ def test_join_request_approve_flow(app, client, network, outbox):
     assert "Eres miembro de este capítulo." in detail
     assert "2 miembros" in detail  # the coordinator and Ana
     members = coordinator.get("/chapters/madrid/members").get_data(as_text=True)
-    assert "ana@ejemplo.mx" in members
+    assert "Ana López Núñez" in members
+    assert "ana@ejemplo.mx" not in members, "her address is private unless she shares it"
 
 
 def test_declined_member_may_ask_again(app, client, network, add_membership):
@@ -214,3 +215,22 @@ def test_unknown_pages_give_the_404_page(client, network):
     assert client.get("/nodes/xx").status_code == 404
     english = client.get("/chapters/atlantida", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "We could not find the page" in english.get_data(as_text=True)
+
+
+def test_chapter_pages_respect_profile_visibility(app, network, make_member, add_membership):
+    shares = make_member({"email_visibility": "coordinators"}, email="comparte@ejemplo.mx",
+                         full_name="Sara Comparte")  # fmt: skip
+    keeps = make_member({}, email="reservada@ejemplo.mx", full_name="Rita Reservada")
+    add_membership(shares, network.madrid)
+    add_membership(keeps, network.madrid)
+    coordinator = login(app.test_client(), network.coordinator)
+    page = coordinator.get("/chapters/madrid/members").get_data(as_text=True)
+    assert "comparte@ejemplo.mx" in page and "reservada@ejemplo.mx" not in page
+    assert "Rita Reservada" in page
+    other = login(app.test_client(), network.other_coordinator)
+    assert other.get("/chapters/madrid/members").status_code == 403
+    # The coordinator's name is not public unless they choose it.
+    anonymous = app.test_client().get("/chapters/madrid").get_data(as_text=True)
+    assert "Jorge Peña" not in anonymous
+    signed_in = login(app.test_client(), network.member).get("/chapters/madrid")
+    assert "Jorge Peña" in signed_in.get_data(as_text=True)
