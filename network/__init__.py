@@ -61,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     from network.i18n import select_locale
     from network.outbox import register_outbox
     from network.security import register_security_headers
+    from search.indexer import register_indexer
 
     import_models()
     db.init_app(app)
@@ -80,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user_from_session)
     login_manager.unauthorized_handler(_unauthorized)
     register_outbox(app)
+    register_indexer(app)
     register_security_headers(app)
 
 
@@ -117,10 +119,13 @@ def register_blueprints(app: Flask) -> None:
     from network.auth import views as _auth_views  # noqa: F401
     from network.members import bp as members_bp
     from network.members import views as _members_views  # noqa: F401
+    from search import bp as search_bp
+    from search import views as _search_views  # noqa: F401
 
     app.register_blueprint(chapters_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

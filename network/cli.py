@@ -229,6 +229,7 @@ def register_cli(app: Flask) -> None:
     from network.members.cli import cli as members_cli
     from network.members.cli import vocabulary_cli
     from network.organisations.cli import cli as organisations_cli
+    from search.cli import cli as search_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
@@ -236,3 +237,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(chapters_cli)
     app.cli.add_command(members_cli)
     app.cli.add_command(vocabulary_cli)
+    app.cli.add_command(search_cli)

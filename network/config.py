@@ -73,6 +73,11 @@ class Config:
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
     MAIL_MAX_ATTEMPTS = 8
 
+    # "file": an index under SEARCH_INDEX_DIR (default instance/search_index); "ram" for tests.
+    SEARCH_STORAGE = os.environ.get("SEARCH_STORAGE", "file")
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")
+    SEARCH_PAGE_SIZE = 20
+
     API_PAGE_SIZE = 50
     MEMBER_LIST_PAGE_SIZE = 50
 
@@ -87,6 +92,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SENDER = "memory"
+    SEARCH_STORAGE = "ram"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1

@@ -88,3 +88,4 @@ def import_models() -> None:
     import network.auth.models
     import network.organisations.models
     import network.outbox  # noqa: F401
+    import search.models  # noqa: F401

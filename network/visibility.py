@@ -94,6 +94,8 @@ class Viewer:
     is_ime: bool = False
     # Members of the chapters this viewer coordinates (user ids).
     coordinated_member_ids: frozenset[int] = field(default_factory=frozenset)
+    # The chapters this viewer coordinates (search filters documents by chapter).
+    coordinated_chapter_ids: frozenset[int] = field(default_factory=frozenset)
 
     def tiers_for(self, member_id: int) -> frozenset[Tier]:
         """The tiers this viewer holds for one member."""
@@ -114,7 +116,11 @@ class Viewer:
 ANONYMOUS = Viewer()
 
 
-def viewer_for(user: Any, coordinated_member_ids: Iterable[int] = ()) -> Viewer:
+def viewer_for(
+    user: Any,
+    coordinated_member_ids: Iterable[int] = (),
+    coordinated_chapter_ids: Iterable[int] = (),
+) -> Viewer:
     """Describe a user (or the anonymous user) as a Viewer."""
     if not getattr(user, "is_authenticated", False):
         return ANONYMOUS
@@ -127,6 +133,7 @@ def viewer_for(user: Any, coordinated_member_ids: Iterable[int] = ()) -> Viewer:
         ),
         is_ime=user.role == Role.IME,
         coordinated_member_ids=frozenset(coordinated_member_ids),
+        coordinated_chapter_ids=frozenset(coordinated_chapter_ids),
     )
 
 

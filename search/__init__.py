@@ -1,1 +1,5 @@
-"""Full-text search over members, events, needs and chapters (Whoosh); wired in the search issue."""
+"""Full-text search over members and chapters (Whoosh), with visibility enforced in the index."""
+
+from flask import Blueprint
+
+bp = Blueprint("search", __name__, url_prefix="/search")

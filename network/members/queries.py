@@ -33,21 +33,27 @@ from network.visibility import Tier, Viewer, name_is_visible, viewer_for, visibl
 
 
 def build_viewer(user: Any) -> Viewer:
-    """The viewer for this user, with the members of every chapter they coordinate (one query)."""
+    """The viewer for this user, with the chapters they coordinate and those chapters' members."""
     if not getattr(user, "is_authenticated", False):
         return viewer_for(user)
-    coordinated = select(ChapterMembership.chapter_id).where(
-        ChapterMembership.user_id == user.id,
-        ChapterMembership.role == ChapterRole.COORDINATOR,
-        ChapterMembership.status == MembershipStatus.APPROVED,
-    )
-    member_ids = db.session.scalars(
-        select(ChapterMembership.user_id).where(
-            ChapterMembership.chapter_id.in_(coordinated),
+    chapter_ids = db.session.scalars(
+        select(ChapterMembership.chapter_id).where(
+            ChapterMembership.user_id == user.id,
+            ChapterMembership.role == ChapterRole.COORDINATOR,
             ChapterMembership.status == MembershipStatus.APPROVED,
         )
     ).all()
-    return viewer_for(user, member_ids)
+    member_ids = (
+        db.session.scalars(
+            select(ChapterMembership.user_id).where(
+                ChapterMembership.chapter_id.in_(chapter_ids),
+                ChapterMembership.status == MembershipStatus.APPROVED,
+            )
+        ).all()
+        if chapter_ids
+        else []
+    )
+    return viewer_for(user, member_ids, chapter_ids)
 
 
 def visible_clause(field: str, viewer: Viewer) -> ColumnElement[bool]:

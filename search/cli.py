@@ -1,0 +1,43 @@
+"""`flask search reindex [--pending]` and `flask search stats`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from network.db import db
+from search.indexer import all_documents, count_documents, get_index, retry_pending
+
+cli = AppGroup("search", help="The search index.")
+
+
+@cli.command("reindex")
+@click.option("--pending", is_flag=True, help="Only apply the changes earlier writes could not.")
+def reindex(pending: bool) -> None:
+    """Rebuild the index from the database (the database is the truth)."""
+    if pending:
+        count, ok = retry_pending()
+        click.echo(f"{count} pending changes {'applied' if ok else 'still pending'}")
+        if not ok:
+            raise SystemExit(1)
+        return
+    with Session(db.engine) as session:
+        total = count_documents(session)
+        with click.progressbar(length=total, label="Indexing", show_pos=True) as bar:
+            written = get_index().rebuild(all_documents(session), bar.update)
+    click.echo(f"indexed {written} documents")
+
+
+@cli.command("stats")
+def stats() -> None:
+    """Documents per kind and the index's size on disk."""
+    index = get_index().index
+    searcher = get_index().searcher()
+    kinds: dict[str, int] = {}
+    for stored in searcher.all_stored_fields():
+        kinds[stored["kind"]] = kinds.get(stored["kind"], 0) + 1
+    for kind, count in sorted(kinds.items()):
+        click.echo(f"{kind}: {count}")
+    size = sum(index.storage.file_length(name) for name in index.storage.list())
+    click.echo(f"documents: {searcher.doc_count()}, size: {size / 1024:.1f} KiB")

@@ -1,0 +1,104 @@
+"""One adapter per searchable kind: what of an object goes into the index, with its tiers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from babel import Locale
+
+from chapters.models import Chapter, MembershipStatus
+from network.geo import country_name
+from network.members.models import Profile
+from network.security import Role
+from search.schema import FIELD_VISIBILITY, PUBLIC_TIER
+
+
+def member_key(user_id: int) -> str:
+    return f"member:{user_id}"
+
+
+def chapter_key(chapter_id: int) -> str:
+    return f"chapter:{chapter_id}"
+
+
+def _language_names(code: str) -> str:
+    names = {Locale.parse(loc).languages.get(code, "") for loc in ("es", "en")}
+    return " ".join(sorted(n for n in names if n)) + f" {code}"
+
+
+def member_document(profile: Profile) -> dict[str, Any] | None:
+    """The index entry of a listed member, or None if the member must not be searchable."""
+    user = profile.user
+    if user.role != Role.MEMBER or user.email_confirmed_at is None:
+        return None
+    tiers = profile.visibility
+    approved = [m for m in user.memberships if m.status == MembershipStatus.APPROVED]
+    # One line per concept: Spanish label, English label, then synonyms, tab-separated, so that
+    # "hydrology" finds a member tagged "hidrología" and the explanation can name the concept.
+    expertise = [
+        "\t".join([concept.label_es, concept.label_en,
+                   *[s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s]])
+        for concept in profile.concepts
+    ]  # fmt: skip
+    expertise += [tag.tag for tag in profile.free_tags]
+    country = ""
+    if profile.country:
+        country = " ".join({country_name(profile.country, "es"), country_name(profile.country, "en"),
+                            profile.country})  # fmt: skip
+    texts = {
+        "expertise": "\n".join(expertise),
+        "headline": profile.headline,
+        "position": " ".join(filter(None, [profile.position, profile.employer])),
+        "state_of_origin": (
+            f"{profile.state_of_origin.name} {profile.state_of_origin.code}"
+            if profile.state_of_origin
+            else ""
+        ),
+        "city": profile.city,
+        "country": country,
+        "chapters": "\n".join(f"{m.chapter.name} {m.chapter.city}" for m in approved),
+        "languages": " ".join(_language_names(lang.code) for lang in profile.languages),
+        "education": "\n".join(
+            " ".join(filter(None, [e.degree, e.field, e.institution])) for e in profile.education
+        ),
+        "bio": profile.bio,
+        "email": user.email,
+        "phone": profile.phone,
+    }
+    document: dict[str, Any] = {
+        "key": member_key(user.id),
+        "kind": "member",
+        "obj_id": user.id,
+        "confirmed": int(profile.confirmed_at.timestamp()),
+        "coord_chapters": ",".join(str(m.chapter_id) for m in approved),
+        "name": user.full_name,
+        "name_tier": PUBLIC_TIER if profile.name_public else "members",
+        "tiers_blob": json.dumps(tiers),
+    }
+    for field, text in texts.items():
+        document[field] = text or ""
+        document[f"{field}_tier"] = str(tiers[FIELD_VISIBILITY[field]])
+    return document
+
+
+def chapter_document(chapter: Chapter) -> dict[str, Any] | None:
+    if not chapter.is_active:
+        return None
+    countries = {country_name(chapter.country, "es"), country_name(chapter.country, "en")}
+    return {
+        "key": chapter_key(chapter.id),
+        "kind": "chapter",
+        "obj_id": chapter.id,
+        "confirmed": 0,
+        "title": chapter.name,
+        "body": "\n".join(
+            [
+                chapter.city,
+                *sorted(countries),
+                chapter.region.name_es,
+                chapter.region.name_en,
+                chapter.description,
+            ]
+        ),
+    }

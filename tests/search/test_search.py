@@ -1,0 +1,196 @@
+"""Search: analysis, bilingual concepts, explanations, privacy, index hooks and robustness."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from network.auth.models import User
+from network.extensions import db
+from network.members.queries import build_viewer
+from network.visibility import ANONYMOUS, Viewer
+from search.models import SearchPending
+from search.queries import search
+from tests.conftest import login
+
+SIGNED_IN = Viewer(user_id=-5, is_signed_in=True)
+
+
+def _names(app, text: str, viewer: Viewer = SIGNED_IN, kind: str = "members") -> list[int]:
+    with app.test_request_context():
+        return [hit.obj_id for hit in search(text, viewer, kind=kind).hits]
+
+
+@pytest.fixture
+def people(app, make_member, vocabulary):
+    return {
+        "lopez": make_member({"headline": "Ingeniera de datos", "city": "São Paulo",
+                              "expertise": "hydrology"}, full_name="María López Peña"),
+        "pena": make_member({"headline": "Engineers lead"}, full_name="Juan Pena"),
+        "solar": make_member({"expertise": "solar-photovoltaics", "headline": "Investigador"},
+                             full_name="Sol Ángeles"),
+        "ingeniero": make_member({"headline": "Ingeniero civil"}, full_name="Pedro Ruiz"),
+    }  # fmt: skip
+
+
+def test_case_and_accents_fold_both_ways(app, people):
+    assert people["lopez"].id in _names(app, "lopez")
+    assert people["lopez"].id in _names(app, "LÓPEZ")
+    assert people["lopez"].id in _names(app, "sao paulo")
+    assert people["lopez"].id in _names(app, "ingeniería de datos")
+
+
+def test_n_tilde_folds_to_n(app, people):
+    """The documented decision: "pena" and "peña" find each other."""
+    assert set(_names(app, "pena")) == {people["lopez"].id, people["pena"].id}
+    assert set(_names(app, "peña")) == {people["lopez"].id, people["pena"].id}
+
+
+def test_plurals_find_singulars_in_both_languages(app, people):
+    assert people["ingeniero"].id in _names(app, "ingenieros")
+    assert people["pena"].id in _names(app, "engineer")
+
+
+def test_concepts_match_across_languages_and_explain_why(app, people):
+    assert _names(app, "hydrology") == [people["lopez"].id]
+    assert _names(app, "hidrologia") == [people["lopez"].id]
+    assert _names(app, "energía solar") == [people["solar"].id]
+    assert _names(app, "photovoltaics") == [people["solar"].id]
+    with app.test_request_context():
+        [hit] = search("hydrology", SIGNED_IN).hits
+    assert [(w.field, w.via) for w in hit.why] == [("expertise", "concept")]
+    assert "Hidrología" in hit.why[0].matched
+
+
+def test_words_must_all_match(app, people):
+    assert _names(app, "lopez hydrology") == [people["lopez"].id]
+    assert _names(app, "lopez photovoltaics") == []
+
+
+def test_hidden_fields_never_match(app, make_member):
+    secret = make_member({"phone": "+52 55 8877 6655", "bio": "Experta en xylofonia", "bio_visibility": "ime",
+                          "headline": "Musicóloga", "headline_visibility": "public",
+                          "name_public": True}, email="oculta@ejemplo.mx")  # fmt: skip
+    for text in ("oculta@ejemplo.mx", "8877", "xylofonia"):
+        assert _names(app, text, SIGNED_IN) == [], text
+        assert _names(app, text, ANONYMOUS) == [], text
+    assert _names(app, "xylofonia", Viewer(user_id=secret.id, is_signed_in=True)) == [secret.id]
+    assert _names(app, "musicologa", ANONYMOUS) == [secret.id]
+    with app.test_request_context():
+        assert search("xylofonia", SIGNED_IN).total == 0
+
+
+def test_coordinator_tier_in_search(app, network, make_member, add_membership):
+    ana = make_member({"bio": "especialista en acuiferos", "bio_visibility": "coordinators"})
+    add_membership(ana, network.madrid)
+    with app.test_request_context():
+        db.session.add_all([db.session.get(User, network.coordinator.id)])
+        own = build_viewer(db.session.get(User, network.coordinator.id))
+        other = build_viewer(db.session.get(User, network.other_coordinator.id))
+        assert [h.obj_id for h in search("acuiferos", own).hits] == [ana.id]
+        assert search("acuiferos", other).hits == []
+
+
+def test_changes_reach_the_index_on_commit_and_not_on_rollback(app, make_member):
+    from network.members.services import update_profile
+
+    ana = make_member({"headline": "Bióloga"})
+    with app.test_request_context():
+        update_profile(db.session.get(User, ana.id), {"headline": "Astrofísica"})
+        db.session.rollback()
+    assert _names(app, "astrofisica") == []
+    with app.test_request_context():
+        update_profile(db.session.get(User, ana.id), {"headline": "Astrofísica"})
+        db.session.commit()
+    assert _names(app, "astrofisica") == [ana.id]
+    # Hiding a field takes effect at once.
+    with app.test_request_context():
+        update_profile(db.session.get(User, ana.id), {"headline_visibility": "private"})
+        db.session.commit()
+    assert _names(app, "astrofisica") == []
+
+
+def test_deleting_an_account_removes_it_from_search(app, make_member):
+    ana = make_member({"headline": "Paleontóloga"})
+    assert _names(app, "paleontologa") == [ana.id]
+    login(app.test_client(), ana).post(
+        "/members/me/delete", data={"password": "una contraseña larga 2026", "confirm": "y"}
+    )
+    assert _names(app, "paleontologa") == []
+
+
+def test_failed_index_write_is_kept_and_retried(app, make_member, runner, monkeypatch):
+    from search.indexer import SearchIndex
+
+    ana = make_member({"headline": "Vulcanóloga"})
+
+    def broken(self, updates, deletions):
+        raise OSError("index directory is read-only")
+
+    monkeypatch.setattr(SearchIndex, "write", broken)
+    with app.test_request_context():
+        from network.members.services import update_profile
+
+        update_profile(db.session.get(User, ana.id), {"headline": "Sismóloga"})
+        db.session.commit()  # the data is safe even though the index write failed
+        assert db.session.get(User, ana.id).profile.headline == "Sismóloga"
+        assert db.session.scalar(select(SearchPending.key)) == f"member:{ana.id}"
+    monkeypatch.undo()
+    assert _names(app, "sismologa") == []
+    result = runner.invoke(args=["search", "reindex", "--pending"])
+    assert "1 pending changes applied" in result.output
+    assert _names(app, "sismologa") == [ana.id]
+
+
+def test_reindex_and_stats(app, runner, people):
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0 and "indexed 4 documents" in result.output
+    assert _names(app, "lopez") == [people["lopez"].id]
+    stats = runner.invoke(args=["search", "stats"]).output
+    assert "member: 4" in stats
+
+
+def test_fuzzy_fallback_says_so(app, people):
+    with app.test_request_context():
+        result = search("hidrologja", SIGNED_IN)
+    assert [h.obj_id for h in result.hits] == [people["lopez"].id]
+    assert result.corrected
+
+
+def test_chapters_are_searchable(app, network, runner):
+    runner.invoke(args=["search", "reindex"])
+    assert _names(app, "paris", ANONYMOUS, kind="chapters") == [network.paris.id]
+    assert _names(app, "francia", ANONYMOUS, kind="chapters") == [network.paris.id]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"unbalanced', "(((", "AND OR NOT", "*", "bio*", "~~~", "a" * 2000, "🚀🇲🇽", "\x00\x07\x1b",
+     "title:x", "hidro* OR (sonora", "'; DROP TABLE users; --"],
+)  # fmt: skip
+def test_strange_input_never_breaks_the_page(client, people, text):
+    response = client.get("/search", query_string={"q": text})
+    assert response.status_code == 200
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=300))
+def test_random_queries_never_raise(app, people, text):
+    with app.test_request_context():
+        result = search(text, SIGNED_IN)
+    assert result.total >= 0
+
+
+def test_search_page_shows_why_and_respects_privacy(app, client, make_member, vocabulary):
+    make_member({"expertise": "hydrology", "expertise_visibility": "public", "name_public": True,
+                 "headline": "Hidróloga en Tucson", "headline_visibility": "public"},
+                full_name="Ana Pública")  # fmt: skip
+    make_member({"expertise": "hydrology"}, full_name="Bea Miembro")
+    page = client.get("/search?q=hydrology").get_data(as_text=True)
+    assert "Ana Pública" in page and "Bea Miembro" not in page
+    assert "1 resultado" in page
+    assert "hydrology ≈ Hidrología" in page
