@@ -11,7 +11,7 @@ from chapters.models import Chapter, MembershipStatus
 from network.geo import country_name
 from network.members.models import Profile
 from network.security import Role
-from search.schema import FIELD_VISIBILITY, PUBLIC_TIER
+from search.schema import FACETS, FIELD_VISIBILITY, PUBLIC_TIER
 
 
 def member_key(user_id: int) -> str:
@@ -79,6 +79,20 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
     for field, text in texts.items():
         document[field] = text or ""
         document[f"{field}_tier"] = str(tiers[FIELD_VISIBILITY[field]])
+    values = {
+        "country": [profile.country] if profile.country else [],
+        "state": [profile.state_of_origin.code] if profile.state_of_origin else [],
+        "region": sorted({m.chapter.region.slug for m in approved}),
+        "chapter": sorted({m.chapter.slug for m in approved}),
+        "sector": sorted({c.sector.slug for c in profile.concepts}),
+        "concept": sorted(c.slug for c in profile.concepts),
+        "language": [lang.code for lang in profile.languages],
+        "mode": [m.mode for m in profile.modes],
+        "mentoring": ["yes"] if profile.open_to_mentoring and profile.mentor_capacity > 0 else [],
+    }
+    for facet, items in values.items():
+        tier = str(tiers[FACETS[facet]])
+        document[f"f_{facet}"] = ",".join(f"{tier}|{item}" for item in items)
     return document
 
 

@@ -28,6 +28,7 @@ from chapters.models import Chapter, ChapterMembership
 from network.auth.models import User
 from network.db import db
 from network.members.models import (
+    Concept,
     EducationEntry,
     FreeTag,
     Profile,
@@ -160,9 +161,10 @@ def _member_query() -> Any:
         selectinload(Profile.user)
         .selectinload(User.memberships)
         .selectinload(ChapterMembership.chapter),
-        selectinload(Profile.concepts),
+        selectinload(Profile.concepts).selectinload(Concept.sector),
         selectinload(Profile.free_tags),
         selectinload(Profile.languages),
+        selectinload(Profile.modes),
         selectinload(Profile.education),
         selectinload(Profile.state_of_origin),
     )

@@ -13,13 +13,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from whoosh import query as Q
+from whoosh import sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
+from chapters.models import Chapter
 from network.db import utcnow
+from network.extensions import db
+from network.members import queries as member_queries
+from network.members.models import Profile
 from network.visibility import Tier, Viewer
 from search.indexer import get_index
-from search.schema import ANALYZER, FIELD_VISIBILITY
+from search.schema import ANALYZER, FACETS, FIELD_VISIBILITY
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
@@ -56,6 +63,7 @@ class SearchResult:
     hits: list[Hit]
     corrected: str | None = None
     message: str | None = None
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def query_terms(text: str) -> list[str]:
@@ -108,6 +116,57 @@ def _chapter_query(terms: list[str], fuzzy: bool) -> Q.Query:
     )
 
 
+def _facet_filter(facet: str, value: str, viewer: Viewer) -> Q.Query:
+    """Documents having this facet value in a tier the viewer holds for them."""
+    name = f"f_{facet}"
+    clauses: list[Q.Query] = [Q.Term(name, f"{tier}|{value}") for tier in _allowed_tiers(viewer)]
+    if viewer.coordinated_chapter_ids and Tier.COORDINATORS not in viewer.tiers_for(-1):
+        clauses.append(
+            Q.And([Q.Term(name, f"{Tier.COORDINATORS}|{value}"), _in_coordinated(viewer)])
+        )
+    if viewer.user_id is not None:
+        clauses.append(
+            Q.And([Q.Term("obj_id", viewer.user_id),
+                   Q.Or([Q.Term(name, f"{tier}|{value}") for tier in Tier])])
+        )  # fmt: skip
+    return Q.Or(clauses)
+
+
+def _in_coordinated(viewer: Viewer) -> Q.Query:
+    return Q.Or([Q.Term("coord_chapters", str(c)) for c in sorted(viewer.coordinated_chapter_ids)])
+
+
+def _count(searcher: Any, query: Q.Query, tiers: set[str],
+           counts: dict[str, dict[str, int]]) -> None:  # fmt: skip
+    groups = {
+        facet: sorting.FieldFacet(f"f_{facet}", allow_overlap=True, maptype=sorting.Count)
+        for facet in FACETS
+    }
+    results = searcher.search(query, groupedby=groups, limit=1)
+    for facet in FACETS:
+        for token, number in results.groups(facet).items():
+            token = token.decode() if isinstance(token, bytes) else str(token)
+            tier, _, value = token.partition("|")
+            if tier in tiers and value:
+                counts[facet][value] = counts[facet].get(value, 0) + number
+
+
+def facet_counts(searcher: Any, query: Q.Query, viewer: Viewer) -> dict[str, dict[str, int]]:
+    """Counts per facet value over the matching members, counting only values the viewer may
+    see for each member: hidden values never show up, not even as a number."""
+    counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    held = {str(t) for t in viewer.tiers_for(-1)}
+    _count(searcher, query, held, counts)
+    extra = set()
+    if viewer.coordinated_chapter_ids and str(Tier.COORDINATORS) not in held:
+        _count(searcher, Q.And([query, _in_coordinated(viewer)]), {str(Tier.COORDINATORS)}, counts)
+        extra.add(str(Tier.COORDINATORS))
+    if viewer.user_id is not None:
+        own = {str(t) for t in Tier} - held - extra
+        _count(searcher, Q.And([query, Q.Term("obj_id", viewer.user_id)]), own, counts)
+    return counts
+
+
 def _explain(
     stored: dict[str, Any], terms: list[str], viewer: Viewer, language: str
 ) -> tuple[list[Why], dict[str, str]]:
@@ -156,16 +215,19 @@ def _explain(
 
 
 def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
-           per_page: int = 20, language: str = "es") -> SearchResult:  # fmt: skip
+           per_page: int = 20, language: str = "es", filters: dict[str, str] | None = None,
+           with_facets: bool = False) -> SearchResult:  # fmt: skip
     """Search one kind of document for this viewer; fall back to a fuzzy match on no results."""
     terms = query_terms(text)
     if not terms:
         return SearchResult(text, [], 0, [], message="empty")
     if kind not in KINDS:
         kind = "members"
-    result = _run(terms, viewer, kind, page, per_page, language, fuzzy=False)
+    options = {"filters": {k: v for k, v in (filters or {}).items() if k in FACETS and v},
+               "with_facets": with_facets and kind == "members"}  # fmt: skip
+    result = _run(terms, viewer, kind, page, per_page, language, fuzzy=False, **options)
     if result.total == 0:
-        fuzzy = _run(terms, viewer, kind, page, per_page, language, fuzzy=True)
+        fuzzy = _run(terms, viewer, kind, page, per_page, language, fuzzy=True, **options)
         if fuzzy.total:
             fuzzy.corrected = text
             return fuzzy
@@ -173,10 +235,15 @@ def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
 
 
 def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
-         fuzzy: bool) -> SearchResult:  # fmt: skip
-    index_query = (
-        _member_query(terms, viewer, fuzzy) if kind == "members" else _chapter_query(terms, fuzzy)
-    )
+         fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+    if kind == "members":
+        index_query = _member_query(terms, viewer, fuzzy)
+        if filters:
+            index_query = Q.And(
+                [index_query, *(_facet_filter(f, v, viewer) for f, v in sorted(filters.items()))]
+            )
+    else:
+        index_query = _chapter_query(terms, fuzzy)
     searcher = get_index().searcher()
     results = searcher.search(index_query, limit=CANDIDATES)
     now = utcnow().timestamp()
@@ -197,4 +264,33 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
     hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties go to the fresher profile
     total = len(results)
     start = (max(page, 1) - 1) * per_page
-    return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page])
+    facets = facet_counts(searcher, index_query, viewer) if with_facets and total else {}
+    return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
+                        facets=facets)  # fmt: skip
+
+
+def load_results(result: SearchResult, viewer: Any, language: str) -> list[dict[str, Any]]:
+    """Reload the ranked hits from the database, in rank order, as the viewer may see them."""
+    ids = [hit.obj_id for hit in result.hits]
+    if not ids:
+        return []
+    rows: list[dict[str, Any]] = []
+    if result.hits[0].kind == "member":
+        profiles = db.session.scalars(
+            member_queries.eager_profiles(
+                member_queries.listed_members().where(Profile.user_id.in_(ids))
+            )
+        ).all()
+        by_id = {p.user_id: p for p in profiles}
+        for hit in result.hits:
+            profile = by_id.get(hit.obj_id)
+            data = member_queries.present_profile(profile, viewer, language) if profile else None
+            if data is not None:
+                rows.append({"hit": hit, "member": data})
+    else:
+        chapters = db.session.scalars(
+            select(Chapter).where(Chapter.id.in_(ids)).options(selectinload(Chapter.region))
+        ).all()
+        by_id = {c.id: c for c in chapters}
+        rows = [{"hit": h, "chapter": by_id[h.obj_id]} for h in result.hits if h.obj_id in by_id]
+    return rows

@@ -99,6 +99,21 @@ FIELD_VISIBILITY = {
 }  # fmt: skip
 
 
+# Facets of members: each value is indexed as "<tier>|<value>", so counts and filters can only
+# ever use values the viewer may see. facet -> the profile field whose tier governs it.
+FACETS = {
+    "country": "country",
+    "state": "state_of_origin",
+    "region": "chapters",
+    "chapter": "chapters",
+    "sector": "expertise",
+    "concept": "expertise",
+    "language": "languages",
+    "mode": "modes",
+    "mentoring": "mentoring",
+}
+
+
 def build_schema() -> Schema:
     fields = {
         "key": ID(unique=True, stored=True),
@@ -113,6 +128,8 @@ def build_schema() -> Schema:
     for name, boost in MEMBER_TEXT_FIELDS.items():
         fields[name] = TEXT(analyzer=ANALYZER, stored=True, field_boost=boost)
         fields[f"{name}_tier"] = ID()
+    for facet in FACETS:
+        fields[f"f_{facet}"] = KEYWORD(commas=True)
     fields["title"] = TEXT(analyzer=ANALYZER, stored=True, field_boost=3.0)  # chapters etc.
     fields["body"] = TEXT(analyzer=ANALYZER, stored=True)
     return Schema(**fields)

@@ -36,6 +36,7 @@ class Operation:
     params: tuple[QueryParam, ...]
     paginated: bool
     request_body: Any = None
+    anonymous: bool = False
 
 
 def documented(
@@ -44,6 +45,7 @@ def documented(
     params: tuple[QueryParam, ...] = (),
     paginated: bool = False,
     request_body: Any = None,
+    anonymous: bool = False,
 ):
     """Attach what the spec needs to a view: its response type and query parameters."""
 
@@ -56,6 +58,7 @@ def documented(
             params=params,
             paginated=paginated,
             request_body=request_body,
+            anonymous=anonymous,
         )
         return view
 
@@ -98,6 +101,8 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{name}"}
     if tp in _PY_TO_JSON:
         return {"type": _PY_TO_JSON[tp]}
+    if tp is dict:
+        return {"type": "object", "additionalProperties": True}
     raise TypeError(f"No JSON schema for {tp!r}")
 
 
@@ -202,6 +207,8 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
             responses["422"] = {"description": "Invalid values", "content": errors}
         if not secured:
             entry["security"] = []
+        elif operation.anonymous:
+            entry["security"] = [{}, {"bearerAuth": []}]  # a token is optional
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = entry
     return {

@@ -167,3 +167,35 @@ class ProfileUpdateIn:
     linkedin: str | None = None
     orcid: str | None = None
     name_public: bool | None = None
+
+
+@dataclass
+class WhyOut:
+    """One reason a result matched: the field, what matched there, the query word, and how."""
+
+    field: str
+    matched: str
+    query: str
+    via: str
+
+
+@dataclass
+class SearchHitOut:
+    kind: str
+    id: int
+    title: str
+    url: str
+    score: float
+    why: list[WhyOut]
+    fields: MemberOut | None = None
+
+
+@dataclass
+class SearchOut:
+    """Search results with facet counts; only what the caller may see is searched or counted."""
+
+    total: int
+    page: int
+    results: list[SearchHitOut]
+    facets: dict | None = None
+    corrected: str | None = None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from chapters import queries as chapter_queries
@@ -22,6 +22,7 @@ from network.api.schemas import (
     OpenAPIDocument,
     OrganisationOut,
     ProfileUpdateIn,
+    SearchOut,
 )
 from network.auth.services import user_for_api_token
 from network.extensions import db
@@ -29,7 +30,10 @@ from network.geo import is_country
 from network.members import queries as member_queries
 from network.members import services as member_services
 from network.security import Role
-from network.visibility import PROFILE_FIELDS
+from network.visibility import ANONYMOUS, PROFILE_FIELDS
+from search.queries import load_results
+from search.queries import search as run_search
+from search.schema import FACETS as SEARCH_FACETS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -246,3 +250,70 @@ def update_my_profile() -> ResponseReturnValue:
         profile, member_queries.build_viewer(user), user.preferred_language
     )
     return jsonify(_member_json(data))
+
+
+@bp.get("/search")
+@documented(
+    SearchOut,
+    anonymous=True,
+    params=(
+        QueryParam("q", str, "What to look for."),
+        QueryParam("kind", str, "members (default) or chapters."),
+        *(QueryParam(name, str, f"Only results with this {name}.") for name in SEARCH_FACETS),
+        QueryParam("page", int, "Page number, from 1.", minimum=1, maximum=1000),
+        QueryParam("per_page", int, "Items per page.", minimum=1, maximum=100),
+    ),
+)
+def search_endpoint() -> ResponseReturnValue:
+    """Search members or chapters, with the reason each result matched and facet counts.
+
+    Anonymous callers may search too and see public fields only; a bearer token searches with
+    its account's visibility.
+    """
+    user = _optional_token_user()
+    text = request.args.get("q", "")
+    if not text.strip():
+        abort(400, description="Give something to search for in 'q'.")
+    kind = request.args.get("kind", "members")
+    if kind not in {"members", "chapters"}:
+        abort(400, description="'kind' must be members or chapters.")
+    page = _int_arg("page", 1, 1, 1000)
+    per_page = _int_arg("per_page", 20, 1, 100)
+    mentor = request.args.get("mentor")
+    filters = {name: request.args[name][:80] for name in SEARCH_FACETS if request.args.get(name)}
+    if mentor in {"true", "1", "yes"}:
+        filters["mentoring"] = "yes"
+    viewer = member_queries.build_viewer(user) if user else ANONYMOUS
+    language = user.preferred_language if user else "en"
+    result = run_search(text, viewer, kind=kind, page=page, per_page=per_page, language=language,
+                        filters=filters, with_facets=True)  # fmt: skip
+    rows = load_results(result, viewer, language)
+    results = []
+    for row in rows:
+        hit = row["hit"]
+        why = [dataclasses.asdict(w) for w in hit.why]
+        if "member" in row:
+            data = row["member"]
+            results.append({"kind": "member", "id": data["id"], "title": data["full_name"],
+                            "url": url_for("members.profile", user_id=data["id"], _external=True),
+                            "score": hit.score, "why": why, "fields": _member_json(data)})  # fmt: skip
+        else:
+            chapter = row["chapter"]
+            results.append({"kind": "chapter", "id": chapter.id, "title": chapter.name,
+                            "url": url_for("chapters.detail", slug=chapter.slug, _external=True),
+                            "score": hit.score, "why": why})  # fmt: skip
+    return jsonify(total=result.total, page=page, results=results, facets=result.facets,
+                   corrected=result.corrected)  # fmt: skip
+
+
+def _optional_token_user() -> Any:
+    """The token's account if one is sent (a bad token is an error, not anonymity)."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        abort(401, description="This token is not valid or has been revoked.")
+    db.session.commit()
+    return user

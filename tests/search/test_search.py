@@ -194,3 +194,55 @@ def test_search_page_shows_why_and_respects_privacy(app, client, make_member, vo
     assert "Ana Pública" in page and "Bea Miembro" not in page
     assert "1 resultado" in page
     assert "hydrology ≈ Hidrología" in page
+
+
+def test_facets_count_only_visible_values_and_filters_respect_tiers(app, make_member, vocabulary):
+    make_member({"expertise": "hydrology", "country": "US", "languages": "es;en"}, full_name="Ana")
+    make_member({"expertise": "hydrology", "country": "CA", "country_visibility": "private"},
+                full_name="Beto")  # fmt: skip
+    make_member({"expertise": "hydrology", "country": "CA"}, full_name="Carla")
+    with app.test_request_context():
+        result = search("hydrology", SIGNED_IN, with_facets=True)
+        assert result.total == 3
+        assert result.facets["country"] == {"US": 1, "CA": 1}, (
+            "Beto's hidden country is not counted"
+        )
+        assert result.facets["concept"] == {"hydrology": 3}
+        assert result.facets["sector"] == {"water": 3}
+        filtered = search("hydrology", SIGNED_IN, filters={"country": "CA"})
+        assert filtered.total == 1, "filtering by a hidden country does not reveal Beto"
+        anonymous = search("hydrology", ANONYMOUS, with_facets=True)
+        assert anonymous.total == 0 and anonymous.facets == {}
+
+
+def test_search_api_for_anonymous_and_token_holders(app, make_member, vocabulary, network):
+    from tests.api.test_members_api import _headers
+
+    make_member({"expertise": "hydrology", "expertise_visibility": "public", "name_public": True,
+                 "country": "US", "country_visibility": "public"}, full_name="Ana Pública")  # fmt: skip
+    make_member({"expertise": "hydrology", "country": "MX"}, full_name="Bea Miembro")
+    client = app.test_client()
+    anonymous = client.get("/api/v1/search?q=hidrologia").get_json()
+    assert anonymous["total"] == 1 and anonymous["results"][0]["title"] == "Ana Pública"
+    assert anonymous["results"][0]["why"][0] == {
+        "field": "expertise", "matched": "Hydrology", "query": "hidrologia", "via": "concept"}  # fmt: skip
+    assert anonymous["facets"]["country"] == {"US": 1}
+    member = client.get("/api/v1/search?q=hydrology&country=MX",
+                        headers=_headers(app, network.member)).get_json()  # fmt: skip
+    assert [r["title"] for r in member["results"]] == ["Bea Miembro"]
+    assert "email" not in member["results"][0]["fields"]
+    assert client.get("/api/v1/search").status_code == 400
+    assert client.get("/api/v1/search?q=x&kind=events").status_code == 400
+    assert (
+        client.get("/api/v1/search?q=x", headers={"Authorization": "Bearer no"}).status_code == 401
+    )
+
+
+def test_search_page_facets_link_to_filters(app, make_member, vocabulary, network):
+    make_member({"expertise": "hydrology", "country": "US"}, full_name="Ana Agua")
+    make_member({"expertise": "hydrology", "country": "CA"}, full_name="Carla Agua")
+    client = login(app.test_client(), network.member)
+    page = client.get("/search?q=hidrologia").get_data(as_text=True)
+    assert "Canadá" in page and "Estados Unidos" in page
+    filtered = client.get("/search?q=hidrologia&country=CA").get_data(as_text=True)
+    assert "Carla Agua" in filtered and "Ana Agua" not in filtered

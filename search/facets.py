@@ -1,0 +1,51 @@
+"""Names for facet values in the viewer's language (the index holds only codes and slugs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from chapters import queries as chapter_queries
+from network.geo import country_name, language_name
+from network.members import queries as member_queries
+from network.members.models import MODE_LABELS, Mode
+
+FACET_TITLES = {
+    "country": _l("Country"),
+    "region": _l("Region"),
+    "chapter": _l("Chapter"),
+    "state": _l("State of origin"),
+    "sector": _l("Sector"),
+    "concept": _l("Expertise"),
+    "language": _l("Language"),
+    "mode": _l("Way of contributing"),
+    "mentoring": _l("Mentoring"),
+}
+
+
+def facet_labels(facets: dict[str, dict[str, int]], language: str) -> dict[str, dict[str, str]]:
+    """value -> label for every value present, looked up once per facet."""
+    labels: dict[str, dict[str, str]] = {name: {} for name in facets}
+    if not any(facets.values()):
+        return labels
+    regions = {r.slug: r.name(language) for r in chapter_queries.list_regions()}
+    chapters = {c.slug: c.name for c in chapter_queries.list_chapters(include_inactive=True)}
+    nodes = {n.code: n.name for n in chapter_queries.list_nodes()}
+    sectors = {s.slug: s.label(language) for s in member_queries.list_sectors()}
+    concepts = member_queries.concept_labels(list(facets.get("concept", {})), language)
+    lookup: dict[str, Any] = {
+        "country": lambda v: country_name(v, language),
+        "region": regions.get,
+        "chapter": chapters.get,
+        "state": nodes.get,
+        "sector": sectors.get,
+        "concept": concepts.get,
+        "language": lambda v: language_name(v, language),
+        "mode": lambda v: str(MODE_LABELS[Mode(v)]) if v in set(Mode) else v,
+        "mentoring": lambda v: str(_l("Open to mentoring")),
+    }
+    for name, values in facets.items():
+        for value in values:
+            labels[name][value] = lookup[name](value) or value
+    return labels
