@@ -77,6 +77,7 @@ class Config:
     SEARCH_STORAGE = os.environ.get("SEARCH_STORAGE", "file")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")
     SEARCH_PAGE_SIZE = 20
+    SEARCH_TIME_BUDGET = float(os.environ.get("SEARCH_TIME_BUDGET", "0.8"))  # seconds per query
 
     API_PAGE_SIZE = 50
     MEMBER_LIST_PAGE_SIZE = 50

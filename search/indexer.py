@@ -9,6 +9,7 @@ write fails, the keys are kept in `search_pending` and retried by the next write
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -49,7 +50,9 @@ class SearchIndex:
 
     def __init__(self, app: Flask) -> None:
         if app.config["SEARCH_STORAGE"] == "ram":
-            self.index = RamStorage().create_index(SCHEMA)
+            # Whoosh's RAM writers sort in /tmp/<index name>.tmp: a unique name keeps parallel
+            # processes (two test runs, say) out of each other's temporary files.
+            self.index = RamStorage().create_index(SCHEMA, indexname=f"ram{secrets.token_hex(8)}")
         else:
             path = Path(app.config["SEARCH_INDEX_DIR"] or Path(app.instance_path) / "search_index")
             path.mkdir(parents=True, exist_ok=True)

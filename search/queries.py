@@ -8,15 +8,18 @@ a field's text only counts where its tier is one the viewer holds for that membe
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from whoosh import query as Q
 from whoosh import sorting
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
 from chapters.models import Chapter
@@ -245,7 +248,13 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
     else:
         index_query = _chapter_query(terms, fuzzy)
     searcher = get_index().searcher()
-    results = searcher.search(index_query, limit=CANDIDATES)
+    # A time budget: a query that would run away returns what it found so far instead.
+    collector = TimeLimitCollector(
+        searcher.collector(limit=CANDIDATES), timelimit=current_app.config["SEARCH_TIME_BUDGET"]
+    )
+    with contextlib.suppress(TimeLimit):
+        searcher.search_with_collector(index_query, collector)
+    results = collector.results()
     now = utcnow().timestamp()
     hits: list[Hit] = []
     for hit in results:
