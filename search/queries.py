@@ -250,7 +250,9 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
     searcher = get_index().searcher()
     # A time budget: a query that would run away returns what it found so far instead.
     collector = TimeLimitCollector(
-        searcher.collector(limit=CANDIDATES), timelimit=current_app.config["SEARCH_TIME_BUDGET"]
+        searcher.collector(limit=CANDIDATES),
+        timelimit=current_app.config["SEARCH_TIME_BUDGET"],
+        use_alarm=False,  # SIGALRM only works in the main thread; web requests are not
     )
     with contextlib.suppress(TimeLimit):
         searcher.search_with_collector(index_query, collector)

@@ -291,3 +291,22 @@ def test_a_query_that_runs_out_of_time_returns_what_it_found(app, people):
     with app.test_request_context():
         result = search("lopez", SIGNED_IN)
     assert result.total >= 0  # no exception, whatever was found in time
+
+
+def test_search_works_outside_the_main_thread(app, people):
+    """Web servers answer from worker threads: the time budget must not rely on signals."""
+    import threading
+
+    found: list[list[int]] = []
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            found.append(_names(app, "lopez"))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert errors == [] and found == [[people["lopez"].id]]
