@@ -32,6 +32,7 @@ run: translations
 	$(FLASK) db upgrade
 	$(FLASK) vocabulary load
 	$(FLASK) demo seed
+	$(FLASK) search reindex --if-empty
 	$(FLASK) demo logins
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 

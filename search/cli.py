@@ -14,8 +14,12 @@ cli = AppGroup("search", help="The search index.")
 
 @cli.command("reindex")
 @click.option("--pending", is_flag=True, help="Only apply the changes earlier writes could not.")
-def reindex(pending: bool) -> None:
+@click.option("--if-empty", is_flag=True, help="Only if the index has no documents yet.")
+def reindex(pending: bool, if_empty: bool) -> None:
     """Rebuild the index from the database (the database is the truth)."""
+    if if_empty and get_index().searcher().doc_count():
+        click.echo("the index already has documents; nothing done")
+        return
     if pending:
         count, ok = retry_pending()
         click.echo(f"{count} pending changes {'applied' if ok else 'still pending'}")

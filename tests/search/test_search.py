@@ -152,6 +152,8 @@ def test_reindex_and_stats(app, runner, people):
     assert _names(app, "lopez") == [people["lopez"].id]
     stats = runner.invoke(args=["search", "stats"]).output
     assert "member: 4" in stats
+    again = runner.invoke(args=["search", "reindex", "--if-empty"]).output
+    assert "already has documents" in again
 
 
 def test_fuzzy_fallback_says_so(app, people):
