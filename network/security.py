@@ -35,9 +35,14 @@ def can_manage_chapter(user: Any, chapter: Chapter) -> bool:
     return is_ime_admin(user) or chapter.id in user.coordinated_chapter_ids
 
 
+def is_member_account(user: Any) -> bool:
+    """Skilled members have a profile and join chapters; organisation and IME accounts do not."""
+    return bool(getattr(user, "is_authenticated", False) and user.role == Role.MEMBER)
+
+
 def can_join_chapters(user: Any) -> bool:
     """Only skilled members join chapters; organisation accounts speak for an institution."""
-    return bool(getattr(user, "is_authenticated", False) and user.role == Role.MEMBER)
+    return is_member_account(user)
 
 
 def require(allowed: bool) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage, RamStorage
@@ -29,13 +29,13 @@ from chapters.models import Chapter, ChapterMembership
 from network.auth.models import User
 from network.db import db
 from network.members.models import (
-    Concept,
     EducationEntry,
     FreeTag,
     Profile,
     ProfileLanguage,
     ProfileMode,
 )
+from network.members.queries import eager_profiles
 from search.documents import chapter_document, chapter_key, member_document, member_key
 from search.models import SearchPending
 from search.schema import SCHEMA
@@ -138,9 +138,22 @@ def _keys_for(obj: Any) -> Iterator[tuple[str, int]]:
         yield "chapter", obj.id
 
 
+# What a member document reads from the account; other account changes (a log-in time, a
+# language) need no index write.
+_INDEXED_USER_ATTRIBUTES = ("full_name", "email", "role", "email_confirmed_at")
+
+
+def _needs_indexing(obj: Any) -> bool:
+    if not isinstance(obj, User):
+        return True
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in _INDEXED_USER_ATTRIBUTES)
+
+
 def _after_flush(session: Session, flush_context: Any) -> None:
     changes = session.info.setdefault(_INFO_KEY, set())
-    for obj in chain(session.new, session.dirty, session.deleted):
+    dirty = (obj for obj in session.dirty if _needs_indexing(obj))
+    for obj in chain(session.new, dirty, session.deleted):
         for kind, ident in _keys_for(obj):
             if ident is not None:
                 changes.add((kind, ident))
@@ -160,17 +173,7 @@ def _after_rollback(session: Session, previous_transaction: Any) -> None:
 
 
 def _member_query() -> Any:
-    return select(Profile).options(
-        selectinload(Profile.user)
-        .selectinload(User.memberships)
-        .selectinload(ChapterMembership.chapter),
-        selectinload(Profile.concepts).selectinload(Concept.sector),
-        selectinload(Profile.free_tags),
-        selectinload(Profile.languages),
-        selectinload(Profile.modes),
-        selectinload(Profile.education),
-        selectinload(Profile.state_of_origin),
-    )
+    return eager_profiles(select(Profile))
 
 
 def _documents_for(session: Session, keys: set[str]) -> tuple[list[dict], list[str]]:
@@ -259,8 +262,9 @@ def all_documents(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def count_documents(session: Session) -> int:
-    return len(session.scalars(select(Profile.id)).all()) + len(
-        session.scalars(select(Chapter.id)).all()
+    """An upper bound for the progress bar (unlisted members are skipped while indexing)."""
+    return (session.scalar(select(func.count(Profile.id))) or 0) + (
+        session.scalar(select(func.count(Chapter.id))) or 0
     )
 
 

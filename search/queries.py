@@ -95,27 +95,27 @@ def _visible(field_name: str, viewer: Viewer) -> Q.Query:
     return Q.Or(clauses)
 
 
+def _term(field_name: str, text: str, fuzzy: bool) -> Q.Query:
+    """An exact term, or one spelling mistake away on the fallback pass (words of 5+ letters)."""
+    if fuzzy and len(text) >= 5:
+        return Q.FuzzyTerm(field_name, text, maxdist=1, prefixlength=2)
+    return Q.Term(field_name, text)
+
+
 def _member_query(terms: list[str], viewer: Viewer, fuzzy: bool) -> Q.Query:
     fields = ["name", *FIELD_VISIBILITY]
     visible = {f: _visible(f, viewer) for f in fields}
 
-    def term(field_name: str, text: str) -> Q.Query:
-        if fuzzy and len(text) >= 5:
-            return Q.FuzzyTerm(field_name, text, maxdist=1, prefixlength=2)
-        return Q.Term(field_name, text)
-
-    per_term = [Q.Or([Q.And([term(f, t), visible[f]]) for f in fields]) for t in terms]
+    per_term = [Q.Or([Q.And([_term(f, t, fuzzy), visible[f]]) for f in fields]) for t in terms]
     return Q.And([Q.Term("kind", "member"), *per_term])
 
 
 def _chapter_query(terms: list[str], fuzzy: bool) -> Q.Query:
-    def term(field_name: str, text: str) -> Q.Query:
-        if fuzzy and len(text) >= 5:
-            return Q.FuzzyTerm(field_name, text, maxdist=1, prefixlength=2)
-        return Q.Term(field_name, text)
-
     return Q.And(
-        [Q.Term("kind", "chapter"), *[Q.Or([term("title", t), term("body", t)]) for t in terms]]
+        [
+            Q.Term("kind", "chapter"),
+            *[Q.Or([_term("title", t, fuzzy), _term("body", t, fuzzy)]) for t in terms],
+        ]
     )
 
 

@@ -29,7 +29,7 @@ from network.extensions import db
 from network.geo import is_country
 from network.members import queries as member_queries
 from network.members import services as member_services
-from network.security import Role
+from network.security import is_member_account
 from network.visibility import ANONYMOUS, PROFILE_FIELDS
 from search.queries import load_results
 from search.queries import search as run_search
@@ -69,6 +69,23 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
+PAGING = (
+    QueryParam("page", int, "Page number, from 1.", minimum=1, maximum=100000),
+    QueryParam("per_page", int, "Items per page.", minimum=1, maximum=100),
+)
+
+
+def _paging() -> tuple[int, int]:
+    """page and per_page, checked against the same bounds the OpenAPI document states."""
+    page_param, size_param = PAGING
+    page = _int_arg("page", 1, page_param.minimum or 1, page_param.maximum or 100000)
+    per_page = _int_arg(
+        "per_page", current_app.config["API_PAGE_SIZE"], size_param.minimum or 1,
+        size_param.maximum or 100,
+    )  # fmt: skip
+    return page, per_page
+
+
 @bp.get("/me")
 @token_required
 @documented(MeOut)
@@ -106,8 +123,7 @@ def me() -> ResponseReturnValue:
     paginated=True,
     params=(
         QueryParam("region", str, "Only chapters of this region (slug)."),
-        QueryParam("page", int, "Page number, from 1.", minimum=1, maximum=100000),
-        QueryParam("per_page", int, "Items per page.", minimum=1, maximum=100),
+        *PAGING,
     ),
 )
 def chapters() -> ResponseReturnValue:
@@ -115,8 +131,7 @@ def chapters() -> ResponseReturnValue:
 
     Each chapter carries its region's slug and the number of approved members.
     """
-    page = _int_arg("page", 1, 1, 100000)
-    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], 1, 100)
+    page, per_page = _paging()
     region = request.args.get("region") or None
     if region is not None and region not in {r.slug for r in chapter_queries.list_regions()}:
         abort(400, description=f"Unknown region {region[:60]!r}.")
@@ -184,14 +199,12 @@ def member(member_id: int) -> ResponseReturnValue:
     params=(
         QueryParam("country", str, "ISO 3166-1 alpha-2 country of residence."),
         QueryParam("concept", str, "Expertise concept slug."),
-        QueryParam("page", int, "Page number, from 1.", minimum=1, maximum=100000),
-        QueryParam("per_page", int, "Items per page.", minimum=1, maximum=100),
+        *PAGING,
     ),
 )
 def members() -> ResponseReturnValue:
     """Members the token's account may see, filtered only through fields it may see."""
-    page = _int_arg("page", 1, 1, 100000)
-    per_page = _int_arg("per_page", current_app.config["API_PAGE_SIZE"], 1, 100)
+    page, per_page = _paging()
     country = (request.args.get("country") or "").upper()
     if country and not is_country(country):
         abort(400, description=f"Unknown country code {country[:10]!r}.")
@@ -221,7 +234,7 @@ def update_my_profile() -> ResponseReturnValue:
     Send only the fields to change. Errors answer 422 with every problem found.
     """
     user = g.api_user
-    if user.role != Role.MEMBER:
+    if not is_member_account(user):
         abort(403, description="Only member accounts have a profile.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -260,8 +273,7 @@ def update_my_profile() -> ResponseReturnValue:
         QueryParam("q", str, "What to look for."),
         QueryParam("kind", str, "members (default) or chapters."),
         *(QueryParam(name, str, f"Only results with this {name}.") for name in SEARCH_FACETS),
-        QueryParam("page", int, "Page number, from 1.", minimum=1, maximum=1000),
-        QueryParam("per_page", int, "Items per page.", minimum=1, maximum=100),
+        *PAGING,
     ),
 )
 def search_endpoint() -> ResponseReturnValue:
@@ -277,8 +289,7 @@ def search_endpoint() -> ResponseReturnValue:
     kind = request.args.get("kind", "members")
     if kind not in {"members", "chapters"}:
         abort(400, description="'kind' must be members or chapters.")
-    page = _int_arg("page", 1, 1, 1000)
-    per_page = _int_arg("per_page", 20, 1, 100)
+    page, per_page = _paging()
     mentor = request.args.get("mentor")
     filters = {name: request.args[name][:80] for name in SEARCH_FACETS if request.args.get(name)}
     if mentor in {"true", "1", "yes"}:

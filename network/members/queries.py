@@ -87,10 +87,12 @@ def listed_members() -> Any:
 
 
 def eager_profiles(query: Any) -> Any:
+    """Everything a profile's view or index document reads, in a fixed number of queries."""
     return query.options(
         selectinload(Profile.user)
         .selectinload(User.memberships)
-        .selectinload(ChapterMembership.chapter),
+        .selectinload(ChapterMembership.chapter)
+        .selectinload(Chapter.region),
         selectinload(Profile.concepts).selectinload(Concept.sector),
         selectinload(Profile.free_tags),
         selectinload(Profile.languages),

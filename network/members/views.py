@@ -29,7 +29,7 @@ from network.geo import country_choices, current_language, language_names
 from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
-from network.security import Role, login_required, require
+from network.security import is_member_account, login_required, require
 from network.visibility import (
     ANONYMOUS,
     FIELD_LABELS,
@@ -50,10 +50,6 @@ PREVIEWS = {
         user_id=-2, is_signed_in=True, coordinated_member_ids=frozenset({member_id})
     ),
 }
-
-
-def _own_profile_required() -> None:
-    require(current_user.role == Role.MEMBER)
 
 
 @bp.route("")
@@ -135,7 +131,7 @@ def profile(user_id: int) -> str:
 @bp.route("/me")
 @login_required
 def me() -> WerkzeugResponse:
-    _own_profile_required()
+    require(is_member_account(current_user))
     services.get_or_create_profile(current_user)
     db.session.commit()
     return redirect(url_for("members.profile", user_id=current_user.id))
@@ -201,7 +197,7 @@ def _fill_form(form: ProfileForm, user: Any) -> None:
 @bp.route("/me/edit", methods=["GET", "POST"])
 @login_required
 def edit() -> str | WerkzeugResponse | tuple[str, int]:
-    _own_profile_required()
+    require(is_member_account(current_user))
     form = ProfileForm()
     form.set_state_choices(chapter_queries.list_nodes())
     if request.method == "GET":
@@ -228,7 +224,7 @@ def edit() -> str | WerkzeugResponse | tuple[str, int]:
 @bp.route("/me/confirm", methods=["POST"])
 @login_required
 def confirm() -> WerkzeugResponse:
-    _own_profile_required()
+    require(is_member_account(current_user))
     if ActionForm().validate_on_submit():
         services.confirm_profile(current_user)
         db.session.commit()
@@ -239,7 +235,7 @@ def confirm() -> WerkzeugResponse:
 @bp.route("/me/visibility", methods=["POST"])
 @login_required
 def visibility_preset() -> WerkzeugResponse:
-    _own_profile_required()
+    require(is_member_account(current_user))
     if ActionForm().validate_on_submit():
         preset = request.form.get("preset", "")
         try:

@@ -312,3 +312,20 @@ def test_search_works_outside_the_main_thread(app, people):
     thread.start()
     thread.join()
     assert errors == [] and found == [[people["lopez"].id]]
+
+
+def test_signing_in_does_not_rewrite_the_index(app, make_member, monkeypatch):
+    """A log-in only stamps last_login_at, which no index document reads."""
+    from search.indexer import SearchIndex
+
+    make_member({"headline": "Oceanógrafa"}, email="ana@ejemplo.mx")
+    writes: list[int] = []
+    original = SearchIndex.write
+    monkeypatch.setattr(SearchIndex, "write",
+                        lambda self, u, d: writes.append(len(u) + len(d)) or original(self, u, d))  # fmt: skip
+    client = app.test_client()
+    response = client.post(
+        "/login", data={"email": "ana@ejemplo.mx", "password": "una contraseña larga 2026"}
+    )
+    assert response.status_code == 302
+    assert writes == []
