@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from chapters import bp, queries, services
 from chapters.forms import ChapterEditForm, DecisionForm, JoinRequestForm
 from network.errors import ValidationError
+from network.events import queries as event_queries
 from network.extensions import db
 from network.forms import ActionForm, apply_error
 from network.security import can_join_chapters, can_manage_chapter, login_required, require
@@ -40,6 +41,8 @@ def detail(slug: str) -> str:
         coordinators=queries.list_coordinators(chapter),
         member_count=queries.count_chapter_members(chapter),
         membership=queries.get_membership(current_user, chapter),
+        upcoming_events=event_queries.list_chapter_events(chapter, current_user, limit=5),
+        past_events=event_queries.list_chapter_events(chapter, current_user, past=True, limit=5),
         can_join=can_join_chapters(current_user),
         join_form=JoinRequestForm(),
         action_form=ActionForm(),

@@ -117,6 +117,8 @@ def register_blueprints(app: Flask) -> None:
     from network.api import views as _api_views  # noqa: F401
     from network.auth import bp as auth_bp
     from network.auth import views as _auth_views  # noqa: F401
+    from network.events import bp as events_bp
+    from network.events import views as _events_views  # noqa: F401
     from network.members import bp as members_bp
     from network.members import views as _members_views  # noqa: F401
     from search import bp as search_bp
@@ -125,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(chapters_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(events_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)

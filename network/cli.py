@@ -59,7 +59,7 @@ def seed(members: int, seed_value: int) -> None:
     db.session.commit()
     click.echo(
         f"Seeded {counts['chapters']} chapters in {counts['countries']} countries, "
-        f"{counts['nodes']} nodes, {counts['members']} members."
+        f"{counts['nodes']} nodes, {counts['members']} members, {counts['events']} events."
     )
 
 
@@ -206,7 +206,11 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
                 message="Me gustaría colaborar con las mentorías del capítulo.",
             )
     db.session.flush()
+    from network.events.demo import seed_demo_events
+
+    events = seed_demo_events(chapters, people, accounts, rng)
     return {
+        "events": events,
         "chapters": len(chapters),
         "countries": len({c.country for c in chapters}),
         "nodes": created["nodes"],
@@ -226,6 +230,7 @@ def logins() -> None:
 def register_cli(app: Flask) -> None:
     from chapters.cli import cli as chapters_cli
     from network.auth.cli import cli as users_cli
+    from network.events.cli import cli as events_cli
     from network.members.cli import cli as members_cli
     from network.members.cli import vocabulary_cli
     from network.organisations.cli import cli as organisations_cli
@@ -238,3 +243,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(members_cli)
     app.cli.add_command(vocabulary_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(events_cli)

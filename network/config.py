@@ -60,6 +60,7 @@ class Config:
     EMAIL_CONFIRM_MAX_AGE = int(timedelta(days=3).total_seconds())
     PASSWORD_RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
     INVITATION_MAX_AGE = int(timedelta(days=14).total_seconds())
+    EVENTS_PAGE_SIZE = 20
     DIRECTORY_PAGE_SIZE = 24
 
     # Mail: every message is written to the outbox table first; the sender delivers it after

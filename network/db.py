@@ -86,6 +86,7 @@ def import_models() -> None:
     """
     import chapters.models  # noqa: F401
     import network.auth.models
+    import network.events.models
     import network.organisations.models
     import network.outbox  # noqa: F401
     import search.models  # noqa: F401

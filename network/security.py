@@ -12,6 +12,7 @@ from flask_login import current_user
 
 if TYPE_CHECKING:
     from chapters.models import Chapter
+    from network.events.models import Event, Registration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +44,37 @@ def is_member_account(user: Any) -> bool:
 def can_join_chapters(user: Any) -> bool:
     """Only skilled members join chapters; organisation accounts speak for an institution."""
     return is_member_account(user)
+
+
+def can_host_events_for(user: Any, chapter: Chapter) -> bool:
+    """Coordinators host events for their own chapters; IME for any chapter or the network."""
+    return can_manage_chapter(user, chapter)
+
+
+def can_manage_event(user: Any, event: Event) -> bool:
+    """Every host chapter's coordinators may edit a co-hosted event; IME may edit any event."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_ime_admin(user) or bool(event.host_ids & user.coordinated_chapter_ids)
+
+
+def can_see_event(user: Any, event: Event) -> bool:
+    """Drafts only for their hosts; members-only events for signed-in members and IME."""
+    if can_manage_event(user, event):
+        return True
+    if event.status == "draft":
+        return False
+    if event.visibility == "members":
+        return is_member_account(user) or is_ime_admin(user)
+    return True
+
+
+def can_see_online_link(user: Any, event: Event, registration: Registration | None) -> bool:
+    """The online link is for confirmed attendees and hosts only: it is the door to the room."""
+    if can_manage_event(user, event):
+        return True
+    return bool(registration is not None and registration.is_confirmed
+                and registration.user_id == getattr(user, "id", None))  # fmt: skip
 
 
 def require(allowed: bool) -> None:

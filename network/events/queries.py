@@ -1,0 +1,244 @@
+"""Read side of events: what a viewer may list, seat counts, attendee lists, feeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from chapters.models import Chapter, Region
+from network.auth.models import User
+from network.db import db, utcnow
+from network.events.models import (
+    CalendarFeed,
+    Event,
+    EventFormat,
+    EventStatus,
+    EventVisibility,
+    Registration,
+    RegistrationStatus,
+    event_hosts,
+    event_topics,
+)
+from network.members.models import Concept
+from network.security import is_ime_admin, is_member_account
+
+
+def _eager(query: Select) -> Select:
+    return query.options(
+        selectinload(Event.hosts).selectinload(Chapter.region),
+        selectinload(Event.topics),
+    )
+
+
+def visible_events(viewer: Any) -> Select:
+    """Events a viewer may see in lists: published or cancelled, members-only ones for members
+    and IME, and drafts of the chapters the viewer coordinates (every draft for IME)."""
+    query = select(Event)
+    listed = Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED])
+    if is_ime_admin(viewer):
+        return query
+    if is_member_account(viewer):
+        hosted = getattr(viewer, "coordinated_chapter_ids", set())
+        drafts = Event.id.in_(
+            select(event_hosts.c.event_id).where(event_hosts.c.chapter_id.in_(hosted))
+        )
+        return query.where(or_(listed, drafts) if hosted else listed)
+    return query.where(listed, Event.visibility == EventVisibility.PUBLIC)
+
+
+def get_event(event_id: int) -> Event:
+    return db.get_or_404(Event, event_id, description="No such event.")
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    region: str = ""
+    country: str = ""
+    chapter: str = ""
+    format: str = ""
+    topic: str = ""
+    language: str = ""
+    when: str = "upcoming"  # or "past"
+
+    @property
+    def active(self) -> bool:
+        return any(
+            [self.region, self.country, self.chapter, self.format, self.topic, self.language]
+        )
+
+
+def list_events(viewer: Any, filters: EventFilters, page: int, per_page: int,
+                now: datetime | None = None) -> Pagination:  # fmt: skip
+    """Network-wide list: upcoming soonest first (or past, latest first), drafts excluded."""
+    now = now or utcnow()
+    query = visible_events(viewer).where(Event.status != EventStatus.DRAFT)
+    if filters.when == "past":
+        query = query.where(Event.ends_at < now).order_by(Event.starts_at.desc())
+    else:
+        query = query.where(Event.ends_at >= now).order_by(Event.starts_at)
+    if filters.chapter or filters.region:
+        hosts = select(event_hosts.c.event_id).join(Chapter, Chapter.id == event_hosts.c.chapter_id)
+        if filters.chapter:
+            hosts = hosts.where(Chapter.slug == filters.chapter)
+        if filters.region:
+            hosts = hosts.join(Region).where(Region.slug == filters.region)
+        query = query.where(Event.id.in_(hosts))
+    if filters.country:
+        query = query.where(Event.country == filters.country)
+    if filters.format in set(EventFormat):
+        query = query.where(Event.format == filters.format)
+    if filters.language:
+        query = query.where(Event.language == filters.language)
+    if filters.topic:
+        query = query.where(
+            Event.id.in_(
+                select(event_topics.c.event_id)
+                .join(Concept, Concept.id == event_topics.c.concept_id)
+                .where(Concept.slug == filters.topic)
+            )
+        )
+    return db.paginate(_eager(query), page=page, per_page=per_page, error_out=False)
+
+
+def list_chapter_events(chapter: Chapter, viewer: Any, *, past: bool = False,
+                        limit: int = 20) -> list[Event]:  # fmt: skip
+    """A chapter's events (as host or co-host) that the viewer may see."""
+    now = utcnow()
+    query = visible_events(viewer).where(
+        Event.id.in_(select(event_hosts.c.event_id).where(event_hosts.c.chapter_id == chapter.id))
+    )
+    if past:
+        query = query.where(Event.ends_at < now).order_by(Event.starts_at.desc())
+    else:
+        query = query.where(Event.ends_at >= now).order_by(Event.starts_at)
+    return list(db.session.scalars(_eager(query).limit(limit)))
+
+
+def list_feed_events(chapter: Chapter) -> list[Event]:
+    """The chapter's public subscription feed: published and cancelled public events, a year
+    back and everything ahead (cancelled ones stay so calendars can remove them)."""
+    since = utcnow().replace(year=utcnow().year - 1)
+    query = select(Event).where(
+        Event.id.in_(select(event_hosts.c.event_id).where(event_hosts.c.chapter_id == chapter.id)),
+        Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+        Event.visibility == EventVisibility.PUBLIC,
+        Event.ends_at >= since,
+    )
+    return list(db.session.scalars(_eager(query).order_by(Event.starts_at)))
+
+
+def get_registration(user: Any, event: Event) -> Registration | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event.id, Registration.user_id == user.id
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SeatCounts:
+    confirmed: int
+    waitlisted: int
+    capacity: int | None
+
+    @property
+    def free(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.confirmed, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.confirmed >= self.capacity
+
+
+def count_seats(event: Event) -> SeatCounts:
+    row = db.session.execute(
+        select(
+            func.count(case((Registration.status == RegistrationStatus.CONFIRMED, 1))),
+            func.count(case((Registration.status == RegistrationStatus.WAITLISTED, 1))),
+        ).where(Registration.event_id == event.id)
+    ).one()
+    return SeatCounts(row[0], row[1], event.capacity)
+
+
+def list_attendees(event: Event) -> list[Registration]:
+    """Everyone who registered: confirmed first, then the waitlist in order, then cancelled."""
+    order = case(
+        (Registration.status == RegistrationStatus.CONFIRMED, 0),
+        (Registration.status == RegistrationStatus.WAITLISTED, 1),
+        else_=2,
+    )
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id)
+            .options(selectinload(Registration.user).selectinload(User.profile),
+                     selectinload(Registration.answers))
+            .order_by(order, Registration.queue_number)
+        )
+    )  # fmt: skip
+
+
+def list_my_registrations(user: Any, *, include_past: bool = True) -> list[Registration]:
+    """The member's registrations that still matter (not cancelled), soonest first."""
+    query = (
+        select(Registration)
+        .join(Event)
+        .where(Registration.user_id == user.id, Registration.status != RegistrationStatus.CANCELLED)
+        .options(selectinload(Registration.event).selectinload(Event.hosts))
+        .order_by(Event.starts_at)
+    )
+    if not include_past:
+        query = query.where(Event.ends_at >= utcnow())
+    return list(db.session.scalars(query))
+
+
+def get_feed_owner(token: str) -> User | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(CalendarFeed, CalendarFeed.user_id == User.id)
+        .where(CalendarFeed.token == token)
+    )
+
+
+def get_feed_token(user: Any) -> str | None:
+    return db.session.scalar(select(CalendarFeed.token).where(CalendarFeed.user_id == user.id))
+
+
+def list_personal_feed(user: User) -> list[Registration]:
+    """Registrations for the personal feed, cancelled events included so calendars drop them."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .join(Event)
+            .where(
+                Registration.user_id == user.id,
+                Registration.status != RegistrationStatus.CANCELLED,
+                Event.status != EventStatus.DRAFT,
+            )
+            .options(selectinload(Registration.event).selectinload(Event.hosts))
+            .order_by(Event.starts_at)
+        )
+    )  # fmt: skip
+
+
+def filter_choices() -> dict[str, list[Any]]:
+    """What the list's filters offer: only values some listed event has."""
+    topics = db.session.scalars(
+        select(Concept)
+        .where(Concept.id.in_(select(event_topics.c.concept_id)))
+        .order_by(Concept.slug)
+    ).all()
+    countries = db.session.scalars(
+        select(Event.country).where(Event.country.is_not(None)).distinct()
+    ).all()
+    languages = db.session.scalars(select(Event.language).distinct()).all()
+    return {"topics": list(topics), "countries": sorted(countries), "languages": sorted(languages)}
