@@ -6,6 +6,8 @@ Nothing here is written by hand per endpoint, so the document cannot drift from 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import inspect
 import re
 import types
 import typing
@@ -37,6 +39,17 @@ class Operation:
     paginated: bool
     request_body: Any = None
     anonymous: bool = False
+    status: int = 200
+    errors: tuple[int, ...] = ()
+
+
+# Error answers an operation may list beyond the 400 and 401 every operation has.
+ERROR_DESCRIPTIONS = {
+    403: "Not allowed for this token's account",
+    404: "No such resource, or not visible to the caller",
+    409: "Refused by the resource's current state",
+    422: "Invalid values",
+}
 
 
 def documented(
@@ -46,11 +59,14 @@ def documented(
     paginated: bool = False,
     request_body: Any = None,
     anonymous: bool = False,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
 ):
-    """Attach what the spec needs to a view: its response type and query parameters."""
+    """Attach what the spec needs to a view: its response type and status, query parameters,
+    request body and the error statuses it may answer besides 400 and 401."""
 
     def decorator(view: F) -> F:
-        doc = (view.__doc__ or "").strip().split("\n\n", 1)
+        doc = inspect.cleandoc(view.__doc__ or "").split("\n\n", 1)
         view.openapi = Operation(  # type: ignore[attr-defined]
             summary=doc[0].strip(),
             description=doc[1].strip() if len(doc) > 1 else "",
@@ -59,6 +75,8 @@ def documented(
             paginated=paginated,
             request_body=request_body,
             anonymous=anonymous,
+            status=status,
+            errors=errors,
         )
         return view
 
@@ -99,6 +117,8 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
                 schema["required"] = required
             components[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return {"type": "string", "enum": [member.value for member in tp]}
     if tp in _PY_TO_JSON:
         return {"type": _PY_TO_JSON[tp]}
     if tp is dict:
@@ -120,6 +140,18 @@ def _error_response(components: dict[str, Any]) -> dict[str, Any]:
                         "code": {"type": "integer"},
                         "title": {"type": "string"},
                         "message": {"type": "string"},
+                        "fields": {
+                            "type": "array",
+                            "description": "With 422: each invalid field and why.",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "message"],
+                                "properties": {
+                                    "field": {"type": "string", "nullable": True},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
                     },
                 }
             },
@@ -182,7 +214,10 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
                 }
             )
         responses: dict[str, Any] = {
-            "200": {"description": "OK", "content": {"application/json": {"schema": body}}},
+            str(operation.status): {
+                "description": "Created" if operation.status == 201 else "OK",
+                "content": {"application/json": {"schema": body}},
+            },
             "400": {"description": "Malformed request", "content": errors},
         }
         secured = rule.endpoint != f"{blueprint}.openapi"
@@ -204,7 +239,9 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
                     "application/json": {"schema": _schema_for(operation.request_body, components)}
                 },
             }
-            responses["422"] = {"description": "Invalid values", "content": errors}
+            responses["422"] = {"description": ERROR_DESCRIPTIONS[422], "content": errors}
+        for code in operation.errors:
+            responses[str(code)] = {"description": ERROR_DESCRIPTIONS[code], "content": errors}
         if not secured:
             entry["security"] = []
         elif operation.anonymous:

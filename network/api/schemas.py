@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import get_type_hints
+
+from network.events.models import (
+    EventFormat,
+    EventStatus,
+    EventVisibility,
+    RegistrationStatus,
+)
 
 
 @dataclass
@@ -199,3 +208,134 @@ class SearchOut:
     results: list[SearchHitOut]
     facets: dict | None = None
     corrected: str | None = None
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass
+class EventHostOut:
+    """A chapter hosting the event."""
+
+    slug: str
+    name: str
+
+
+@dataclass
+class EventTopicOut:
+    """An expertise concept the event is about, in both languages."""
+
+    slug: str
+    label_es: str
+    label_en: str
+
+
+@dataclass
+class MyRegistrationOut:
+    """The token's own place at the event; `position` is 1 for the head of the waitlist."""
+
+    status: RegistrationStatus
+    position: int | None
+
+
+@dataclass
+class EventOut:
+    """An event. Local times carry the offset of the event's zone; `online_url` is present only
+    for the hosts and confirmed attendees, `my_registration` only when the token's member holds
+    a seat or a place on the waitlist."""
+
+    id: int
+    title: str
+    description: str
+    chapters: list[EventHostOut]
+    starts_at: str
+    ends_at: str
+    starts_at_utc: str
+    timezone: str
+    format: EventFormat
+    venue: str
+    address: str
+    city: str
+    country: str | None
+    language: str
+    capacity: int | None
+    seats_taken: int
+    waitlist_length: int
+    visibility: EventVisibility
+    status: EventStatus
+    topics: list[EventTopicOut]
+    registration_opens_at: str | None
+    registration_closes_at: str | None
+    url: str
+    ics_url: str
+    online_url: str | None = None
+    my_registration: MyRegistrationOut | None = None
+
+
+@dataclass
+class EventIn:
+    """A new event. Times are local wall-clock times in `timezone`, without an offset
+    (`2027-03-05T18:00`). `chapters` are the hosting chapters' slugs (IME may leave it empty for
+    a network-wide event); `topics` are expertise concept slugs or labels. A new event is a
+    draft or published; `cancelled` is only reached by editing."""
+
+    title: str
+    starts_at: str
+    ends_at: str
+    timezone: str
+    description: str = ""
+    chapters: list[str] = dataclasses.field(default_factory=list)
+    format: EventFormat = EventFormat.IN_PERSON
+    venue: str = ""
+    address: str = ""
+    city: str = ""
+    country: str | None = None
+    language: str = "es"
+    online_url: str = ""
+    capacity: int | None = None
+    visibility: EventVisibility = EventVisibility.PUBLIC
+    status: EventStatus = EventStatus.DRAFT
+    registration_opens_at: str | None = None
+    registration_closes_at: str | None = None
+    topics: list[str] = dataclasses.field(default_factory=list)
+    questions: list[str] = dataclasses.field(default_factory=list)
+
+
+# Every field of EventIn, none required (a default makes a field optional in the document, and
+# the type stays the same: `null` is refused where EventIn refuses it), so PATCH cannot drift
+# from POST.
+EventPatchIn = dataclasses.make_dataclass(
+    "EventPatchIn",
+    [
+        (name, hint, dataclasses.field(default=None))
+        for name, hint in get_type_hints(EventIn).items()
+    ],
+)
+EventPatchIn.__doc__ = (
+    "Changes to an event: send only the fields to change; the others keep their value. "
+    "Changing `timezone` alone keeps the wall-clock times. `status` may also be `cancelled` "
+    "(everybody registered is told); `null` clears `capacity` and the registration window."
+)
+
+
+@dataclass
+class EventCreatedOut:
+    """The new event's id."""
+
+    id: int
+
+
+@dataclass
+class RegistrationOut:
+    """A seat (`confirmed`) or a place on the waitlist (`waitlisted`, with its position)."""
+
+    status: RegistrationStatus
+    position: int | None
+
+
+@dataclass
+class CancellationOut:
+    """The registration is cancelled; `promoted` is the member moved up into the freed seat."""
+
+    status: str
+    promoted: int | None

@@ -3,33 +3,69 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import re
+import types
+import typing
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import case, func, select
 
 from chapters import queries as chapter_queries
-from chapters.models import MembershipStatus
+from chapters.models import Chapter, MembershipStatus
 from network.api import bp
 from network.api.openapi import QueryParam, build_spec, documented
 from network.api.schemas import (
+    CancellationOut,
     ChapterOut,
     ChapterRef,
+    EventCreatedOut,
+    EventHostOut,
+    EventIn,
+    EventOut,
+    EventPatchIn,
+    EventTopicOut,
     MemberOut,
     MeOut,
+    MyRegistrationOut,
     OpenAPIDocument,
     OrganisationOut,
     ProfileUpdateIn,
+    RegistrationOut,
     SearchOut,
 )
 from network.auth.services import user_for_api_token
+from network.errors import ValidationError
+from network.events import queries as event_queries
+from network.events import services as event_services
+from network.events.forms import EVENT_LANGUAGES
+from network.events.models import (
+    Event,
+    EventFormat,
+    EventStatus,
+    EventVisibility,
+    Registration,
+    RegistrationStatus,
+)
 from network.extensions import db
 from network.geo import is_country
 from network.members import queries as member_queries
 from network.members import services as member_services
-from network.security import is_member_account
+from network.members.services import resolve_expertise, split_list
+from network.security import (
+    can_host_events_for,
+    can_manage_event,
+    can_see_event,
+    can_see_online_link,
+    is_ime_admin,
+    is_member_account,
+)
 from network.visibility import ANONYMOUS, PROFILE_FIELDS
 from search.queries import load_results
 from search.queries import search as run_search
@@ -249,20 +285,27 @@ def update_my_profile() -> ResponseReturnValue:
         member_services.update_profile(user, body)
     except member_services.ProfileErrors as errors:
         db.session.rollback()
-        return jsonify(
-            error={
-                "code": 422,
-                "title": "Invalid values",
-                "message": str(errors),
-                "fields": [{"field": e.field, "message": e.message} for e in errors.errors],
-            }
-        ), 422
+        return _invalid_values([(e.field, e.message) for e in errors.errors], str(errors))
     db.session.commit()
     profile = member_queries.get_profile_for_user_id(user.id)
     data = member_queries.present_profile(
         profile, member_queries.build_viewer(user), user.preferred_language
     )
     return jsonify(_member_json(data))
+
+
+def _invalid_values(
+    problems: list[tuple[str | None, str]], message: str | None = None
+) -> ResponseReturnValue:
+    """422 naming each field at fault, in the error shape of every other API error."""
+    fields = [{"field": field, "message": str(text)} for field, text in problems]
+    summary = message or "; ".join(
+        f"{item['field']}: {item['message']}" if item["field"] else item["message"]
+        for item in fields
+    )
+    return jsonify(
+        error={"code": 422, "title": "Invalid values", "message": summary, "fields": fields}
+    ), 422
 
 
 @bp.get("/search")
@@ -328,3 +371,474 @@ def _optional_token_user() -> Any:
         abort(401, description="This token is not valid or has been revoked.")
     db.session.commit()
     return user
+
+
+# ---------------------------------------------------------------- events
+
+
+def _event_json(
+    event: Event, user: Any, seats: tuple[int, int], registration: Registration | None
+) -> dict[str, Any]:
+    """One event as the caller may see it. The online link is the door to the room: the key is
+    left out, not emptied, for anyone but the hosts and confirmed attendees."""
+    zone = event.zone
+    active = registration if registration is not None and registration.is_active else None
+    body = EventOut(
+        id=event.id,
+        title=event.title,
+        description=event.description,
+        chapters=[EventHostOut(slug=c.slug, name=c.name) for c in event.hosts],
+        starts_at=event.local_start.isoformat(),
+        ends_at=event.local_end.isoformat(),
+        starts_at_utc=event.starts_at.astimezone(UTC).isoformat(),
+        timezone=event.timezone,
+        format=event.format,
+        venue=event.venue,
+        address=event.address,
+        city=event.city,
+        country=event.country,
+        language=event.language,
+        capacity=event.capacity,
+        seats_taken=seats[0],
+        waitlist_length=seats[1],
+        visibility=event.visibility,
+        status=event.status,
+        topics=[
+            EventTopicOut(slug=c.slug, label_es=c.label_es, label_en=c.label_en)
+            for c in event.topics
+        ],
+        registration_opens_at=_local_iso(event.registration_opens_at, zone),
+        registration_closes_at=_local_iso(event.registration_closes_at, zone),
+        url=url_for("events.detail", event_id=event.id, _external=True),
+        ics_url=url_for("events.event_ics", event_id=event.id, _external=True),
+        online_url=event.online_url if can_see_online_link(user, event, registration) else None,
+        my_registration=MyRegistrationOut(
+            status=active.status, position=event_services.waitlist_position(active)
+        )
+        if active
+        else None,
+    )
+    data = dataclasses.asdict(body)
+    for optional in ("online_url", "my_registration"):
+        if data[optional] is None:
+            del data[optional]
+    return data
+
+
+def _local_iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    return moment.astimezone(zone).isoformat() if moment else None
+
+
+def _events_json(events: list[Event], user: Any) -> list[dict[str, Any]]:
+    """Events of one page with their seat counts and the caller's registrations: two queries
+    for the page, whatever its size."""
+    ids = [e.id for e in events]
+    seats: dict[int, tuple[int, int]] = {}
+    mine: dict[int, Registration] = {}
+    if ids:
+        # Belongs in network.events.queries next to count_seats (a batch of it).
+        rows = db.session.execute(
+            select(
+                Registration.event_id,
+                func.count(case((Registration.status == RegistrationStatus.CONFIRMED, 1))),
+                func.count(case((Registration.status == RegistrationStatus.WAITLISTED, 1))),
+            )
+            .where(Registration.event_id.in_(ids))
+            .group_by(Registration.event_id)
+        )
+        seats = {event_id: (confirmed, waiting) for event_id, confirmed, waiting in rows}
+        if user is not None:
+            mine = {
+                r.event_id: r
+                for r in db.session.scalars(
+                    select(Registration).where(
+                        Registration.user_id == user.id, Registration.event_id.in_(ids)
+                    )
+                )
+            }
+    return [_event_json(e, user, seats.get(e.id, (0, 0)), mine.get(e.id)) for e in events]
+
+
+def _visible_event(event_id: int, user: Any) -> Event:
+    """The event if the caller may see it, with the pages' rules: a draft is as absent as a
+    missing event for all but its hosts; members-only events want a member's (or IME's) token."""
+    event = event_queries.get_event(event_id)
+    if not can_see_event(user, event):
+        if event.status == EventStatus.DRAFT:
+            abort(404, description="No such event.")
+        if user is None:
+            abort(401, description="This event is for members: send a member's API token.")
+        abort(403, description="This event is for members of the network.")
+    return event
+
+
+def _bool_arg(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"true", "1", "yes"}:
+        return True
+    if raw.lower() in {"false", "0", "no"}:
+        return False
+    abort(400, description=f"'{name}' must be true or false, not {raw[:40]!r}.")
+
+
+@bp.get("/events")
+@documented(
+    EventOut,
+    paginated=True,
+    anonymous=True,
+    params=(
+        QueryParam("chapter", str, "Only events this chapter hosts or co-hosts (slug)."),
+        QueryParam(
+            "upcoming",
+            bool,
+            "true (default): events not over yet, soonest first; false: past events, latest first.",
+        ),
+        *PAGING,
+    ),
+)
+def events() -> ResponseReturnValue:
+    """Published and cancelled events the caller may see.
+
+    Anonymous callers see public events; a member's or IME's token adds members-only events.
+    Drafts are never listed: their hosts read them by id.
+    """
+    user = _optional_token_user()
+    page, per_page = _paging()
+    upcoming = _bool_arg("upcoming", True)
+    chapter = request.args.get("chapter") or ""
+    known = {c.slug for c in chapter_queries.list_chapters(include_inactive=True)}
+    if chapter and chapter not in known:
+        abort(400, description=f"Unknown chapter {chapter[:60]!r}.")
+    filters = event_queries.EventFilters(chapter=chapter, when="upcoming" if upcoming else "past")
+    pagination = event_queries.list_events(user, filters, page, per_page)
+    return jsonify(
+        items=_events_json(list(pagination.items), user),
+        page=pagination.page,
+        per_page=pagination.per_page,
+        total=pagination.total or 0,
+        pages=pagination.pages,
+    )
+
+
+@bp.get("/events/<int:event_id>")
+@documented(EventOut, anonymous=True, errors=(403, 404))
+def event(event_id: int) -> ResponseReturnValue:
+    """One event, with the caller's registration if they have one.
+
+    Drafts answer 404 to all but their hosts; members-only events answer 401 without a token
+    and 403 to accounts that are not members.
+    """
+    user = _optional_token_user()
+    found = _visible_event(event_id, user)
+    (body,) = _events_json([found], user)
+    return jsonify(body)
+
+
+# Request fields -> their JSON type, from the schema the OpenAPI document shows.
+EVENT_FIELDS = get_type_hints(EventIn)
+REQUIRED_EVENT_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(EventIn)
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+)
+MAX_QUESTION_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 10_000
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a decoded JSON value has the type a request field declares."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if issubclass(hint, enum.Enum):
+        return isinstance(value, str)  # which values: a 422 naming the choices
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return "a list of " + {str: "strings", int: "whole numbers"}[typing.get_args(hint)[0]]
+    if issubclass(hint, enum.Enum):
+        return "a string"
+    return {str: "a string", int: "a whole number", type(None): "null"}[hint]
+
+
+def _event_body() -> dict[str, Any]:
+    """The request's JSON object, with known keys of the right JSON types (400 otherwise)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="Send a JSON object with the event's fields.")
+    unknown = sorted(set(body) - set(EVENT_FIELDS))
+    if unknown:
+        abort(400, description=f"Unknown fields: {', '.join(unknown)[:200]}.")
+    for name, value in body.items():
+        if not _fits(value, EVENT_FIELDS[name]):
+            abort(400, description=f"'{name}' must be {_type_name(EVENT_FIELDS[name])}.")
+    return body
+
+
+def _local_time(name: str, raw: str | None) -> datetime | None:
+    """A naive wall-clock time. An offset is refused rather than converted: the event's zone
+    decides the instant, and a silent conversion would hide a client's mistake."""
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        value = None
+    if value is not None and value.tzinfo is not None:
+        abort(
+            400,
+            description=f"'{name}' is a wall-clock time in the event's 'timezone': send it "
+            f"without an offset, like 2027-03-05T18:00, not {raw[:40]!r}.",
+        )
+    if value is None or not _LOCAL_TIME.fullmatch(raw.strip()):
+        abort(
+            400,
+            description=f"'{name}' must be a local date and time like 2027-03-05T18:00, "
+            f"not {raw[:40]!r}.",
+        )
+    return value
+
+
+def _choice(name: str, raw: str, kind: type[enum.StrEnum], problems: list) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        problems.append((name, f"Choose one of: {', '.join(kind)}."))
+        return None
+
+
+def _clean_event(
+    sent: dict[str, Any], hostable: list[Chapter]
+) -> tuple[dict[str, Any], list[tuple[str | None, str]]]:
+    """Sent API fields -> EventData values, plus the problems found (what the form's shape
+    checks catch on the pages; the services check the rules)."""
+    values: dict[str, Any] = {}
+    problems: list[tuple[str | None, str]] = []
+    for name in ("title", "description", "venue", "address", "city", "online_url"):
+        if name not in sent:
+            continue
+        text = sent[name].strip() if name != "description" else sent[name]
+        limit = getattr(Event.__table__.c[name].type, "length", None) or MAX_DESCRIPTION_LENGTH
+        if len(text) > limit:
+            problems.append((name, f"At most {limit} characters."))
+        values[name] = text
+    if "title" in values and not values["title"]:
+        problems.append(("title", "This field is required."))
+    for name, target in (
+        ("starts_at", "starts_local"),
+        ("ends_at", "ends_local"),
+        ("registration_opens_at", "opens_local"),
+        ("registration_closes_at", "closes_local"),
+    ):
+        if name in sent:
+            values[target] = _local_time(name, sent[name])
+    if "timezone" in sent:
+        values["timezone"] = sent["timezone"].strip()
+    for name, kind in (
+        ("format", EventFormat),
+        ("visibility", EventVisibility),
+        ("status", EventStatus),
+    ):
+        if name in sent:
+            values[name] = _choice(name, sent[name], kind, problems)
+    if "language" in sent:
+        values["language"] = sent["language"]
+        if sent["language"] not in EVENT_LANGUAGES:
+            problems.append(("language", f"Choose one of: {', '.join(EVENT_LANGUAGES)}."))
+    if "country" in sent:
+        values["country"] = (sent["country"] or "").strip().upper() or None
+        if values["country"] and not is_country(values["country"]):
+            problems.append(("country", f"Unknown country code {sent['country'][:10]!r}."))
+    if "capacity" in sent:
+        values["capacity"] = sent["capacity"]
+    if "chapters" in sent:
+        by_slug = {c.slug: c for c in hostable}
+        unknown = [slug for slug in sent["chapters"] if slug not in by_slug]
+        if unknown:
+            problems.append(("chapters", f"Unknown chapter: {', '.join(unknown)[:200]}."))
+        values["hosts"] = list(
+            {slug: by_slug[slug] for slug in sent["chapters"] if slug in by_slug}.values()
+        )
+    if "topics" in sent:
+        concepts, unknown = resolve_expertise(split_list(sent["topics"]))
+        if unknown:
+            problems.append(("topics", f"Not an expertise concept: {'; '.join(unknown)[:200]}."))
+        values["topics"] = concepts
+    if "questions" in sent:
+        if any(len(q.strip()) > MAX_QUESTION_LENGTH for q in sent["questions"]):
+            problems.append(("questions", f"At most {MAX_QUESTION_LENGTH} characters each."))
+        values["questions"] = sent["questions"]
+    return values, problems
+
+
+def _current_event_data(event: Event) -> event_services.EventData:
+    """The event as it stands, in the services' terms: the base a partial edit changes."""
+    zone = event.zone
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(zone).replace(tzinfo=None) if moment else None
+
+    return event_services.EventData(
+        title=event.title,
+        description=event.description,
+        hosts=list(event.hosts),
+        starts_local=local(event.starts_at),
+        ends_local=local(event.ends_at),
+        timezone=event.timezone,
+        format=event.format,
+        visibility=event.visibility,
+        status=event.status,
+        language=event.language,
+        venue=event.venue,
+        address=event.address,
+        city=event.city,
+        country=event.country,
+        online_url=event.online_url,
+        capacity=event.capacity,
+        opens_local=local(event.registration_opens_at),
+        closes_local=local(event.registration_closes_at),
+    )
+
+
+def _refused(error: ValidationError) -> ResponseReturnValue:
+    """A service's refusal: 409 when the event's state refuses it, else 422 for the field."""
+    db.session.rollback()
+    if isinstance(error, event_services.Conflict):
+        abort(409, description=str(error.message))
+    return _invalid_values([(error.field, str(error.message))])
+
+
+def _refuse_foreign_hosts(user: Any, chapters: list[Chapter]) -> None:
+    denied = [c.name for c in chapters if not can_host_events_for(user, c)]
+    if denied:
+        abort(
+            403,
+            description="You can only host events for chapters you coordinate, not "
+            f"{', '.join(denied)[:200]}.",
+        )
+
+
+@bp.post("/events")
+@token_required
+@documented(EventCreatedOut, request_body=EventIn, status=201, errors=(403,))
+def create_event() -> ResponseReturnValue:
+    """Create an event, as a coordinator of every hosting chapter or as IME.
+
+    Malformed JSON or times answer 400; invalid values 422 with the fields at fault; a chapter
+    the token's account does not coordinate 403.
+    """
+    user = g.api_user
+    if not (is_ime_admin(user) or user.coordinated_chapter_ids):
+        abort(403, description="Only chapter coordinators and IME create events.")
+    sent = _event_body()
+    defaults = {
+        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        for f in dataclasses.fields(EventIn)
+        if f.name not in REQUIRED_EVENT_FIELDS
+    }
+    values, problems = _clean_event({**defaults, **sent}, chapter_queries.list_chapters())
+    problems += [
+        (name, "This field is required.") for name in REQUIRED_EVENT_FIELDS if name not in sent
+    ]
+    if problems:
+        return _invalid_values(problems)
+    _refuse_foreign_hosts(user, values["hosts"])
+    try:
+        created = event_services.create_event(user, event_services.EventData(**values))
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    return jsonify(dataclasses.asdict(EventCreatedOut(id=created.id))), 201
+
+
+@bp.patch("/events/<int:event_id>")
+@token_required
+@documented(EventOut, request_body=EventPatchIn, errors=(403, 404))
+def update_event(event_id: int) -> ResponseReturnValue:
+    """Edit an event, as a coordinator of one of its hosts or as IME.
+
+    Send only the fields to change. A host's coordinators may add or remove only chapters they
+    coordinate; the other hosts stay.
+    """
+    user = g.api_user
+    found = _visible_event(event_id, user)
+    if not can_manage_event(user, found):
+        abort(403, description="Only the hosts' coordinators can edit this event.")
+    sent = _event_body()
+    hostable = {c.id: c for c in [*chapter_queries.list_chapters(), *found.hosts]}
+    values, problems = _clean_event(sent, list(hostable.values()))
+    if problems:
+        return _invalid_values(problems)
+    if "chapters" in sent and "country" not in sent:
+        values["country"] = None  # follows the first host, as it does when edited on the page
+    data = dataclasses.replace(_current_event_data(found), **values)
+    before, after = found.host_ids, {c.id for c in data.hosts}
+    _refuse_foreign_hosts(user, [hostable[i] for i in sorted(before ^ after)])
+    try:
+        event_services.update_event(found, user, data)
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    (body,) = _events_json([found], user)
+    return jsonify(body)
+
+
+@bp.post("/events/<int:event_id>/registrations")
+@token_required
+@documented(RegistrationOut, status=201, errors=(403, 404, 409))
+def register_for_event(event_id: int) -> ResponseReturnValue:
+    """Register the token's member: a seat if one is free, else a place on the waitlist.
+
+    409 when registration is closed (not yet open, past its closing time, the event started or
+    was cancelled) or the member is already registered.
+    """
+    user = g.api_user
+    found = _visible_event(event_id, user)
+    if not is_member_account(user):
+        abort(403, description="Only member accounts register for events.")
+    try:
+        registration = event_services.register(user, found)
+    except ValidationError as error:
+        return _refused(error)
+    db.session.commit()
+    body = RegistrationOut(
+        status=registration.status,
+        position=event_services.waitlist_position(registration),
+    )
+    return jsonify(dataclasses.asdict(body)), 201
+
+
+@bp.delete("/events/<int:event_id>/registrations/me")
+@token_required
+@documented(CancellationOut, errors=(403, 404, 409))
+def cancel_my_registration(event_id: int) -> ResponseReturnValue:
+    """Give up the token's member's seat or place on the waitlist.
+
+    A freed seat goes to the head of the waitlist, who is told by e-mail. 404 without a
+    registration; 409 once the event has started.
+    """
+    user = g.api_user
+    found = _visible_event(event_id, user)
+    registration = event_queries.get_registration(user, found)
+    if registration is None or not registration.is_active:
+        abort(404, description="You are not registered for this event.")
+    try:
+        promoted = event_services.cancel_registration(user, found)
+    except ValidationError as error:
+        return _refused(error)
+    promoted_id = promoted.user_id if promoted else None
+    db.session.commit()
+    return jsonify(dataclasses.asdict(CancellationOut(status="cancelled", promoted=promoted_id)))

@@ -84,12 +84,30 @@ def to_utc(local: datetime, zone_name: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(zone_name)).astimezone(ZoneInfo("UTC"))
 
 
+def exists_in_zone(local: datetime, zone_name: str) -> bool:
+    """False for wall-clock times skipped by a daylight-saving change (02:30 on a spring night):
+    storing one would silently move the event by an hour."""
+    instant = to_utc(local, zone_name)
+    return instant.astimezone(ZoneInfo(zone_name)).replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
 def _check(data: EventData, author: User) -> None:
     # Only IME hosts network-wide events (no chapter); everyone else names their chapters.
     if not data.hosts and not is_ime_admin(author):
         raise ValidationError("chapters", _l("Choose at least one hosting chapter."))
+    if not data.title.strip():
+        raise ValidationError("title", _l("Give the event a title."))
+    for name, limit in (("title", 200), ("venue", 200), ("address", 300), ("city", 120),
+                        ("online_url", 500)):  # fmt: skip
+        if len(getattr(data, name) or "") > limit:
+            raise ValidationError(name, _l("At most %(n)d characters.", n=limit))
     if not is_timezone(data.timezone):
         raise ValidationError("timezone", _l("Choose a time zone from the list."))
+    for name, local in (("starts_at", data.starts_local), ("ends_at", data.ends_local)):
+        if not exists_in_zone(local, data.timezone):
+            raise ValidationError(
+                name, _l("This time does not exist there: the clocks move forward that night.")
+            )
     if data.ends_local <= data.starts_local:
         raise ValidationError("ends_at", _l("The event must end after it starts."))
     if data.ends_local - data.starts_local > timedelta(days=14):
@@ -171,6 +189,8 @@ def create_event(author: User, data: EventData) -> Event:
             )
     if data.status == EventStatus.CANCELLED:
         raise ValidationError("status", _l("A new event cannot be cancelled."))
+    if to_utc(data.starts_local, data.timezone) <= utcnow():
+        raise ValidationError("starts_at", _l("A new event must start in the future."))
     event = Event(created_by_id=author.id, status=data.status, timezone=data.timezone)
     db.session.add(event)
     _apply(event, data)
@@ -208,7 +228,8 @@ def update_event(event: Event, editor: User, data: EventData) -> Event:
     if changed:
         event.sequence += 1
     db.session.flush()
-    if event.capacity is None or (old_capacity is not None and event.capacity > old_capacity):
+    raised = event.capacity is None or (old_capacity is not None and event.capacity > old_capacity)
+    if raised and event.is_published and event.starts_at > utcnow():
         promote_waitlist(event)
     return event
 
@@ -252,6 +273,8 @@ def _lock_seats(event: Event) -> int:
         .returning(Event.seat_version),
         execution_options={"synchronize_session": False},
     ).scalar_one()
+    # What was read before the lock (status, capacity, closing time) may have changed since.
+    db.session.refresh(event)
     return int(version)
 
 
@@ -288,6 +311,9 @@ def register(user: User, event: Event, answers: dict[int, str] | None = None) ->
     if reason:
         raise Conflict(None, reason)
     queue_number = _lock_seats(event)
+    reason = registration_closed_reason(event)
+    if reason:
+        raise Conflict(None, reason)
     registration = db.session.scalar(
         select(Registration).where(
             Registration.event_id == event.id, Registration.user_id == user.id

@@ -260,6 +260,13 @@ def test_hosting_needs_coordination_of_every_chapter(app, network, make_event):
         ({"venue": "", "address": ""}, "venue"),
         ({"capacity": 0}, "capacity"),
         ({"closes_local": local_in(11)}, "registration_closes_at"),
+        ({"title": "   "}, "title"),
+        ({"starts_local": local_in(-1), "ends_local": local_in(-1, 20)}, "starts_at"),
+        # 02:30 on 28 March 2027 never happens in Madrid: the clocks jump from 02:00 to 03:00.
+        (
+            {"starts_local": datetime(2027, 3, 28, 2, 30), "ends_local": datetime(2027, 3, 28, 5)},
+            "starts_at",
+        ),
     ],
 )
 def test_bad_event_data_is_refused_with_the_field_named(app, make_event, changes, field):
