@@ -88,7 +88,9 @@ def exists_in_zone(local: datetime, zone_name: str) -> bool:
     """False for wall-clock times skipped by a daylight-saving change (02:30 on a spring night):
     storing one would silently move the event by an hour."""
     instant = to_utc(local, zone_name)
-    return instant.astimezone(ZoneInfo(zone_name)).replace(tzinfo=None) == local.replace(tzinfo=None)
+    return instant.astimezone(ZoneInfo(zone_name)).replace(tzinfo=None) == local.replace(
+        tzinfo=None
+    )
 
 
 def _check(data: EventData, author: User) -> None:
