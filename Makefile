@@ -8,7 +8,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard network/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-postgres lint format translations extract-messages chromium install clean
+.PHONY: run test test-postgres bench lint format translations extract-messages chromium install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ test-postgres: translations chromium
 	@# -t: the cluster lives in a temporary directory even as root, so a run killed midway
 	@# leaves nothing in /etc/postgresql for the next one to trip over.
 	pg_virtualenv -t sh -c 'TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
+
+# Seeds 100,000 synthetic members into instance/bench/ (never the development database), rebuilds
+# the index, times a fixed query mix against SQLite FTS5, prints the table and writes
+# instance/bench/results.json. BENCH_ARGS="--members 5000" for a quick look.
+bench: translations
+	$(BIN)/python -m search.bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -92,6 +92,8 @@ class Viewer:
     is_signed_in: bool = False
     is_verified_organisation: bool = False
     is_ime: bool = False
+    # A skilled member's account (not an organisation's): members-only events are for them.
+    is_member: bool = False
     # Members of the chapters this viewer coordinates (user ids).
     coordinated_member_ids: frozenset[int] = field(default_factory=frozenset)
     # The chapters this viewer coordinates (search filters documents by chapter).
@@ -132,6 +134,7 @@ def viewer_for(
             user.role == Role.ORGANISATION and organisation is not None and organisation.is_verified
         ),
         is_ime=user.role == Role.IME,
+        is_member=user.role == Role.MEMBER,
         coordinated_member_ids=frozenset(coordinated_member_ids),
         coordinated_chapter_ids=frozenset(coordinated_chapter_ids),
     )

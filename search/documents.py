@@ -8,10 +8,11 @@ from typing import Any
 from babel import Locale
 
 from chapters.models import Chapter, MembershipStatus
+from network.events.models import Event, EventFormat, EventStatus
 from network.geo import country_name
 from network.members.models import Profile
 from network.security import Role
-from search.schema import FACETS, FIELD_VISIBILITY, PUBLIC_TIER
+from search.schema import EVENT_FACETS, FACETS, FIELD_VISIBILITY, PUBLIC_TIER
 
 
 def member_key(user_id: int) -> str:
@@ -20,6 +21,10 @@ def member_key(user_id: int) -> str:
 
 def chapter_key(chapter_id: int) -> str:
     return f"chapter:{chapter_id}"
+
+
+def event_key(event_id: int) -> str:
+    return f"event:{event_id}"
 
 
 def _language_names(code: str) -> str:
@@ -89,6 +94,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
         "language": [lang.code for lang in profile.languages],
         "mode": [m.mode for m in profile.modes],
         "mentoring": ["yes"] if profile.open_to_mentoring and profile.mentor_capacity > 0 else [],
+        "timezone": [profile.timezone] if profile.timezone else [],
     }
     for facet, items in values.items():
         tier = str(tiers[FACETS[facet]])
@@ -116,3 +122,49 @@ def chapter_document(chapter: Chapter) -> dict[str, Any] | None:
             ]
         ),
     }
+
+
+def event_document(event: Event) -> dict[str, Any] | None:
+    """A published event. Drafts and cancelled events are not searchable; the online link is
+    never indexed (only confirmed attendees and hosts may see it)."""
+    if event.status != EventStatus.PUBLISHED:
+        return None
+    countries = (
+        {country_name(event.country, "es"), country_name(event.country, "en"), event.country}
+        if event.country
+        else set()
+    )
+    topics = [
+        "\t".join([concept.label_es, concept.label_en,
+                   *[s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s]])
+        for concept in event.topics
+    ]  # fmt: skip
+    formats = {
+        EventFormat.IN_PERSON: ["in_person"],
+        EventFormat.ONLINE: ["online"],
+        EventFormat.HYBRID: ["in_person", "online"],
+    }[event.format]
+    values = {
+        "country": [event.country] if event.country else [],
+        "region": sorted({c.region.slug for c in event.hosts}),
+        "chapter": sorted(c.slug for c in event.hosts),
+        "concept": sorted(c.slug for c in event.topics),
+        "language": [event.language],
+        "format": formats,
+    }
+    document: dict[str, Any] = {
+        "key": event_key(event.id),
+        "kind": "event",
+        "obj_id": event.id,
+        "confirmed": 0,
+        "starts": int(event.starts_at.timestamp()),
+        "ends": int(event.ends_at.timestamp()),
+        "event_tier": str(event.visibility),
+        "title": event.title,
+        "topics": "\n".join(topics),
+        "place": " ".join([event.venue, event.address, event.city, *sorted(countries)]).strip(),
+        "body": "\n".join([event.description, *[f"{c.name} {c.city}" for c in event.hosts]]),
+    }
+    for facet in EVENT_FACETS:
+        document[f"f_{facet}"] = ",".join(f"{PUBLIC_TIER}|{item}" for item in values[facet])
+    return document

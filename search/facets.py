@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import get_timezone_location
 from flask_babel import lazy_gettext as _l
 
 from chapters import queries as chapter_queries
+from network.events.forms import FORMAT_LABELS
 from network.geo import country_name, language_name
 from network.members import queries as member_queries
 from network.members.models import MODE_LABELS, Mode
@@ -21,7 +23,19 @@ FACET_TITLES = {
     "language": _l("Language"),
     "mode": _l("Way of contributing"),
     "mentoring": _l("Mentoring"),
+    "timezone": _l("Time zone"),
+    "format": _l("Format"),
+    "when": _l("When"),
 }
+WHEN_LABELS = {"upcoming": _l("Upcoming"), "past": _l("Past")}
+
+
+def _zone_label(zone: str, language: str) -> str:
+    """A time zone by its city, in the viewer's language ("Ciudad de México", "Madrid")."""
+    try:
+        return f"{get_timezone_location(zone, locale=language, return_city=True)} ({zone})"
+    except LookupError:
+        return zone
 
 
 def facet_labels(facets: dict[str, dict[str, int]], language: str) -> dict[str, dict[str, str]]:
@@ -44,6 +58,9 @@ def facet_labels(facets: dict[str, dict[str, int]], language: str) -> dict[str, 
         "language": lambda v: language_name(v, language),
         "mode": lambda v: str(MODE_LABELS[Mode(v)]) if v in set(Mode) else v,
         "mentoring": lambda v: str(_l("Open to mentoring")),
+        "timezone": lambda v: _zone_label(v, language),
+        "format": lambda v: str(FORMAT_LABELS[v]) if v in FORMAT_LABELS else v,
+        "when": lambda v: str(WHEN_LABELS[v]) if v in WHEN_LABELS else v,
     }
     for name, values in facets.items():
         for value in values:

@@ -9,6 +9,7 @@ write fails, the keys are kept in `search_pending` and retried by the next write
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -24,10 +25,12 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import LockError
 from whoosh.searching import Searcher
+from whoosh.writing import CLEAR
 
 from chapters.models import Chapter, ChapterMembership
 from network.auth.models import User
 from network.db import db
+from network.events.models import Event
 from network.members.models import (
     EducationEntry,
     FreeTag,
@@ -36,13 +39,25 @@ from network.members.models import (
     ProfileMode,
 )
 from network.members.queries import eager_profiles
-from search.documents import chapter_document, chapter_key, member_document, member_key
+from search.documents import (
+    chapter_document,
+    chapter_key,
+    event_document,
+    event_key,
+    member_document,
+    member_key,
+)
 from search.models import SearchPending
 from search.schema import SCHEMA
 
 log = logging.getLogger(__name__)
 _INFO_KEY = "search_changes"
 _PROFILE_CHILDREN = (FreeTag, ProfileLanguage, ProfileMode, EducationEntry)
+# A full rebuild: at most this many worker processes, and this much memory (MB) of postings
+# each before Whoosh sorts them out to a temporary file. Fewer, larger runs cut the rebuild of
+# 100,000 members by about a third, for well under a GiB per worker.
+MAX_REBUILD_PROCS = 4
+REBUILD_LIMIT_MB = 512
 
 
 class SearchIndex:
@@ -103,21 +118,45 @@ class SearchIndex:
             return
 
     def rebuild(self, documents: Iterable[dict[str, Any]], progress: Callable[[int], None]) -> int:
-        """Replace the whole index with these documents."""
-        writer = self.index.writer(timeout=10.0, compound=False)
+        """Replace the whole index with these documents.
+
+        On disk, Whoosh's multiprocess writer analyses and writes the documents in worker
+        processes while this one builds them from the database; each worker keeps its own
+        segment (`multisegment`), which saves a final single-threaded merge of all postings.
+        RAM indexes (tests) keep the plain writer: worker processes cannot share them.
+        """
+        procs = self._rebuild_procs()
+        options: dict[str, Any] = {"timeout": 10.0, "compound": False, "limitmb": REBUILD_LIMIT_MB}
+        if procs > 1:
+            options.update(procs=procs, multisegment=True)
+        writer = self.index.writer(**options)
         count = 0
         try:
-            from whoosh.writing import CLEAR
-
             for document in documents:
                 writer.add_document(**document)
                 count += 1
                 progress(1)
-        except Exception:
+        except BaseException:
+            # Workers wait for more work forever unless stopped; cancel() does not reach them.
+            for task in getattr(writer, "tasks", ()):
+                task.terminate()
+                task.join()
             writer.cancel()
             raise
-        writer.commit(mergetype=CLEAR, optimize=True)
+        writer.commit(mergetype=CLEAR)
+        # Whoosh's multiprocess writer drops a worker's segment silently if the worker died.
+        written = self.index.doc_count_all()
+        if written != count:
+            raise RuntimeError(
+                f"the rebuilt index holds {written} of {count} documents (a worker process "
+                "failed); run `flask search reindex` again"
+            )
         return count
+
+    def _rebuild_procs(self) -> int:
+        if not isinstance(self.index.storage, FileStorage):
+            return 1
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_REBUILD_PROCS))
 
 
 def get_index() -> SearchIndex:
@@ -136,6 +175,8 @@ def _keys_for(obj: Any) -> Iterator[tuple[str, int]]:
         yield "profile", obj.profile_id
     elif isinstance(obj, Chapter):
         yield "chapter", obj.id
+    elif isinstance(obj, Event):
+        yield "event", obj.id
 
 
 # What a member document reads from the account; other account changes (a log-in time, a
@@ -176,23 +217,34 @@ def _member_query() -> Any:
     return eager_profiles(select(Profile))
 
 
+def _chapter_query() -> Any:
+    return select(Chapter).options(selectinload(Chapter.region))
+
+
+def _event_query() -> Any:
+    return select(Event).options(
+        selectinload(Event.hosts).selectinload(Chapter.region), selectinload(Event.topics)
+    )
+
+
+# Each kind of document: the query loading its rows, the id column keys refer to, and the
+# function making a row's document (None: not searchable, e.g. a draft event).
+_SOURCES: dict[str, tuple[Callable[[], Any], Any, Callable[[Any], dict[str, Any] | None]]] = {
+    "member": (_member_query, Profile.user_id, member_document),
+    "chapter": (_chapter_query, Chapter.id, chapter_document),
+    "event": (_event_query, Event.id, event_document),
+}
+
+
 def _documents_for(session: Session, keys: set[str]) -> tuple[list[dict], list[str]]:
-    member_ids = {int(k.split(":")[1]) for k in keys if k.startswith("member:")}
-    chapter_ids = {int(k.split(":")[1]) for k in keys if k.startswith("chapter:")}
     updates: list[dict] = []
     found: set[str] = set()
-    if member_ids:
-        for profile in session.scalars(_member_query().where(Profile.user_id.in_(member_ids))):
-            document = member_document(profile)
-            if document is not None:
-                updates.append(document)
-                found.add(document["key"])
-    if chapter_ids:
-        chapters = session.scalars(
-            select(Chapter).where(Chapter.id.in_(chapter_ids)).options(selectinload(Chapter.region))
-        )
-        for chapter in chapters:
-            document = chapter_document(chapter)
+    for kind, (query, id_column, make_document) in _SOURCES.items():
+        ids = {int(k.split(":")[1]) for k in keys if k.startswith(f"{kind}:")}
+        if not ids:
+            continue
+        for row in session.scalars(query().where(id_column.in_(ids))):
+            document = make_document(row)
             if document is not None:
                 updates.append(document)
                 found.add(document["key"])
@@ -208,11 +260,8 @@ def apply_changes(changes: set[tuple[str, int]]) -> bool:
             if profile_ids:
                 owners = session.scalars(select(Profile.user_id).where(Profile.id.in_(profile_ids)))
                 changes = changes | {("member", uid) for uid in owners}
-            keys = {
-                member_key(i) if kind == "member" else chapter_key(i)
-                for kind, i in changes
-                if kind in {"member", "chapter"}
-            }
+            key_of = {"member": member_key, "chapter": chapter_key, "event": event_key}
+            keys = {key_of[kind](i) for kind, i in changes if kind in key_of}
             pending = set(session.scalars(select(SearchPending.key)))
             keys |= pending
             updates, deletions = _documents_for(session, keys)
@@ -251,20 +300,18 @@ def retry_pending() -> tuple[int, bool]:
 
 
 def all_documents(session: Session) -> Iterator[dict[str, Any]]:
-    for profile in session.scalars(_member_query().execution_options(yield_per=500)):
-        document = member_document(profile)
-        if document is not None:
-            yield document
-    for chapter in session.scalars(select(Chapter).options(selectinload(Chapter.region))):
-        document = chapter_document(chapter)
-        if document is not None:
-            yield document
+    for query, _column, make_document in _SOURCES.values():
+        for row in session.scalars(query().execution_options(yield_per=500)):
+            document = make_document(row)
+            if document is not None:
+                yield document
 
 
 def count_documents(session: Session) -> int:
     """An upper bound for the progress bar (unlisted members are skipped while indexing)."""
-    return (session.scalar(select(func.count(Profile.id))) or 0) + (
-        session.scalar(select(func.count(Chapter.id))) or 0
+    return sum(
+        session.scalar(select(func.count(column))) or 0
+        for column in (Profile.id, Chapter.id, Event.id)
     )
 
 

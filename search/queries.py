@@ -24,19 +24,22 @@ from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
 from chapters.models import Chapter
 from network.db import utcnow
+from network.events.models import Event, EventStatus, EventVisibility
 from network.extensions import db
 from network.members import queries as member_queries
 from network.members.models import Profile
 from network.visibility import Tier, Viewer
 from search.indexer import get_index
-from search.schema import ANALYZER, FACETS, FIELD_VISIBILITY
+from search.schema import ANALYZER, EVENT_FACETS, EVENT_TEXT_FIELDS, FACETS, FIELD_VISIBILITY
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
 CANDIDATES = 300  # ranked hits read per query before stale demotion and paging
 STALE_AFTER = timedelta(days=365)
 STALE_FACTOR = 0.7
-KINDS = ("members", "chapters")
+KINDS = ("members", "events", "chapters")
+# Filters each kind accepts; "when" (upcoming, the default, or past) is computed at query time.
+EVENT_FILTERS = (*EVENT_FACETS, "when")
 
 
 @dataclass
@@ -107,7 +110,23 @@ def _member_query(terms: list[str], viewer: Viewer, fuzzy: bool) -> Q.Query:
     visible = {f: _visible(f, viewer) for f in fields}
 
     per_term = [Q.Or([Q.And([_term(f, t, fuzzy), visible[f]]) for f in fields]) for t in terms]
-    return Q.And([Q.Term("kind", "member"), *per_term])
+    return Q.And([Q.Term("kind", "member"), *per_term]) if per_term else Q.Term("kind", "member")
+
+
+def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str) -> Q.Query:
+    """Published events the viewer may see: members-only ones for members' accounts and IME.
+    Upcoming (not yet ended) by default, or past ones."""
+    tiers = [Q.Term("event_tier", "public")]
+    if viewer.is_member or viewer.is_ime:
+        tiers.append(Q.Term("event_tier", "members"))
+    now = int(utcnow().timestamp())
+    period = (
+        Q.NumericRange("ends", None, now - 1)
+        if when == "past"
+        else Q.NumericRange("ends", now, None)
+    )
+    per_term = [Q.Or([_term(f, t, fuzzy) for f in EVENT_TEXT_FIELDS]) for t in terms]
+    return Q.And([Q.Term("kind", "event"), Q.Or(tiers), period, *per_term])
 
 
 def _chapter_query(terms: list[str], fuzzy: bool) -> Q.Query:
@@ -143,10 +162,10 @@ def _count(searcher: Any, query: Q.Query, tiers: set[str],
            counts: dict[str, dict[str, int]]) -> None:  # fmt: skip
     groups = {
         facet: sorting.FieldFacet(f"f_{facet}", allow_overlap=True, maptype=sorting.Count)
-        for facet in FACETS
+        for facet in counts
     }
     results = searcher.search(query, groupedby=groups, limit=1)
-    for facet in FACETS:
+    for facet in counts:
         for token, number in results.groups(facet).items():
             token = token.decode() if isinstance(token, bytes) else str(token)
             tier, _, value = token.partition("|")
@@ -217,19 +236,61 @@ def _explain(
     return why, snippets
 
 
+def event_facet_counts(searcher: Any, query: Q.Query) -> dict[str, dict[str, int]]:
+    """Counts over matching events; every value of a visible event is visible."""
+    counts: dict[str, dict[str, int]] = {facet: {} for facet in EVENT_FACETS}
+    _count(searcher, query, {str(Tier.PUBLIC)}, counts)
+    return counts
+
+
+def _explain_event(stored: dict[str, Any], terms: list[str],
+                   language: str) -> tuple[list[Why], dict[str, str]]:  # fmt: skip
+    """Which of an event's fields hold the query words; topics are named as concepts."""
+    why: list[Why] = []
+    snippets: dict[str, str] = {}
+    for name in EVENT_TEXT_FIELDS:
+        text = stored.get(name) or ""
+        matched = [t for t in terms if t in {tok.text for tok in ANALYZER(text)}]
+        if not matched:
+            continue
+        if name == "topics":
+            for word in matched:
+                line = next((ln for ln in text.splitlines()
+                             if word in {t.text for t in ANALYZER(ln)}), word)  # fmt: skip
+                parts = line.split("\t")
+                label = parts[1] if language == "en" and len(parts) > 1 else parts[0]
+                why.append(Why("topics", label, word, "concept"))
+        else:
+            why.append(Why(name, ", ".join(matched), " ".join(matched)))
+        if name == "body":
+            snippet = highlight(
+                text, frozenset(matched), ANALYZER, ContextFragmenter(maxchars=160, surround=40),
+                HtmlFormatter(tagname="mark", between=" … "), top=2,
+            )  # fmt: skip
+            if snippet:
+                snippets[name] = snippet
+    return why, snippets
+
+
 def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
            per_page: int = 20, language: str = "es", filters: dict[str, str] | None = None,
            with_facets: bool = False) -> SearchResult:  # fmt: skip
     """Search one kind of document for this viewer; fall back to a fuzzy match on no results."""
     terms = query_terms(text)
-    if not terms:
-        return SearchResult(text, [], 0, [], message="empty")
     if kind not in KINDS:
         kind = "members"
-    options = {"filters": {k: v for k, v in (filters or {}).items() if k in FACETS and v},
-               "with_facets": with_facets and kind == "members"}  # fmt: skip
+    allowed = FACETS if kind == "members" else EVENT_FILTERS if kind == "events" else ()
+    chosen = {k: v for k, v in (filters or {}).items() if k in allowed and v}
+    if chosen.get("when") not in {None, "upcoming", "past"}:
+        del chosen["when"]
+    # No words: browsing is allowed over events, and over members once a filter narrows them
+    # (the mentor search: open to mentoring, a concept, a language, a time zone).
+    browsing = not terms and (kind == "events" or (kind == "members" and chosen))
+    if not terms and not browsing:
+        return SearchResult(text, [], 0, [], message="empty")
+    options = {"filters": chosen, "with_facets": with_facets and kind != "chapters"}
     result = _run(terms, viewer, kind, page, per_page, language, fuzzy=False, **options)
-    if result.total == 0:
+    if result.total == 0 and terms:
         fuzzy = _run(terms, viewer, kind, page, per_page, language, fuzzy=True, **options)
         if fuzzy.total:
             fuzzy.corrected = text
@@ -237,14 +298,37 @@ def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
     return result
 
 
+def kind_counts(text: str, viewer: Viewer) -> dict[str, int]:
+    """How many results each kind has for these words (upcoming events), for the kind tabs.
+
+    The same visibility-filtered queries as the search itself, so a hidden field cannot show
+    up here as a number either."""
+    terms = query_terms(text)
+    if not terms:
+        return {}
+    queries = {
+        "members": _member_query(terms, viewer, False),
+        "events": _event_query(terms, viewer, False, "upcoming"),
+        "chapters": _chapter_query(terms, False),
+    }
+    searcher = get_index().searcher()
+    return {kind: len(searcher.search(query, limit=1)) for kind, query in queries.items()}
+
+
 def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
          fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+    chosen = [Q.Term(f"f_{f}", f"{Tier.PUBLIC}|{v}") for f, v in sorted(filters.items())
+              if f in EVENT_FACETS]  # fmt: skip
     if kind == "members":
         index_query = _member_query(terms, viewer, fuzzy)
         if filters:
             index_query = Q.And(
                 [index_query, *(_facet_filter(f, v, viewer) for f, v in sorted(filters.items()))]
             )
+    elif kind == "events":
+        index_query = _event_query(terms, viewer, fuzzy, filters.get("when", "upcoming"))
+        if chosen:
+            index_query = Q.And([index_query, *chosen])
     else:
         index_query = _chapter_query(terms, fuzzy)
     searcher = get_index().searcher()
@@ -254,6 +338,13 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
         timelimit=current_app.config["SEARCH_TIME_BUDGET"],
         use_alarm=False,  # SIGALRM only works in the main thread; web requests are not
     )
+    if not terms:  # browsing: freshest profiles first, soonest events first
+        order = (sorting.FieldFacet("starts") if kind == "events"
+                 else sorting.FieldFacet("confirmed", reverse=True))  # fmt: skip
+        collector = TimeLimitCollector(
+            searcher.collector(limit=CANDIDATES, sortedby=order),
+            timelimit=current_app.config["SEARCH_TIME_BUDGET"], use_alarm=False,
+        )  # fmt: skip
     with contextlib.suppress(TimeLimit):
         searcher.search_with_collector(index_query, collector)
     results = collector.results()
@@ -269,13 +360,28 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
                    confirmed=stored.get("confirmed", 0))  # fmt: skip
         if kind == "members":
             item.why, item.snippets = _explain(stored, terms, viewer, language)
+        elif kind == "events":
+            item.why, item.snippets = _explain_event(stored, terms, language)
+            item.confirmed = -stored.get("starts", 0)  # ties: the sooner event first
         else:
             item.why = [Why("chapter", stored.get("title", ""), " ".join(terms))]
         hits.append(item)
-    hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties go to the fresher profile
+    if terms:
+        hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties go to the fresher profile
     total = len(results)
     start = (max(page, 1) - 1) * per_page
-    facets = facet_counts(searcher, index_query, viewer) if with_facets and total else {}
+    facets: dict[str, dict[str, int]] = {}
+    if with_facets and kind == "events":
+        facets = event_facet_counts(searcher, index_query) if total else {}
+        # Both periods are always offered, each with its count, so past events can be found.
+        when = filters.get("when", "upcoming")
+        other = "upcoming" if when == "past" else "past"
+        other_query = _event_query(terms, viewer, fuzzy, other)
+        if chosen:
+            other_query = Q.And([other_query, *chosen])
+        facets["when"] = {when: total, other: len(searcher.search(other_query, limit=1))}
+    elif with_facets and total:
+        facets = facet_counts(searcher, index_query, viewer)
     return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
                         facets=facets)  # fmt: skip
 
@@ -298,6 +404,18 @@ def load_results(result: SearchResult, viewer: Any, language: str) -> list[dict[
             data = member_queries.present_profile(profile, viewer, language) if profile else None
             if data is not None:
                 rows.append({"hit": hit, "member": data})
+    elif result.hits[0].kind == "event":
+        # The database decides again: an event unpublished since it was indexed is not shown.
+        query = select(Event).where(Event.id.in_(ids), Event.status == EventStatus.PUBLISHED)
+        if not (viewer.is_member or viewer.is_ime):
+            query = query.where(Event.visibility == EventVisibility.PUBLIC)
+        events = db.session.scalars(
+            query.options(selectinload(Event.hosts), selectinload(Event.topics))
+        ).all()
+        by_event = {e.id: e for e in events}
+        rows = [
+            {"hit": h, "event": by_event[h.obj_id]} for h in result.hits if h.obj_id in by_event
+        ]
     else:
         chapters = db.session.scalars(
             select(Chapter).where(Chapter.id.in_(ids)).options(selectinload(Chapter.region))

@@ -111,7 +111,13 @@ FACETS = {
     "language": "languages",
     "mode": "modes",
     "mentoring": "mentoring",
+    "timezone": "timezone",
 }
+
+# Event facets are indexed with the public tier: an event document only matches viewers allowed to
+# see the event at all (see `event_tier`), and everything about a visible event is visible.
+EVENT_FACETS = ("country", "region", "chapter", "concept", "language", "format")
+EVENT_TEXT_FIELDS: dict[str, float] = {"title": 3.0, "topics": 2.5, "place": 1.2, "body": 1.0}
 
 
 def build_schema() -> Schema:
@@ -128,10 +134,14 @@ def build_schema() -> Schema:
     for name, boost in MEMBER_TEXT_FIELDS.items():
         fields[name] = TEXT(analyzer=ANALYZER, stored=True, field_boost=boost)
         fields[f"{name}_tier"] = ID()
-    for facet in FACETS:
+    for facet in [*FACETS, "format"]:
         fields[f"f_{facet}"] = KEYWORD(commas=True)
-    fields["title"] = TEXT(analyzer=ANALYZER, stored=True, field_boost=3.0)  # chapters etc.
-    fields["body"] = TEXT(analyzer=ANALYZER, stored=True)
+    # Chapters use title and body; events all four, with their time and who may see them.
+    for name, boost in EVENT_TEXT_FIELDS.items():
+        fields[name] = TEXT(analyzer=ANALYZER, stored=True, field_boost=boost)
+    fields["starts"] = NUMERIC(stored=True, numtype=int, bits=64)
+    fields["ends"] = NUMERIC(stored=True, numtype=int, bits=64)
+    fields["event_tier"] = ID()
     return Schema(**fields)
 
 

@@ -1,17 +1,34 @@
-"""The search page: one box over members and chapters, results with the reason they matched."""
+"""The search page: one box over members, events and chapters, with why each result matched.
+
+Without words it still answers two questions people come with: "who could mentor me?" (members
+narrowed by filters, e.g. open to mentoring, an expertise, a language, a time zone) and "what is
+coming up?" (upcoming events, soonest first).
+"""
 
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from network.events.views import viewer_zone
 from network.geo import current_language
 from network.members import queries as member_queries
 from network.visibility import FIELD_LABELS
 from search import bp
 from search.facets import FACET_TITLES, facet_labels
-from search.queries import KINDS, load_results, search
+from search.queries import EVENT_FILTERS, KINDS, kind_counts, load_results, search
 from search.schema import FACETS
+
+# Where a word matched, for events ("water (title)"); members' fields use FIELD_LABELS.
+EVENT_WHY_LABELS = {"title": _l("title"), "topics": _l("topic"), "place": _l("place"),
+                    "body": _l("description")}  # fmt: skip
+
+
+def request_filters(kind: str) -> dict[str, str]:
+    """The filters of the query string that this kind of result accepts."""
+    names = FACETS if kind == "members" else EVENT_FILTERS if kind == "events" else ()
+    return {name: request.args[name][:80] for name in names if request.args.get(name)}
 
 
 @bp.route("")
@@ -21,21 +38,19 @@ def page() -> str:
     kind = kind if kind in KINDS else "members"
     page_number = max(request.args.get("page", 1, type=int), 1)
     viewer = member_queries.build_viewer(current_user)
-    filters = {name: request.args.get(name, "")[:80] for name in FACETS if request.args.get(name)}
+    filters = request_filters(kind)
     language = current_language()
-    result = search(text, viewer, kind=kind, page=page_number,
-                    per_page=current_app.config["SEARCH_PAGE_SIZE"], language=language,
-                    filters=filters, with_facets=True) if text.strip() else None  # fmt: skip
+    size = current_app.config["SEARCH_PAGE_SIZE"]
+    asked = bool(text.strip() or filters or (kind == "events" and "kind" in request.args))
+    result = search(text, viewer, kind=kind, page=page_number, per_page=size, language=language,
+                    filters=filters, with_facets=True) if asked else None  # fmt: skip
     rows = load_results(result, viewer, language) if result else []
     labels = facet_labels(result.facets, language) if result else {}
-    pages = (
-        (result.total + current_app.config["SEARCH_PAGE_SIZE"] - 1)
-        // current_app.config["SEARCH_PAGE_SIZE"]
-        if result
-        else 0
-    )
     return render_template(
         "search/results.html", q=text, kind=kind, result=result, rows=rows, page=page_number,
-        pages=pages, why_labels={**FIELD_LABELS, "name": FIELD_LABELS["full_name"]},
+        pages=(result.total + size - 1) // size if result else 0,
+        why_labels={**FIELD_LABELS, "name": FIELD_LABELS["full_name"]},
+        event_why_labels=EVENT_WHY_LABELS, zone=viewer_zone(),
         filters=filters, labels=labels, facet_titles=FACET_TITLES,
+        kinds=kind_counts(text, viewer) if text.strip() else {},
     )  # fmt: skip

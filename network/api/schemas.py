@@ -189,6 +189,23 @@ class WhyOut:
 
 
 @dataclass
+class EventHitOut:
+    """An event found by search: when and where, never its online link (see the event itself,
+    which shows the link to hosts and confirmed attendees)."""
+
+    starts_at: str
+    ends_at: str
+    starts_at_utc: str
+    timezone: str
+    format: str
+    city: str
+    country: str | None
+    language: str
+    visibility: str
+    chapters: list[str]
+
+
+@dataclass
 class SearchHitOut:
     kind: str
     id: int
@@ -197,17 +214,20 @@ class SearchHitOut:
     score: float
     why: list[WhyOut]
     fields: MemberOut | None = None
+    event: EventHitOut | None = None
 
 
 @dataclass
 class SearchOut:
-    """Search results with facet counts; only what the caller may see is searched or counted."""
+    """Search results with facet counts; only what the caller may see is searched or counted.
+    `kinds` counts the results of each kind for the same words (upcoming events only)."""
 
     total: int
     page: int
     results: list[SearchHitOut]
     facets: dict | None = None
     corrected: str | None = None
+    kinds: dict | None = None
 
 
 # ---------------------------------------------------------------- events

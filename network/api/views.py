@@ -26,6 +26,7 @@ from network.api.schemas import (
     ChapterOut,
     ChapterRef,
     EventCreatedOut,
+    EventHitOut,
     EventHostOut,
     EventIn,
     EventOut,
@@ -67,7 +68,8 @@ from network.security import (
     is_member_account,
 )
 from network.visibility import ANONYMOUS, PROFILE_FIELDS
-from search.queries import load_results
+from search.queries import EVENT_FILTERS, kind_counts, load_results
+from search.queries import KINDS as SEARCH_KINDS
 from search.queries import search as run_search
 from search.schema import FACETS as SEARCH_FACETS
 
@@ -313,51 +315,78 @@ def _invalid_values(
     SearchOut,
     anonymous=True,
     params=(
-        QueryParam("q", str, "What to look for."),
-        QueryParam("kind", str, "members (default) or chapters."),
-        *(QueryParam(name, str, f"Only results with this {name}.") for name in SEARCH_FACETS),
+        QueryParam("q", str, "What to look for (may be empty for events, or with a filter)."),
+        QueryParam("kind", str, "members (default), events or chapters."),
+        *(
+            QueryParam(
+                name,
+                str,
+                f"Only results with this {name} (events: country, region, chapter, concept, language).",
+            )
+            for name in SEARCH_FACETS
+        ),
+        QueryParam("mentor", str, "true: members open to mentoring with room for a mentee."),
+        QueryParam("when", str, "Events: upcoming (default) or past."),
+        QueryParam("format", str, "Events: in_person or online (hybrid events are both)."),
         *PAGING,
     ),
 )
 def search_endpoint() -> ResponseReturnValue:
-    """Search members or chapters, with the reason each result matched and facet counts.
+    """Search members, events or chapters, with the reason each result matched and facet counts.
 
-    Anonymous callers may search too and see public fields only; a bearer token searches with
-    its account's visibility.
+    Anonymous callers may search too and see public fields and public events only; a bearer
+    token searches with its account's visibility. Without words, events are listed soonest
+    first, and members are listed once a filter narrows them (the mentor search).
     """
     user = _optional_token_user()
     text = request.args.get("q", "")
-    if not text.strip():
-        abort(400, description="Give something to search for in 'q'.")
     kind = request.args.get("kind", "members")
-    if kind not in {"members", "chapters"}:
-        abort(400, description="'kind' must be members or chapters.")
-    page, per_page = _paging()
-    mentor = request.args.get("mentor")
-    filters = {name: request.args[name][:80] for name in SEARCH_FACETS if request.args.get(name)}
-    if mentor in {"true", "1", "yes"}:
+    if kind not in SEARCH_KINDS:
+        abort(400, description="'kind' must be members, events or chapters.")
+    allowed = {"members": SEARCH_FACETS, "events": EVENT_FILTERS}.get(kind, ())
+    filters = {name: request.args[name][:80] for name in allowed if request.args.get(name)}
+    if kind == "members" and request.args.get("mentor") in {"true", "1", "yes"}:
         filters["mentoring"] = "yes"
+    if filters.get("when", "upcoming") not in {"upcoming", "past"}:
+        abort(400, description="'when' must be upcoming or past.")
+    if not text.strip() and kind != "events" and not filters:
+        abort(400, description="Give something to search for in 'q', or a filter.")
+    page, per_page = _paging()
     viewer = member_queries.build_viewer(user) if user else ANONYMOUS
     language = user.preferred_language if user else "en"
     result = run_search(text, viewer, kind=kind, page=page, per_page=per_page, language=language,
                         filters=filters, with_facets=True)  # fmt: skip
-    rows = load_results(result, viewer, language)
-    results = []
-    for row in rows:
-        hit = row["hit"]
-        why = [dataclasses.asdict(w) for w in hit.why]
-        if "member" in row:
-            data = row["member"]
-            results.append({"kind": "member", "id": data["id"], "title": data["full_name"],
-                            "url": url_for("members.profile", user_id=data["id"], _external=True),
-                            "score": hit.score, "why": why, "fields": _member_json(data)})  # fmt: skip
-        else:
-            chapter = row["chapter"]
-            results.append({"kind": "chapter", "id": chapter.id, "title": chapter.name,
-                            "url": url_for("chapters.detail", slug=chapter.slug, _external=True),
-                            "score": hit.score, "why": why})  # fmt: skip
+    if result.message == "empty":
+        abort(400, description="Give at least one word of two letters or more in 'q'.")
+    results = [_search_hit_json(row) for row in load_results(result, viewer, language)]
     return jsonify(total=result.total, page=page, results=results, facets=result.facets,
-                   corrected=result.corrected)  # fmt: skip
+                   corrected=result.corrected,
+                   kinds=kind_counts(text, viewer) if text.strip() else None)  # fmt: skip
+
+
+def _search_hit_json(row: dict[str, Any]) -> dict[str, Any]:
+    hit = row["hit"]
+    base = {"score": hit.score, "why": [dataclasses.asdict(w) for w in hit.why]}
+    if "member" in row:
+        data = row["member"]
+        return {"kind": "member", "id": data["id"], "title": data["full_name"],
+                "url": url_for("members.profile", user_id=data["id"], _external=True),
+                "fields": _member_json(data), **base}  # fmt: skip
+    if "event" in row:
+        event = row["event"]
+        summary = EventHitOut(
+            starts_at=event.local_start.isoformat(), ends_at=event.local_end.isoformat(),
+            starts_at_utc=event.starts_at.astimezone(UTC).isoformat(), timezone=event.timezone,
+            format=str(event.format), city=event.city, country=event.country,
+            language=event.language, visibility=str(event.visibility),
+            chapters=[c.slug for c in event.hosts],
+        )  # fmt: skip
+        return {"kind": "event", "id": event.id, "title": event.title,
+                "url": url_for("events.detail", event_id=event.id, _external=True),
+                "event": dataclasses.asdict(summary), **base}  # fmt: skip
+    chapter = row["chapter"]
+    return {"kind": "chapter", "id": chapter.id, "title": chapter.name,
+            "url": url_for("chapters.detail", slug=chapter.slug, _external=True), **base}  # fmt: skip
 
 
 def _optional_token_user() -> Any:

@@ -1,0 +1,789 @@
+"""`make bench`: full-text search on 100,000 synthetic members, with SQLite FTS5 as the reference.
+
+Run as `.venv/bin/python -m search.bench [--members N]`. It deletes and recreates
+`instance/bench/` and keeps everything there (the SQLite database, the Whoosh index, the FTS5
+reference database, `results.json`), so it never touches the development database or index.
+
+What it measures, in one run:
+
+- `reindex_s`: the real rebuild path, `flask search reindex` (`all_documents` into
+  `SearchIndex.rebuild`), invoked through the CLI;
+- `search_p50_ms`/`search_p95_ms`/`slowest_query_ms`: `search.queries.search(..., with_facets=True)`
+  for viewers built by `build_viewer` as the search page builds them, with the process's reused
+  searcher, over a fixed set of varied queries (accents, two words, concept synonyms, facet
+  filters, typos, and inputs that look like query syntax);
+- `fts5_p50_ms`/`fts5_p95_ms`: the same queries against SQLite FTS5 (`unicode61 remove_diacritics 2`)
+  over the same text, matched and ranked by bm25 with the same page of candidates and a total;
+- `single_update_ms`: one profile save through the ORM and a commit, until the new text is found
+  by a search (the session hooks write the index after the commit).
+
+The corpus is generated, not made with Faker per row: Faker (es_MX, en_US) fills pools of names,
+jobs, companies and sentences once, and rows combine them with a seeded random generator, so runs
+are reproducible; rows go in with SQLAlchemy Core `insert()` executemany in batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from network.config import ROOT
+
+BENCH_DIR = ROOT / "instance" / "bench"
+SEED = 2026
+BATCH = 5_000  # members per bulk-insert batch
+
+TARGETS = {
+    "search_p50_ms": 30.0,
+    "search_p95_ms": 150.0,
+    "reindex_s": 180.0,
+    "single_update_ms": 200.0,
+    "slowest_query_ms": 1000.0,
+}
+
+# ---------------------------------------------------------------- the query set
+
+# (text, facet filters). At least 40, as varied as real use: accents or not, one and two words,
+# concept labels and synonyms in either language, names, places, plurals, typos (the fuzzy
+# fallback), facet filters, and inputs that look like phrase/prefix/boolean syntax: those are
+# plain words to us, and are here to show that they stay bounded.
+QUERIES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("hidrología", {}),
+    ("hidrologia", {}),
+    ("hydrology", {}),
+    ("agua potable", {}),
+    ("energía solar", {}),
+    ("photovoltaics", {}),
+    ("inteligencia artificial", {}),
+    ("machine learning", {}),
+    ("neural networks", {}),
+    ("salud pública", {}),
+    ("telehealth", {}),
+    ("cambio climático", {}),
+    ("venture capital", {}),
+    ("blockchain", {}),
+    ("ingenieros", {}),
+    ("engineer", {}),
+    ("López", {}),
+    ("pena", {}),
+    ("García Hernández", {}),
+    ("María", {}),
+    ("maria hidrologia", {}),
+    ("Houston", {}),
+    ("São Paulo", {}),
+    ("Alemania", {}),
+    ("Germany", {}),
+    ("Sonora", {}),
+    ("Oaxaca agricultura", {}),
+    ("UNAM", {}),
+    ("doctorado", {}),
+    ("francés", {}),
+    ("desarrollo", {}),
+    ("proyecto", {}),
+    ("ingeniera en energía solar en Texas", {}),
+    ("hidrologja", {}),
+    ("inteligensia", {}),
+    ("bio*", {}),
+    ('"agua potable"', {}),
+    ("AND OR NOT", {}),
+    ("hidro* OR (sonora", {}),
+    ("title:x", {}),
+    ("hidrología", {"country": "US"}),
+    ("ingeniero", {"language": "fr"}),
+    ("salud", {"mentoring": "yes"}),
+    ("energía", {"sector": "energy"}),
+    ("agua", {"state": "MX-SON"}),
+    ("software", {"mode": "mentoring"}),
+    ("investigación", {"region": "europe"}),
+    ("datos", {"chapter": "madrid", "language": "en"}),
+)
+
+VIEWERS = ("member", "anonymous", "organisation", "coordinator", "ime")
+
+# ---------------------------------------------------------------- synthetic corpus
+
+INSTITUTIONS = (
+    "UNAM", "IPN", "Tecnológico de Monterrey", "Universidad Autónoma Metropolitana",
+    "Universidad de Guadalajara", "BUAP", "UANL", "El Colegio de México", "CIDE", "Cinvestav",
+    "ITAM", "Universidad Iberoamericana", "Universidad de Sonora", "Universidad Veracruzana",
+    "MIT", "Stanford University", "UC Berkeley", "UCLA", "University of Texas at Austin",
+    "Arizona State University", "University of Toronto", "McGill University",
+    "Universidad Complutense de Madrid", "Universitat de Barcelona", "Sorbonne Université",
+    "TU München", "ETH Zürich", "Imperial College London", "University of Oxford",
+    "KU Leuven", "Universidade de São Paulo", "Universidad de Buenos Aires",
+)  # fmt: skip
+DEGREES_ES = ("Licenciatura en", "Ingeniería en", "Maestría en", "Doctorado en", "Especialidad en")
+DEGREES_EN = ("BSc in", "BEng in", "MSc in", "PhD in", "MBA,")
+FREE_TAGS = (
+    "gestión de proyectos", "liderazgo", "python", "docker", "kubernetes", "excel avanzado",
+    "scrum", "six sigma", "negociación", "oratoria", "power bi", "tableau", "autocad",
+    "solidworks", "matlab", "r", "sql", "gis", "lean manufacturing", "emprendimiento",
+    "comunicación científica", "divulgación", "periodismo de datos", "diseño ux", "rust",
+    "react", "ciberseguridad ofensiva", "economía conductual", "sostenibilidad corporativa",
+    "finanzas verdes", "mentoría de startups", "política educativa", "derecho migratorio",
+)  # fmt: skip
+EXTRA_LANGUAGES = ("fr", "de", "pt", "it", "zh", "ja", "nl", "ko")
+MODES = ("remote_advice", "mentoring", "short_visit", "teaching", "investment", "research")
+TIERS = ("public", "members", "organisations", "coordinators", "ime", "private")
+TIER_WEIGHTS = (15, 50, 15, 8, 5, 7)
+# Profile fields with a visibility column (network.visibility.PROFILE_FIELDS).
+VISIBILITY_FIELDS = (
+    "email", "phone", "headline", "bio", "country", "city", "state_of_origin", "timezone",
+    "languages", "position", "education", "links", "expertise", "modes", "days_per_year",
+    "mentoring", "open_to_requests", "chapters",
+)  # fmt: skip
+INTRO_ES = (
+    "{job} con {years} años de experiencia en {c1} y {c2}.",
+    "Trabajo en {employer}, en {city}, en temas de {c1}.",
+    "Me especializo en {c1}; antes colaboré en proyectos de {s1} con equipos de {state}.",
+)
+INTRO_EN = (
+    "{job} with {years} years of experience in {c1} and {c2}.",
+    "I work at {employer} in {city} on {c1}.",
+    "My focus is {c1}; before that I worked on {s1} projects with teams from {state}.",
+)
+OUTRO_ES = "Me interesa colaborar con universidades y gobiernos de {state} en {c2}."
+OUTRO_EN = "I would like to work with universities and governments in {state} on {c2}."
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in folded if c.isascii() and c.isalnum()).lower()
+
+
+@dataclass
+class Pools:
+    """What Faker is asked for once; every row is a random combination of these."""
+
+    first_es: list[str]
+    first_en: list[str]
+    last_es: list[str]
+    last_en: list[str]
+    jobs_es: list[str]
+    jobs_en: list[str]
+    companies: list[str]
+    sentences_es: list[str]
+    sentences_en: list[str]
+
+
+def make_pools(seed: int) -> Pools:
+    from faker import Faker
+
+    es, en = Faker("es_MX"), Faker("en_US")
+    es.seed_instance(seed)
+    en.seed_instance(seed)
+
+    def unique(make: Callable[[], str], n: int) -> list[str]:
+        return sorted({make() for _ in range(n)})
+
+    return Pools(
+        first_es=unique(es.first_name, 4000),
+        first_en=unique(en.first_name, 3000),
+        last_es=unique(es.last_name, 6000),
+        last_en=unique(en.last_name, 3000),
+        jobs_es=unique(es.job, 3000),
+        jobs_en=unique(en.job, 3000),
+        companies=unique(es.company, 1500) + unique(en.company, 1500),
+        sentences_es=[es.sentence(nb_words=8) for _ in range(20_000)],
+        sentences_en=[en.sentence(nb_words=8) for _ in range(20_000)],
+    )
+
+
+@dataclass
+class Reference:
+    """The rows of the real structure and vocabulary the synthetic members point at."""
+
+    chapters: list[dict[str, Any]]
+    chapter_weights: list[float]
+    nodes: list[dict[str, Any]]
+    concepts_by_sector: dict[int, list[dict[str, Any]]]
+    sector_ids: list[int]
+    organisation_id: int
+
+
+@dataclass
+class Batch:
+    """One batch of rows for every table a member touches."""
+
+    users: list[dict[str, Any]] = field(default_factory=list)
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+    concepts: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    languages: list[dict[str, Any]] = field(default_factory=list)
+    modes: list[dict[str, Any]] = field(default_factory=list)
+    education: list[dict[str, Any]] = field(default_factory=list)
+    memberships: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _member_rows(
+    member_id: int, rng: random.Random, pools: Pools, ref: Reference, now: datetime,
+    coordinators_left: dict[int, int], batch: Batch,
+) -> None:  # fmt: skip
+    """Append one synthetic member (account, profile and its children) to the batch."""
+    spanish = rng.random() < 0.72
+    if spanish:
+        first = rng.choice(pools.first_es)
+        name = f"{first} {rng.choice(pools.last_es)} {rng.choice(pools.last_es)}"
+    else:
+        first = rng.choice(pools.first_en)
+        name = f"{first} {rng.choice(pools.last_en)}"
+    home = rng.choices(ref.chapters, weights=ref.chapter_weights)[0]
+    node = rng.choice(ref.nodes) if rng.random() < 0.92 else None
+    sector = rng.choice(ref.sector_ids)
+    in_sector = ref.concepts_by_sector[sector]
+    picked = rng.sample(in_sector, k=min(len(in_sector), rng.randint(2, 4)))
+    if rng.random() < 0.3:
+        picked.append(rng.choice(ref.concepts_by_sector[rng.choice(ref.sector_ids)]))
+    picked = list({c["id"]: c for c in picked}.values())
+    c1, c2 = picked[0], picked[-1]
+    job = rng.choice(pools.jobs_es if spanish else pools.jobs_en)
+    employer = rng.choice(pools.companies + list(INSTITUTIONS[:8]))
+    words = {
+        "job": job, "years": rng.randint(2, 30), "employer": employer, "city": home["city"],
+        "state": node["name"] if node else "México",
+        "c1": (c1["label_es"] if spanish else c1["label_en"]).lower(),
+        "c2": (c2["label_es"] if spanish else c2["label_en"]).lower(),
+        "s1": rng.choice((c1["synonyms_es"] if spanish else c1["synonyms_en"]).split(";")),
+    }  # fmt: skip
+    intro, outro = (INTRO_ES, OUTRO_ES) if spanish else (INTRO_EN, OUTRO_EN)
+    filler = rng.choices(pools.sentences_es if spanish else pools.sentences_en, k=11)
+    bio = " ".join([rng.choice(intro).format(**words), *filler, outro.format(**words)])
+    user_email = f"{_ascii(first)}.{member_id}@{rng.choice(('correo.mx', 'mail.com', 'uni.edu'))}"
+    confirmed = rng.random() > 0.02  # a few never confirmed their address: not searchable
+    batch.users.append(
+        {
+            "id": member_id, "email": user_email, "full_name": name, "password_hash": "!bench",
+            "preferred_language": "es" if spanish else "en", "role": "member",
+            "email_confirmed_at": now - timedelta(days=900) if confirmed else None,
+            "auth_stamp": f"{member_id:016x}", "created_at": now - timedelta(days=900),
+        }
+    )  # fmt: skip
+    preset = rng.random()
+    if preset < 0.15:  # "make my profile public"
+        tiers = {f: "public" for f in VISIBILITY_FIELDS if f not in {"email", "phone"}}
+    elif preset < 0.65:  # the defaults
+        tiers = {}
+    else:  # chosen field by field
+        tiers = {f: rng.choices(TIERS, TIER_WEIGHTS)[0] for f in VISIBILITY_FIELDS}
+    defaults = {"email": "private", "phone": "private", "days_per_year": "organisations",
+                "open_to_requests": "organisations"}  # fmt: skip
+    visibility = {
+        f"{f}_visibility": tiers.get(f, defaults.get(f, "members")) for f in VISIBILITY_FIELDS
+    }
+    open_to_mentoring = rng.random() < 0.3
+    batch.profiles.append(
+        {
+            "id": member_id, "user_id": member_id, "name_public": preset < 0.15 or rng.random() < 0.1,
+            "headline": (f"{job} en {employer}" if spanish else f"{job} at {employer}")[:160],
+            "bio": bio, "country": home["country"], "city": home["city"],
+            "state_of_origin_id": node["id"] if node else None, "timezone": home["timezone"],
+            "position": job[:160], "employer": employer[:160], "website": "", "linkedin": "",
+            "orcid": "", "phone": f"+{rng.randint(1, 99)} {rng.randint(100, 999)} "
+                                  f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            "days_per_year": rng.choice((None, 2, 5, 10, 20, 30)),
+            "open_to_mentoring": open_to_mentoring,
+            "mentor_capacity": rng.randint(1, 4) if open_to_mentoring else 0,
+            "open_to_requests": rng.random() < 0.6,
+            "confirmed_at": now - timedelta(days=rng.randint(0, 900)), "last_nudged_at": None,
+            "created_at": now - timedelta(days=900), "updated_at": now, **visibility,
+        }
+    )  # fmt: skip
+    batch.concepts += [{"profile_id": member_id, "concept_id": c["id"]} for c in picked]
+    if rng.random() < 0.2:
+        batch.tags += [
+            {"profile_id": member_id, "tag": tag}
+            for tag in rng.sample(FREE_TAGS, rng.randint(1, 2))
+        ]
+    codes = ["es", "en"] if spanish else ["en", "es"]
+    if rng.random() < 0.25:
+        codes.append(rng.choice(EXTRA_LANGUAGES))
+    levels = ["native", rng.choice(("C2", "C1", "B2")), "B1"]
+    batch.languages += [
+        {"profile_id": member_id, "code": code, "level": levels[i], "position": i}
+        for i, code in enumerate(codes)
+    ]
+    batch.modes += [
+        {"profile_id": member_id, "mode": m} for m in rng.sample(MODES, rng.randint(1, 3))
+    ]
+    degrees = DEGREES_ES if spanish else DEGREES_EN
+    for position in range(rng.randint(1, 3)):
+        subject = rng.choice(picked)
+        batch.education.append(
+            {
+                "profile_id": member_id,
+                "degree": rng.choice(degrees).rstrip(" ,"),
+                "field": subject["label_es"] if spanish else subject["label_en"],
+                "institution": rng.choice(INSTITUTIONS), "year": rng.randint(1985, 2024),
+                "position": position,
+            }
+        )  # fmt: skip
+    chapters = [home]
+    if rng.random() < 0.12:
+        chapters.append(rng.choice(ref.chapters))
+    for chapter in {c["id"]: c for c in chapters}.values():
+        role, status = "member", "approved"
+        if coordinators_left.get(chapter["id"], 0) > 0:
+            coordinators_left[chapter["id"]] -= 1
+            role = "coordinator"
+        elif rng.random() < 0.04:
+            status = "pending"
+        batch.memberships.append(
+            {
+                "user_id": member_id, "chapter_id": chapter["id"], "status": status, "role": role,
+                "message": "", "requested_at": now - timedelta(days=800),
+                "decided_at": now - timedelta(days=799) if status == "approved" else None,
+                "decided_by_id": None,
+            }
+        )  # fmt: skip
+
+
+def seed_corpus(members: int, seed: int) -> dict[str, int]:
+    """The real structure and vocabulary through their loaders, then `members` synthetic members
+    in bulk. Returns the user ids the benchmark's viewers are built from."""
+    from sqlalchemy import func, insert, select
+
+    from chapters.models import Chapter, ChapterMembership, Node
+    from chapters.services import load_structure
+    from network.auth.models import User
+    from network.db import db, utcnow
+    from network.members.models import (
+        Concept,
+        EducationEntry,
+        FreeTag,
+        Profile,
+        ProfileLanguage,
+        ProfileMode,
+        profile_concepts,
+    )
+    from network.members.vocabulary import load_vocabulary
+    from network.organisations.models import Organisation
+
+    load_structure(with_chapters=True)
+    load_vocabulary()
+    db.session.add(
+        Organisation(slug="secihti", name="Secretaría de Ciencia", kind="ministry",
+                     verified_at=utcnow())
+    )  # fmt: skip
+    db.session.commit()
+    rng = random.Random(seed)
+    now = utcnow()
+    chapters = [
+        {"id": c.id, "city": c.city, "country": c.country, "timezone": c.timezone}
+        for c in db.session.scalars(select(Chapter).order_by(Chapter.id))
+    ]
+    concepts: dict[int, list[dict[str, Any]]] = {}
+    for c in db.session.scalars(select(Concept).order_by(Concept.id)):
+        concepts.setdefault(c.sector_id, []).append(
+            {"id": c.id, "label_es": c.label_es, "label_en": c.label_en,
+             "synonyms_es": c.synonyms_es or c.label_es,
+             "synonyms_en": c.synonyms_en or c.label_en}
+        )  # fmt: skip
+    ref = Reference(
+        chapters=chapters,
+        # A few big chapters and a long tail, as in the real network.
+        chapter_weights=[1 / (rank + 1) ** 0.7 for rank in range(len(chapters))],
+        nodes=[{"id": n.id, "name": n.name} for n in db.session.scalars(select(Node))],
+        concepts_by_sector=concepts,
+        sector_ids=sorted(concepts),
+        organisation_id=db.session.scalar(select(Organisation.id)),
+    )
+    pools = make_pools(seed)
+    first_id = (db.session.scalar(select(func.max(User.id))) or 0) + 1
+    coordinators_left = {c["id"]: 2 for c in chapters}
+    tables = (
+        ("users", User.__table__), ("profiles", Profile.__table__),
+        ("concepts", profile_concepts), ("tags", FreeTag.__table__),
+        ("languages", ProfileLanguage.__table__), ("modes", ProfileMode.__table__),
+        ("education", EducationEntry.__table__), ("memberships", ChapterMembership.__table__),
+    )  # fmt: skip
+    with db.engine.begin() as connection:
+        for start in range(first_id, first_id + members, BATCH):
+            batch = Batch()
+            for member_id in range(start, min(start + BATCH, first_id + members)):
+                _member_rows(member_id, rng, pools, ref, now, coordinators_left, batch)
+            for attribute, table in tables:
+                rows = getattr(batch, attribute)
+                if rows:
+                    connection.execute(insert(table), rows)
+        staff_id = first_id + members
+        connection.execute(
+            insert(User.__table__),
+            [
+                {"id": staff_id, "email": "org@bench.mx", "full_name": "Organisation User",
+                 "password_hash": "!bench", "preferred_language": "es", "role": "organisation",
+                 "organisation_id": ref.organisation_id, "email_confirmed_at": now,
+                 "auth_stamp": "org", "created_at": now},
+                {"id": staff_id + 1, "email": "ime@bench.mx", "full_name": "IME Admin",
+                 "password_hash": "!bench", "preferred_language": "es", "role": "ime",
+                 "organisation_id": None,
+                 "email_confirmed_at": now, "auth_stamp": "ime", "created_at": now},
+            ],
+        )  # fmt: skip
+    # The coordinator of the biggest chapter sees that chapter's "coordinators" tier.
+    coordinator = db.session.scalar(
+        select(ChapterMembership.user_id)
+        .where(
+            ChapterMembership.role == "coordinator",
+            ChapterMembership.chapter_id == chapters[0]["id"],
+        )
+        .limit(1)
+    )
+    member = db.session.scalar(
+        select(User.id).where(User.role == "member", User.email_confirmed_at.is_not(None),
+                              User.id != coordinator).limit(1)
+    )  # fmt: skip
+    return {"member": member, "coordinator": coordinator, "organisation": staff_id,
+            "ime": staff_id + 1}  # fmt: skip
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest sample at or above p % of all samples."""
+    ordered = sorted(values)
+    rank = max(1, round(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def make_app(bench_dir: Path) -> Any:
+    """The app on the throwaway database and index; nothing of it lives outside bench_dir."""
+    os.environ["INSTANCE_PATH"] = str(bench_dir)  # create_app's instance folder
+    from network import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{bench_dir / 'bench.db'}",
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
+            "SECRET_KEY": "bench-only",
+            "SEARCH_STORAGE": "file",
+            "SEARCH_INDEX_DIR": str(bench_dir / "index"),
+            "MAIL_SENDER": "memory",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+
+def time_reindex(app: Any) -> tuple[float, str]:
+    """`flask search reindex`, exactly as an operator runs it."""
+    runner = app.test_cli_runner()
+    start = time.perf_counter()
+    result = runner.invoke(args=["search", "reindex"])
+    elapsed = time.perf_counter() - start
+    if result.exit_code != 0:
+        raise RuntimeError(f"reindex failed: {result.output}\n{result.exception!r}")
+    return elapsed, result.output.strip().splitlines()[-1]
+
+
+def _fts_columns() -> dict[str, float]:
+    """FTS5 columns with their bm25 weights: the member text fields, then the facet values."""
+    from search.schema import MEMBER_TEXT_FIELDS
+
+    return {**MEMBER_TEXT_FIELDS, "facets": 0.0}
+
+
+def _facet_token(tier: str, facet: str, value: str) -> str:
+    """One word per (tier, facet, value), so FTS5 can filter by facet as the viewer may."""
+    return re.sub(r"[^a-z0-9]", "", f"{tier}{facet}{value}".lower())
+
+
+def build_fts5(app: Any, path: Path) -> tuple[float, int]:
+    """The reference: the same member documents in an FTS5 table (accents folded, no plurals).
+
+    The text comes from `all_documents`, so both engines see exactly the same words."""
+    from sqlalchemy.orm import Session
+
+    from network.db import db
+    from search.indexer import all_documents
+    from search.schema import FACETS
+
+    columns = list(_fts_columns())
+    connection = sqlite3.connect(path)
+    connection.execute(
+        f"CREATE VIRTUAL TABLE members USING fts5({', '.join(columns)}, "
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    insert_sql = (
+        f"INSERT INTO members(rowid, {', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * (len(columns) + 1))})"
+    )
+    start = time.perf_counter()
+    count = 0
+    rows: list[tuple[Any, ...]] = []
+    with app.app_context(), Session(db.engine) as session:
+        for document in all_documents(session):
+            if document["kind"] != "member":
+                continue
+            facets = []
+            for facet in FACETS:
+                for token in filter(None, document[f"f_{facet}"].split(",")):
+                    tier, _, value = token.partition("|")
+                    facets.append(_facet_token(tier, facet, value))
+            texts = [document[name] for name in columns[:-1]]
+            rows.append((document["obj_id"], *texts, " ".join(facets)))
+            if len(rows) == 2000:
+                connection.executemany(insert_sql, rows)
+                count += len(rows)
+                rows.clear()
+    connection.executemany(insert_sql, rows)
+    count += len(rows)
+    connection.execute("INSERT INTO members(members) VALUES ('optimize')")
+    connection.commit()
+    connection.close()
+    return time.perf_counter() - start, count
+
+
+class Fts5:
+    """The same query on FTS5: every word must match (AND), bm25 with our field weights, the
+    same number of ranked candidates as `search.queries.CANDIDATES`, and the total."""
+
+    def __init__(self, path: Path) -> None:
+        from search.queries import CANDIDATES, MAX_QUERY_CHARS, MAX_TERMS
+        from search.schema import STOP_WORDS
+
+        self.connection = sqlite3.connect(path)
+        weights = ", ".join(str(w) for w in _fts_columns().values())
+        self.top_sql = (
+            f"SELECT rowid FROM members WHERE members MATCH ? "
+            f"ORDER BY bm25(members, {weights}) LIMIT {CANDIDATES}"
+        )
+        self.count_sql = "SELECT count(*) FROM members WHERE members MATCH ?"
+        self.stop_words = STOP_WORDS
+        self.max_chars, self.max_terms = MAX_QUERY_CHARS, MAX_TERMS
+
+    def expression(self, text: str, filters: dict[str, str], tiers: list[str]) -> str:
+        """Words as FTS5 strings (never its syntax), and facet filters over the viewer's tiers."""
+        words = [w for w in re.findall(r"\w+", text[: self.max_chars].lower())
+                 if len(w) > 1 and w not in self.stop_words]  # fmt: skip
+        parts = ['"' + w + '"' for w in dict.fromkeys(words)][: self.max_terms]
+        for facet, value in sorted(filters.items()):
+            either = " OR ".join(f'"{_facet_token(t, facet, value)}"' for t in tiers)
+            parts.append(f"facets : ({either})")
+        return " AND ".join(parts)
+
+    def search(self, text: str, filters: dict[str, str], tiers: list[str]) -> int:
+        expression = self.expression(text, filters, tiers)
+        if not expression:
+            return 0
+        self.connection.execute(self.top_sql, (expression,)).fetchall()
+        return self.connection.execute(self.count_sql, (expression,)).fetchone()[0]
+
+
+@dataclass
+class Sample:
+    """One query, for one viewer, in one measured pass."""
+
+    query: str
+    filters: dict[str, str]
+    viewer: str
+    search_ms: float
+    total: int
+    no_facets_ms: float
+    page_reload_ms: float
+    fts5_ms: float
+    fts5_total: int
+
+
+def build_viewers(app: Any, user_ids: dict[str, int]) -> dict[str, Any]:
+    """Viewers as the search page builds them (`build_viewer` of the signed-in user)."""
+    from flask_login import AnonymousUserMixin
+
+    from network.auth.models import User
+    from network.db import db
+    from network.members.queries import build_viewer
+
+    with app.test_request_context():
+        viewers = {name: build_viewer(db.session.get(User, uid)) for name, uid in user_ids.items()}
+        viewers["anonymous"] = build_viewer(AnonymousUserMixin())
+    return viewers
+
+
+def run_searches(app: Any, viewers: dict[str, Any], fts: Fts5, passes: int) -> list[Sample]:
+    """Every query of QUERIES, `passes` times, each pass with the next viewer for each query.
+
+    A first pass, not counted, warms what a running server has warm (the searcher, caches)."""
+    from search.facets import facet_labels
+    from search.queries import load_results, search
+
+    samples: list[Sample] = []
+    for number in range(passes + 1):
+        for position, (text, filters) in enumerate(QUERIES):
+            name = VIEWERS[(position + number) % len(VIEWERS)]
+            viewer = viewers[name]
+            tiers = sorted(str(t) for t in viewer.tiers_for(-1))
+            with app.test_request_context():
+                start = time.perf_counter()
+                result = search(text, viewer, filters=filters, with_facets=True)
+                search_ms = (time.perf_counter() - start) * 1000
+                start = time.perf_counter()
+                load_results(result, viewer, "es")
+                facet_labels(result.facets, "es")
+                page_reload_ms = (time.perf_counter() - start) * 1000
+                start = time.perf_counter()
+                search(text, viewer, filters=filters, with_facets=False)
+                no_facets_ms = (time.perf_counter() - start) * 1000
+            start = time.perf_counter()
+            fts5_total = fts.search(text, filters, tiers)
+            fts5_ms = (time.perf_counter() - start) * 1000
+            if number:
+                samples.append(
+                    Sample(text, filters, name, search_ms, result.total, no_facets_ms,
+                           page_reload_ms, fts5_ms, fts5_total)
+                )  # fmt: skip
+    return samples
+
+
+def time_updates(app: Any, viewer: Any, count: int = 5) -> list[float]:
+    """Profile saves through the ORM and a commit, each timed until a search finds the new text."""
+    from sqlalchemy import select
+
+    from network.auth.models import User
+    from network.db import db
+    from network.members.models import Profile
+    from network.members.services import update_profile
+    from search.queries import search
+
+    with app.app_context():
+        user_ids = db.session.scalars(
+            select(Profile.user_id)
+            .join(Profile.user)
+            .where(User.email_confirmed_at.is_not(None),
+                   Profile.headline_visibility.in_(["public", "members"]))
+            .order_by(Profile.id.desc())
+            .limit(count)
+        ).all()  # fmt: skip
+    timings = []
+    for number, user_id in enumerate(user_ids):
+        word = "vulcanologa" + "".join(chr(ord("a") + (number * 7 + i) % 26) for i in range(4))
+        with app.test_request_context():
+            start = time.perf_counter()
+            update_profile(db.session.get(User, user_id), {"headline": f"Vulcanóloga {word}"})
+            db.session.commit()  # the session hooks write the index after this
+            while user_id not in [hit.obj_id for hit in search(word, viewer).hits]:
+                if time.perf_counter() - start > 10:
+                    raise RuntimeError(f"update of member {user_id} never became searchable")
+                time.sleep(0.001)
+            timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+# ---------------------------------------------------------------- report
+
+
+def summarise(samples: list[Sample], updates: list[float]) -> dict[str, float]:
+    search_ms = [s.search_ms for s in samples]
+    fts5_ms = [s.fts5_ms for s in samples]
+    figures = {
+        "search_p50_ms": _percentile(search_ms, 50),
+        "search_p95_ms": _percentile(search_ms, 95),
+        "fts5_p50_ms": _percentile(fts5_ms, 50),
+        "fts5_p95_ms": _percentile(fts5_ms, 95),
+        "single_update_ms": statistics.median(updates),
+        "slowest_query_ms": max(search_ms),
+    }
+    figures["ratio_p95"] = figures["search_p95_ms"] / max(figures["fts5_p95_ms"], 1e-9)
+    return figures
+
+
+def print_table(results: dict[str, Any]) -> None:
+    figures = results["figures"]
+    print(f"\nSearch benchmark, {results['date']}, {results['machine']}")
+    print(f"{'metric':<26}{'value':>12}  target")
+    rows: list[tuple[str, Any]] = [
+        ("members", results["members"]),
+        ("reindex_s", figures["reindex_s"]),
+        ("search_p50_ms", figures["search_p50_ms"]),
+        ("search_p95_ms", figures["search_p95_ms"]),
+        ("fts5_p50_ms", figures["fts5_p50_ms"]),
+        ("fts5_p95_ms", figures["fts5_p95_ms"]),
+        ("single_update_ms", figures["single_update_ms"]),
+        ("slowest_query_ms", figures["slowest_query_ms"]),
+        ("search_p95 / fts5_p95", figures["ratio_p95"]),
+    ]
+    for name, value in rows:
+        target = TARGETS.get(name)
+        mark = "" if target is None else f"<= {target:g}  {'ok' if value <= target else 'MISSED'}"
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:.1f}"
+        print(f"{name:<26}{shown:>12}  {mark}")
+    print("\nalso measured (not targets):")
+    for name, value in results["also"].items():
+        print(f"  {name:<34}{value:>10.1f}")
+    print(f"\nwritten to {BENCH_DIR.relative_to(ROOT) / 'results.json'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m search.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--members", type=int, default=100_000, help="synthetic members to seed")
+    parser.add_argument("--passes", type=int, default=3, help="measured passes over the queries")
+    args = parser.parse_args(argv)
+
+    shutil.rmtree(BENCH_DIR, ignore_errors=True)
+    BENCH_DIR.mkdir(parents=True)
+    app = make_app(BENCH_DIR)
+    from network.db import db
+
+    def step(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    step(f"seeding {args.members:,} synthetic members into {BENCH_DIR.relative_to(ROOT)}/")
+    start = time.perf_counter()
+    with app.app_context():
+        db.create_all()
+        user_ids = seed_corpus(args.members, SEED)
+    seed_s = time.perf_counter() - start
+    step(f"seeded in {seed_s:.1f} s; rebuilding the index (flask search reindex)")
+    reindex_s, reindex_output = time_reindex(app)
+    step(f"{reindex_output} in {reindex_s:.1f} s; building the FTS5 reference")
+    fts5_build_s, fts5_count = build_fts5(app, BENCH_DIR / "fts5.db")
+    step(f"FTS5: {fts5_count:,} members in {fts5_build_s:.1f} s; searching")
+    viewers = build_viewers(app, user_ids)
+    samples = run_searches(app, viewers, Fts5(BENCH_DIR / "fts5.db"), args.passes)
+    step("timing single profile updates")
+    updates = time_updates(app, viewers["member"])
+
+    figures = {"reindex_s": reindex_s, **summarise(samples, updates)}
+    index_dir = BENCH_DIR / "index"
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+        "members": args.members,
+        "figures": figures,
+        "targets": TARGETS,
+        "also": {
+            "seed_s": seed_s,
+            "fts5_build_s": fts5_build_s,
+            "search_without_facets_p50_ms": _percentile([s.no_facets_ms for s in samples], 50),
+            "search_without_facets_p95_ms": _percentile([s.no_facets_ms for s in samples], 95),
+            "page_reload_p50_ms": _percentile([s.page_reload_ms for s in samples], 50),
+            "page_reload_p95_ms": _percentile([s.page_reload_ms for s in samples], 95),
+            "single_update_max_ms": max(updates),
+            "index_mib": sum(f.stat().st_size for f in index_dir.iterdir()) / 2**20,
+        },
+        "updates_ms": updates,
+        "queries": [vars(s) for s in samples],
+    }
+    (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
