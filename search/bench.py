@@ -618,7 +618,7 @@ def run_searches(app: Any, viewers: dict[str, Any], fts: Fts5, passes: int) -> l
 
     A first pass, not counted, warms what a running server has warm (the searcher, caches)."""
     from search.facets import facet_labels
-    from search.queries import load_results, search
+    from search.queries import kind_counts, load_results, search
 
     samples: list[Sample] = []
     for number in range(passes + 1):
@@ -633,6 +633,7 @@ def run_searches(app: Any, viewers: dict[str, Any], fts: Fts5, passes: int) -> l
                 start = time.perf_counter()
                 load_results(result, viewer, "es")
                 facet_labels(result.facets, "es")
+                kind_counts(text, viewer, {"members": result.total})
                 page_reload_ms = (time.perf_counter() - start) * 1000
                 start = time.perf_counter()
                 search(text, viewer, filters=filters, with_facets=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -12,7 +13,14 @@ from network.events.models import Event, EventFormat, EventStatus
 from network.geo import country_name
 from network.members.models import Profile
 from network.security import Role
-from search.schema import EVENT_FACETS, FACETS, FIELD_VISIBILITY, PUBLIC_TIER
+from search.schema import (
+    EVENT_FACETS,
+    FACETS,
+    FIELD_VISIBILITY,
+    GROUP_OF,
+    PUBLIC_TIER,
+    tier_field,
+)
 
 
 def member_key(user_id: int) -> str:
@@ -27,6 +35,7 @@ def event_key(event_id: int) -> str:
     return f"event:{event_id}"
 
 
+@functools.lru_cache(maxsize=512)
 def _language_names(code: str) -> str:
     names = {Locale.parse(loc).languages.get(code, "") for loc in ("es", "en")}
     return " ".join(sorted(n for n in names if n)) + f" {code}"
@@ -78,12 +87,17 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
         "confirmed": int(profile.confirmed_at.timestamp()),
         "coord_chapters": ",".join(str(m.chapter_id) for m in approved),
         "name": user.full_name,
-        "name_tier": PUBLIC_TIER if profile.name_public else "members",
         "tiers_blob": json.dumps(tiers),
     }
+    indexed: dict[str, list[str]] = {}
+    name_tier = PUBLIC_TIER if profile.name_public else "members"
+    indexed.setdefault(tier_field(GROUP_OF["name"], name_tier), []).append(user.full_name)
     for field, text in texts.items():
         document[field] = text or ""
-        document[f"{field}_tier"] = str(tiers[FIELD_VISIBILITY[field]])
+        if text:
+            where = tier_field(GROUP_OF[field], str(tiers[FIELD_VISIBILITY[field]]))
+            indexed.setdefault(where, []).append(text)
+    document.update({where: "\n".join(parts) for where, parts in indexed.items()})
     values = {
         "country": [profile.country] if profile.country else [],
         "state": [profile.state_of_origin.code] if profile.state_of_origin else [],

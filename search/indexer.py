@@ -72,11 +72,19 @@ class SearchIndex:
             path = Path(app.config["SEARCH_INDEX_DIR"] or Path(app.instance_path) / "search_index")
             path.mkdir(parents=True, exist_ok=True)
             storage = FileStorage(str(path))
-            self.index = (
-                storage.open_index()
-                if whoosh_index.exists_in(str(path))
-                else storage.create_index(SCHEMA)
-            )
+            try:
+                self.index = (
+                    storage.open_index()
+                    if whoosh_index.exists_in(str(path))
+                    else storage.create_index(SCHEMA)
+                )
+            except (AttributeError, ImportError, EOFError):  # its pickled schema names old code
+                self.index = storage.create_index(SCHEMA)
+            if set(self.index.schema.names()) != set(SCHEMA.names()):
+                # Built by an older version: start empty (`make run` and `flask search reindex
+                # --if-empty` then rebuild it) rather than answer queries with missing fields.
+                log.warning("the search index has an older schema; run `flask search reindex`")
+                self.index = storage.create_index(SCHEMA)
         self._local = threading.local()
 
     def searcher(self) -> Searcher:

@@ -1,14 +1,19 @@
 """Parse, filter by visibility, rank and explain. Results are reloaded from the database.
 
 User input never reaches Whoosh's query parser: it is cut into words by the index's own analyzer,
-so quotes, brackets, operators, wildcards or control characters cannot make a query fail or run
-away. Every word must match some field the viewer may see (AND across words, OR across fields);
-a field's text only counts where its tier is one the viewer holds for that member.
+so quotes, brackets, operators or control characters cannot make a query fail; a trailing `*`
+is a prefix, expanded to a bounded number of indexed words. Every word must match some field the
+viewer may see (AND across words, OR across fields); a member's text is indexed in the field of
+its tier, and a query names only the tiers the viewer holds for that member.
+
+Members are counted with bitsets (`search.bitsets`) and ranked by Whoosh: exact totals and facet
+counts cost a few C-level operations, and Whoosh only scores what can reach the top.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +26,7 @@ from whoosh import query as Q
 from whoosh import sorting
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
+from whoosh.support.charset import accent_map
 
 from chapters.models import Chapter
 from network.db import utcnow
@@ -29,12 +35,29 @@ from network.extensions import db
 from network.members import queries as member_queries
 from network.members.models import Profile
 from network.visibility import Tier, Viewer
+from search import bitsets
+from search.documents import member_key
 from search.indexer import get_index
-from search.schema import ANALYZER, EVENT_FACETS, EVENT_TEXT_FIELDS, FACETS, FIELD_VISIBILITY
+from search.schema import (
+    ANALYZER,
+    EVENT_FACETS,
+    EVENT_TEXT_FIELDS,
+    FACETS,
+    FIELD_VISIBILITY,
+    MEMBER_FIELD_GROUPS,
+    tier_field,
+)
+
+MEMBER_FIELDS = ("name", *FIELD_VISIBILITY)
+MEMBER_GROUPS = tuple(MEMBER_FIELD_GROUPS)
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
-CANDIDATES = 300  # ranked hits read per query before stale demotion and paging
+MIN_PREFIX = 3  # letters before a `*`
+MAX_EXPANSIONS = 12  # indexed words one prefix may stand for
+SCORE_AMONG = 400  # up to this many matches, BM25F scores them all (see _run_members)
+PREFIX_SCAN = 500  # words read per field to choose them
+CANDIDATES = 200  # ranked hits per query (10 pages of 20): the rest is counted, not ranked
 STALE_AFTER = timedelta(days=365)
 STALE_FACTOR = 0.7
 KINDS = ("members", "events", "chapters")
@@ -59,6 +82,7 @@ class Hit:
     snippets: dict[str, str] = field(default_factory=dict)
     stale: bool = False
     confirmed: int = 0
+    docnum: int = field(default=-1, repr=False)
 
 
 @dataclass
@@ -73,47 +97,283 @@ class SearchResult:
 
 
 def query_terms(text: str) -> list[str]:
-    """The words of a query as the index sees them (folded, singular), at most MAX_TERMS."""
+    """The words of a query as the index sees them (folded, singular), at most MAX_TERMS.
+
+    A word typed with a trailing `*` and at least MIN_PREFIX letters is kept as a prefix
+    ("hidro*"); shorter ones are plain words, since "b*" would mean half the lexicon."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in (text or "")[:MAX_QUERY_CHARS])
-    terms = [token.text for token in ANALYZER(cleaned)]
+    terms: list[str] = []
+    for chunk in cleaned.split():
+        words = [token.text for token in ANALYZER(chunk)]
+        if words and chunk.rstrip(")]}\"'").endswith("*") and len(words[-1]) >= MIN_PREFIX:
+            words[-1] += "*"
+        terms.extend(words)
     return list(dict.fromkeys(t for t in terms if len(t) > 1))[:MAX_TERMS]
+
+
+def _expand(searcher: Any, terms: list[str], fields: list[str],
+            fuzzy: bool = False) -> dict[str, list[str]]:  # fmt: skip
+    """The indexed words standing for a query word, in these fields.
+
+    A prefix stands for its MAX_EXPANSIONS most frequent words among the first PREFIX_SCAN of
+    each field: bounded, so "bio*" on 100,000 bios cannot run away (unbounded, Whoosh expands it
+    into every matching word of every field). On the fuzzy pass a word of 5+ letters also stands
+    for the words one edit away (same first two letters)."""
+    expanded: dict[str, list[str]] = {}
+    reader = searcher.reader()
+    for term in terms:
+        if term.endswith("*"):
+            frequency: dict[str, int] = {}
+            for name in fields:
+                for number, (word, info) in enumerate(reader.iter_prefix(name, term[:-1])):
+                    if number >= PREFIX_SCAN:
+                        break
+                    word = word.decode() if isinstance(word, bytes) else word
+                    frequency[word] = frequency.get(word, 0) + info.doc_frequency()
+            expanded[term] = sorted(frequency, key=lambda w: (-frequency[w], w))[:MAX_EXPANSIONS]
+        elif fuzzy and len(term) >= 5:
+            near = {term}
+            for name in fields:
+                near.update(reader.terms_within(name, term, 1, prefix=2))
+            expanded[term] = sorted(near)[:MAX_EXPANSIONS]
+    return expanded
+
+
+def _expand_members(searcher: Any, terms: list[str], viewer: Viewer,
+                    fuzzy: bool = False) -> dict[str, list[str]]:  # fmt: skip
+    """`_expand` over the member fields the viewer reads, plus, for a prefix, the words of the
+    viewer's own profile (they read all of it; other people's hidden words never count)."""
+    expanded = _expand(searcher, terms, _member_fields(viewer), fuzzy)
+    prefixes = [t for t in terms if t.endswith("*")]
+    if prefixes and viewer.user_id is not None:
+        own = searcher.document(key=member_key(viewer.user_id)) or {}
+        words = {token.text for name in MEMBER_FIELDS for token in ANALYZER(own.get(name) or "")}
+        for term in prefixes:
+            extra = sorted(w for w in words if w.startswith(term[:-1]))[:MAX_EXPANSIONS]
+            expanded[term] = list(dict.fromkeys([*expanded[term], *extra]))
+    return expanded
+
+
+def _words(terms: list[str], expanded: dict[str, list[str]]) -> list[str]:
+    """The indexed words a query may match: its plain words and what the others expand to."""
+    return [word for term in terms for word in expanded.get(term, [term])]
 
 
 def _allowed_tiers(viewer: Viewer) -> list[str]:
     return [str(t) for t in viewer.tiers_for(-1)]
 
 
-def _visible(field_name: str, viewer: Viewer) -> Q.Query:
-    """Documents whose `field_name` this viewer may see."""
-    tier_field = f"{field_name}_tier"
-    clauses: list[Q.Query] = [Q.Term(tier_field, t) for t in _allowed_tiers(viewer)]
-    chapters = viewer.coordinated_chapter_ids
-    if chapters and Tier.COORDINATORS not in viewer.tiers_for(-1):
-        clauses.append(
-            Q.And([Q.Term(tier_field, str(Tier.COORDINATORS)),
-                   Q.Or([Q.Term("coord_chapters", str(c)) for c in chapters])])
-        )  # fmt: skip
-    if viewer.user_id is not None:
-        clauses.append(Q.Term("obj_id", viewer.user_id))
-    return Q.Or(clauses)
+def _coordinates_more(viewer: Viewer) -> bool:
+    """Whether the viewer holds the coordinators tier for some members only (their chapters')."""
+    return bool(viewer.coordinated_chapter_ids) and Tier.COORDINATORS not in viewer.tiers_for(-1)
 
 
-def _term(field_name: str, text: str, fuzzy: bool) -> Q.Query:
-    """An exact term, or one spelling mistake away on the fallback pass (words of 5+ letters)."""
+def _own_tiers(viewer: Viewer) -> list[str]:
+    """The tiers a viewer reads only on their own profile."""
+    if viewer.user_id is None:
+        return []
+    held = set(_allowed_tiers(viewer))
+    return [str(t) for t in Tier if str(t) not in held]
+
+
+def _member_fields(viewer: Viewer) -> list[str]:
+    """The indexed member fields this viewer reads on some profile (for expanding words)."""
+    tiers = [*_allowed_tiers(viewer)]
+    if _coordinates_more(viewer):
+        tiers.append(str(Tier.COORDINATORS))
+    return [tier_field(group, tier) for group in MEMBER_GROUPS for tier in tiers]
+
+
+def _term(field_name: str, text: str, fuzzy: bool,
+          expanded: dict[str, list[str]] | None = None) -> Q.Query:  # fmt: skip
+    """An exact term; a prefix's (or, for members, a fuzzy word's) expansion; or, on the
+    fallback pass, one spelling mistake away (words of 5+ letters)."""
+    if expanded and text in expanded:
+        words = expanded[text]
+        return Q.Or([Q.Term(field_name, w) for w in words]) if words else Q.NullQuery
+    if text.endswith("*"):
+        return Q.NullQuery
     if fuzzy and len(text) >= 5:
         return Q.FuzzyTerm(field_name, text, maxdist=1, prefixlength=2)
     return Q.Term(field_name, text)
 
 
-def _member_query(terms: list[str], viewer: Viewer, fuzzy: bool) -> Q.Query:
-    fields = ["name", *FIELD_VISIBILITY]
-    visible = {f: _visible(f, viewer) for f in fields}
+def _member_clauses(terms: list[str], viewer: Viewer, expanded: dict[str, list[str]],
+                    with_own: bool = True) -> list[Q.Query]:  # fmt: skip
+    """Per word: the word in some member field, read only in the tiers the viewer holds for
+    that member: everybody's for their tiers, their chapters' members' for coordinators, all of
+    their own. `_member_bits` is the same rule on bitsets; keep them together.
 
-    per_term = [Q.Or([Q.And([_term(f, t, fuzzy), visible[f]]) for f in fields]) for t in terms]
-    return Q.And([Q.Term("kind", "member"), *per_term]) if per_term else Q.Term("kind", "member")
+    Only member documents have these fields, so no "kind" filter is needed; the coordinator's
+    and the viewer's own clauses are one per word (not per field), which keeps Whoosh's
+    matcher tree small."""
+    held, own = _allowed_tiers(viewer), (_own_tiers(viewer) if with_own else [])
+    coordinator = str(Tier.COORDINATORS) if _coordinates_more(viewer) else None
+
+    def any_field(word: str, tiers: list[str]) -> list[Q.Query]:
+        return [_term(tier_field(group, t), word, False, expanded)
+                for group in MEMBER_GROUPS for t in tiers]  # fmt: skip
+
+    per_term = []
+    for word in terms:
+        clauses = any_field(word, held)
+        if coordinator:
+            clauses.append(Q.And([Q.Or(any_field(word, [coordinator])), _in_coordinated(viewer)]))
+        if own:
+            clauses.append(Q.And([Q.Or(any_field(word, own)), Q.Term("obj_id", viewer.user_id)]))
+        per_term.append(Q.Or(clauses))
+    return per_term
 
 
-def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str) -> Q.Query:
+def _word_bits(leaf: bitsets.Leaf, group: str, words: list[str], viewer: Viewer,
+               coordinated: int, own_bit: int) -> int:  # fmt: skip
+    """The members of one segment having one of these words in a weight group, in a tier the
+    viewer holds for them: the rule of `_member_clauses`, on bitsets."""
+    held, own = _allowed_tiers(viewer), (_own_tiers(viewer) if own_bit else [])
+    found = 0
+    for word in words:
+        for tier in held:
+            found |= leaf.term(tier_field(group, tier), word)
+        if coordinated:
+            found |= leaf.term(tier_field(group, str(Tier.COORDINATORS)), word) & coordinated
+        for tier in own:
+            found |= leaf.term(tier_field(group, tier), word) & own_bit
+    return found
+
+
+def _coordinated_bits(leaf: bitsets.Leaf, viewer: Viewer) -> int:
+    """The members of a coordinator's chapters, if that widens what the viewer reads."""
+    coordinated = 0
+    if _coordinates_more(viewer):
+        for chapter in sorted(viewer.coordinated_chapter_ids):
+            coordinated |= leaf.term("coord_chapters", str(chapter))
+    return coordinated
+
+
+def _member_bits(leaf: bitsets.Leaf, terms: list[str], viewer: Viewer,
+                 expanded: dict[str, list[str]], filters: dict[str, str],
+                 own_bit: int) -> int:  # fmt: skip
+    """The members of one segment matching the query for this viewer, as a bitset: the rule
+    of `_member_clauses` and `_facet_filter`, counted in C instead of visited in Python."""
+    held, own = _allowed_tiers(viewer), (_own_tiers(viewer) if own_bit else [])
+    coordinated = _coordinated_bits(leaf, viewer)
+    matches = leaf.term("kind", "member")
+    for term in terms:
+        words = expanded.get(term, [] if term.endswith("*") else [term])
+        matches &= _any_group_bits(leaf, words, viewer, coordinated, own_bit)
+        if not matches:
+            return 0
+    for facet, value in filters.items():
+        name = f"f_{facet}"
+        found = 0
+        for tier in held:
+            found |= leaf.term(name, f"{tier}|{value}")
+        if coordinated:
+            found |= leaf.term(name, f"{Tier.COORDINATORS}|{value}") & coordinated
+        for tier in own:
+            found |= leaf.term(name, f"{tier}|{value}") & own_bit
+        matches &= found
+    return matches
+
+
+def _any_group_bits(leaf: bitsets.Leaf, words: list[str], viewer: Viewer, coordinated: int,
+                    own_bit: int) -> int:  # fmt: skip
+    found = 0
+    for group in MEMBER_GROUPS:
+        found |= _word_bits(leaf, group, words, viewer, coordinated, own_bit)
+    return found
+
+
+def _candidates(leaves: list[bitsets.Leaf], matches: list[int], terms: list[str],
+                viewer: Viewer, expanded: dict[str, list[str]], own_bits: list[int],
+                limit: int) -> list[int]:  # fmt: skip
+    """First phase of ranking many matches: the `limit` members whose words sit in the
+    heaviest fields (each word counted by its best weight group; the freshest first among
+    equals). Whoosh then ranks these by BM25F, which costs per document scored.
+
+    Per word, a match falls in its best group (high, else mid, else low); every combination
+    of groups over the words is a level with the sum of their boosts, taken best level first
+    until `limit` members are in."""
+    boosts = [MEMBER_FIELD_GROUPS[g][0] for g in MEMBER_GROUPS]
+    levels = sorted(itertools.product(range(len(MEMBER_GROUPS)), repeat=len(terms)),
+                    key=lambda combo: -sum(boosts[g] for g in combo))  # fmt: skip
+    chosen = [0] * len(leaves)
+    taken = 0
+    partitions = []
+    for leaf, found, own_bit in zip(leaves, matches, own_bits, strict=True):
+        coordinated = _coordinated_bits(leaf, viewer)
+        per_term = []
+        for term in terms:
+            words = expanded.get(term, [] if term.endswith("*") else [term])
+            rest, parts = found, []
+            for group in MEMBER_GROUPS:
+                part = _word_bits(leaf, group, words, viewer, coordinated, own_bit) & rest
+                parts.append(part)
+                rest &= ~part
+            per_term.append(parts)
+        partitions.append(per_term)
+    for combo in levels:
+        level = []
+        for per_term, found in zip(partitions, matches, strict=True):
+            bits = found
+            for parts, group in zip(per_term, combo, strict=True):
+                bits &= parts[group]
+            level.append(bits)
+        size = sum(bits.bit_count() for bits in level)
+        if not size:
+            continue
+        if taken + size > limit:  # part of this level: the freshest
+            newest = set(bitsets.newest(leaves, level, "confirmed", limit - taken))
+            for position, leaf in enumerate(leaves):
+                for docnum in newest:
+                    if leaf.offset <= docnum < leaf.offset + leaf.size:
+                        chosen[position] |= 1 << (docnum - leaf.offset)
+            break
+        chosen = [a | b for a, b in zip(chosen, level, strict=True)]
+        taken += size
+        if taken == limit:
+            break
+    return chosen
+
+
+def _member_facet_counts(leaves: list[bitsets.Leaf], matches: list[int], viewer: Viewer,
+                         own_bits: list[int]) -> dict[str, dict[str, int]]:  # fmt: skip
+    """Counts per facet value over the matching members, counting only values the viewer may
+    see for each member: hidden values never show up, not even as a number."""
+    counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    held = set(_allowed_tiers(viewer))
+    held_key = tuple(sorted(held))
+    coordinator = _coordinates_more(viewer)
+    for leaf, found, own_bit in zip(leaves, matches, own_bits, strict=True):
+        if not found:
+            continue
+        coordinated = 0
+        if coordinator:
+            for chapter in sorted(viewer.coordinated_chapter_ids):
+                coordinated |= leaf.term("coord_chapters", str(chapter)) & found
+        own = found & own_bit
+        for facet, bucket in counts.items():
+            name = f"f_{facet}"
+            for value, documents in leaf.values_in(name, held_key):
+                number = (found & documents).bit_count()
+                if number:
+                    bucket[value] = number + bucket.get(value, 0)
+            for tier, values in leaf.values(name).items():
+                if tier in held:
+                    continue
+                among = (coordinated if tier == str(Tier.COORDINATORS) else 0) | own
+                if not among:
+                    continue
+                for value, documents in values:
+                    # A member counted through a held tier has no other tier for this value.
+                    number = (among & documents).bit_count()
+                    if number:
+                        bucket[value] = number + bucket.get(value, 0)
+    return counts
+
+
+def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str,
+                 expanded: dict[str, list[str]] | None = None) -> Q.Query:  # fmt: skip
     """Published events the viewer may see: members-only ones for members' accounts and IME.
     Upcoming (not yet ended) by default, or past ones."""
     tiers = [Q.Term("event_tier", "public")]
@@ -125,24 +385,21 @@ def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str) -> Q.
         if when == "past"
         else Q.NumericRange("ends", now, None)
     )
-    per_term = [Q.Or([_term(f, t, fuzzy) for f in EVENT_TEXT_FIELDS]) for t in terms]
+    per_term = [Q.Or([_term(f, t, fuzzy, expanded) for f in EVENT_TEXT_FIELDS]) for t in terms]
     return Q.And([Q.Term("kind", "event"), Q.Or(tiers), period, *per_term])
 
 
-def _chapter_query(terms: list[str], fuzzy: bool) -> Q.Query:
-    return Q.And(
-        [
-            Q.Term("kind", "chapter"),
-            *[Q.Or([_term("title", t, fuzzy), _term("body", t, fuzzy)]) for t in terms],
-        ]
-    )
+def _chapter_query(terms: list[str], fuzzy: bool,
+                   expanded: dict[str, list[str]] | None = None) -> Q.Query:  # fmt: skip
+    per_term = [Q.Or([_term(f, t, fuzzy, expanded) for f in ("title", "body")]) for t in terms]
+    return Q.And([Q.Term("kind", "chapter"), *per_term])
 
 
 def _facet_filter(facet: str, value: str, viewer: Viewer) -> Q.Query:
     """Documents having this facet value in a tier the viewer holds for them."""
     name = f"f_{facet}"
     clauses: list[Q.Query] = [Q.Term(name, f"{tier}|{value}") for tier in _allowed_tiers(viewer)]
-    if viewer.coordinated_chapter_ids and Tier.COORDINATORS not in viewer.tiers_for(-1):
+    if _coordinates_more(viewer):
         clauses.append(
             Q.And([Q.Term(name, f"{Tier.COORDINATORS}|{value}"), _in_coordinated(viewer)])
         )
@@ -173,22 +430,6 @@ def _count(searcher: Any, query: Q.Query, tiers: set[str],
                 counts[facet][value] = counts[facet].get(value, 0) + number
 
 
-def facet_counts(searcher: Any, query: Q.Query, viewer: Viewer) -> dict[str, dict[str, int]]:
-    """Counts per facet value over the matching members, counting only values the viewer may
-    see for each member: hidden values never show up, not even as a number."""
-    counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
-    held = {str(t) for t in viewer.tiers_for(-1)}
-    _count(searcher, query, held, counts)
-    extra = set()
-    if viewer.coordinated_chapter_ids and str(Tier.COORDINATORS) not in held:
-        _count(searcher, Q.And([query, _in_coordinated(viewer)]), {str(Tier.COORDINATORS)}, counts)
-        extra.add(str(Tier.COORDINATORS))
-    if viewer.user_id is not None:
-        own = {str(t) for t in Tier} - held - extra
-        _count(searcher, Q.And([query, Q.Term("obj_id", viewer.user_id)]), own, counts)
-    return counts
-
-
 def _explain(
     stored: dict[str, Any], terms: list[str], viewer: Viewer, language: str
 ) -> tuple[list[Why], dict[str, str]]:
@@ -203,6 +444,10 @@ def _explain(
         if not text:
             continue
         if name != "name" and Tier(tiers.get(FIELD_VISIBILITY[name], "private")) not in held:
+            continue
+        # Every indexed word is a prefix of a folded word of its text: a cheap test first.
+        folded = text.lower().translate(accent_map)
+        if not any(t in folded for t in terms):
             continue
         tokens = {t.text for t in ANALYZER(text)}
         matched = [t for t in terms if t in tokens]
@@ -298,76 +543,60 @@ def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
     return result
 
 
-def kind_counts(text: str, viewer: Viewer) -> dict[str, int]:
+def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) -> dict[str, int]:
     """How many results each kind has for these words (upcoming events), for the kind tabs.
 
-    The same visibility-filtered queries as the search itself, so a hidden field cannot show
-    up here as a number either."""
+    The same visibility rules as the search itself, so a hidden field cannot show up here as a
+    number either. `known` holds totals the page already has (its own kind's)."""
     terms = query_terms(text)
     if not terms:
         return {}
-    queries = {
-        "members": _member_query(terms, viewer, False),
-        "events": _event_query(terms, viewer, False, "upcoming"),
-        "chapters": _chapter_query(terms, False),
-    }
+    counts = dict(known or {})
     searcher = get_index().searcher()
-    return {kind: len(searcher.search(query, limit=1)) for kind, query in queries.items()}
+    if "members" not in counts:
+        expanded = _expand_members(searcher, terms, viewer)
+        matches = _member_matches(searcher, terms, viewer, expanded, {})[1]
+        counts["members"] = sum(m.bit_count() for m in matches)
+    expanded = _expand(searcher, terms, [*EVENT_TEXT_FIELDS])
+    queries = {"events": _event_query(terms, viewer, False, "upcoming", expanded),
+               "chapters": _chapter_query(terms, False, expanded)}  # fmt: skip
+    for kind, query in queries.items():
+        if kind not in counts:
+            counts[kind] = sum(1 for _ in query.docs(searcher))
+    return {kind: counts[kind] for kind in KINDS}
 
 
 def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
          fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+    searcher = get_index().searcher()
+    if kind == "members":
+        return _run_members(searcher, terms, viewer, page, per_page, language, fuzzy, filters,
+                            with_facets)  # fmt: skip
     chosen = [Q.Term(f"f_{f}", f"{Tier.PUBLIC}|{v}") for f, v in sorted(filters.items())
               if f in EVENT_FACETS]  # fmt: skip
-    if kind == "members":
-        index_query = _member_query(terms, viewer, fuzzy)
-        if filters:
-            index_query = Q.And(
-                [index_query, *(_facet_filter(f, v, viewer) for f, v in sorted(filters.items()))]
-            )
-    elif kind == "events":
-        index_query = _event_query(terms, viewer, fuzzy, filters.get("when", "upcoming"))
+    expanded = _expand(searcher, terms, [*EVENT_TEXT_FIELDS])
+    if kind == "events":
+        index_query = _event_query(terms, viewer, fuzzy, filters.get("when", "upcoming"), expanded)
         if chosen:
             index_query = Q.And([index_query, *chosen])
     else:
-        index_query = _chapter_query(terms, fuzzy)
-    searcher = get_index().searcher()
-    # A time budget: a query that would run away returns what it found so far instead.
-    collector = TimeLimitCollector(
-        searcher.collector(limit=CANDIDATES),
-        timelimit=current_app.config["SEARCH_TIME_BUDGET"],
-        use_alarm=False,  # SIGALRM only works in the main thread; web requests are not
-    )
-    if not terms:  # browsing: freshest profiles first, soonest events first
-        order = (sorting.FieldFacet("starts") if kind == "events"
-                 else sorting.FieldFacet("confirmed", reverse=True))  # fmt: skip
-        collector = TimeLimitCollector(
-            searcher.collector(limit=CANDIDATES, sortedby=order),
-            timelimit=current_app.config["SEARCH_TIME_BUDGET"], use_alarm=False,
-        )  # fmt: skip
-    with contextlib.suppress(TimeLimit):
-        searcher.search_with_collector(index_query, collector)
-    results = collector.results()
-    now = utcnow().timestamp()
+        index_query = _chapter_query(terms, fuzzy, expanded)
+    # Events and chapters are a few thousand documents at most: Whoosh visits them all.
+    order = sorting.FieldFacet("starts") if not terms else None  # browsing: soonest first
+    results = _collect(searcher, index_query, order)
+    words = _words(terms, expanded)
     hits: list[Hit] = []
     for hit in results:
         stored = hit.fields()
-        stale = (
-            kind == "members" and now - stored.get("confirmed", now) > STALE_AFTER.total_seconds()
-        )
-        score = float(hit.score) * (STALE_FACTOR if stale else 1.0)
-        item = Hit(stored["kind"], stored["obj_id"], round(score, 3), stale=stale,
-                   confirmed=stored.get("confirmed", 0))  # fmt: skip
-        if kind == "members":
-            item.why, item.snippets = _explain(stored, terms, viewer, language)
-        elif kind == "events":
-            item.why, item.snippets = _explain_event(stored, terms, language)
+        item = Hit(stored["kind"], stored["obj_id"], round(float(hit.score), 3))
+        if kind == "events":
+            item.why, item.snippets = _explain_event(stored, words, language)
             item.confirmed = -stored.get("starts", 0)  # ties: the sooner event first
         else:
             item.why = [Why("chapter", stored.get("title", ""), " ".join(terms))]
         hits.append(item)
     if terms:
-        hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties go to the fresher profile
+        hits.sort(key=lambda h: (-h.score, -h.confirmed))
     total = len(results)
     start = (max(page, 1) - 1) * per_page
     facets: dict[str, dict[str, int]] = {}
@@ -376,14 +605,94 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
         # Both periods are always offered, each with its count, so past events can be found.
         when = filters.get("when", "upcoming")
         other = "upcoming" if when == "past" else "past"
-        other_query = _event_query(terms, viewer, fuzzy, other)
+        other_query = _event_query(terms, viewer, fuzzy, other, expanded)
         if chosen:
             other_query = Q.And([other_query, *chosen])
-        facets["when"] = {when: total, other: len(searcher.search(other_query, limit=1))}
-    elif with_facets and total:
-        facets = facet_counts(searcher, index_query, viewer)
+        facets["when"] = {when: total, other: sum(1 for _ in other_query.docs(searcher))}
     return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
                         facets=facets)  # fmt: skip
+
+
+def _collect(searcher: Any, query: Q.Query, order: Any = None) -> Any:
+    """The top CANDIDATES within the time budget: a query that would run away returns what it
+    found so far instead."""
+    collector = TimeLimitCollector(
+        searcher.collector(limit=CANDIDATES, sortedby=order),
+        timelimit=current_app.config["SEARCH_TIME_BUDGET"],
+        use_alarm=False,  # SIGALRM only works in the main thread; web requests are not
+    )
+    with contextlib.suppress(TimeLimit):
+        searcher.search_with_collector(query, collector)
+    return collector.results()
+
+
+def _member_matches(searcher: Any, terms: list[str], viewer: Viewer,
+                    expanded: dict[str, list[str]], filters: dict[str, str],
+                    ) -> tuple[list[bitsets.Leaf], list[int], list[int]]:  # fmt: skip
+    """Per segment: the matching members (bitsets) and the viewer's own document's bit."""
+    leaves = bitsets.leaves(searcher)
+    own_bits = [0] * len(leaves)
+    if viewer.user_id is not None:
+        docnum = searcher.document_number(key=member_key(viewer.user_id))
+        if docnum is not None:
+            position, bit = bitsets.leaf_bit(leaves, docnum)
+            if position >= 0:
+                own_bits[position] = bit
+    matches = [_member_bits(leaf, terms, viewer, expanded, filters, own)
+               for leaf, own in zip(leaves, own_bits, strict=True)]  # fmt: skip
+    return leaves, matches, own_bits
+
+
+def _run_members(searcher: Any, terms: list[str], viewer: Viewer, page: int, per_page: int,
+                 language: str, fuzzy: bool, filters: dict[str, str],
+                 with_facets: bool) -> SearchResult:  # fmt: skip
+    """Totals and facet counts from bitsets; Whoosh ranks the top CANDIDATES (BM25F, skipping
+    postings that cannot make the top); only the shown page is explained."""
+    expanded = _expand_members(searcher, terms, viewer, fuzzy)
+    leaves, matches, own_bits = _member_matches(searcher, terms, viewer, expanded, filters)
+    total = sum(m.bit_count() for m in matches)
+    if not total:
+        return SearchResult(" ".join(terms), terms, 0, [])
+    facets = _member_facet_counts(leaves, matches, viewer, own_bits) if with_facets else {}
+    scored = [t for t in terms if not t.endswith("*")]
+    if not scored:  # browsing, or prefixes only: the most recently confirmed profiles first
+        ranked = [(d, 0.0) for d in bitsets.newest(leaves, matches, "confirmed", CANDIDATES)]
+    elif total <= SCORE_AMONG or len(scored) <= 3:
+        if total > SCORE_AMONG:
+            # Many matches: BM25F over the best CANDIDATES by field weight (two phases).
+            matches = _candidates(leaves, matches, scored, viewer, expanded, own_bits, CANDIDATES)
+        # Score exactly these members (the words' clauses only skip to them), instead of
+        # letting Whoosh intersect every word's postings with the filters to find them again.
+        # On documents matching every word, the Or's score (the sum of the words') is the And's.
+        # The viewer's own clause (their hidden fields) only if they are among these members.
+        with_own = any(m & o for m, o in zip(matches, own_bits, strict=True))
+        words_query = Q.Or(_member_clauses(scored, viewer, expanded, with_own))
+        ranked = _collect(searcher, Q.And([bitsets.among(leaves, matches), words_query])).items()
+    else:
+        index_query = Q.And(_member_clauses(terms, viewer, expanded))
+        if filters:
+            index_query = Q.And(
+                [index_query, *(_facet_filter(f, v, viewer) for f, v in sorted(filters.items()))]
+            )
+        ranked = _collect(searcher, index_query).items()
+    now = utcnow().timestamp()
+    hits: list[Hit] = []
+    for docnum, score in ranked:
+        leaf = next(leaf for leaf in leaves if docnum < leaf.offset + leaf.size)
+        confirmed = leaf.column("confirmed")[docnum - leaf.offset]
+        member_id = leaf.column("obj_id")[docnum - leaf.offset]
+        stale = now - confirmed > STALE_AFTER.total_seconds()
+        hits.append(Hit("member", member_id, round(score * (STALE_FACTOR if stale else 1.0), 3),
+                        stale=stale, confirmed=confirmed, docnum=docnum))  # fmt: skip
+    if terms:
+        hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties go to the fresher profile
+    start = (max(page, 1) - 1) * per_page
+    shown = hits[start : start + per_page]
+    words = _words(terms, expanded)
+    for hit in shown:
+        stored = searcher.stored_fields(hit.docnum)
+        hit.why, hit.snippets = _explain(stored, words, viewer, language)
+    return SearchResult(" ".join(terms), terms, total, shown, facets=facets)
 
 
 def load_results(result: SearchResult, viewer: Any, language: str) -> list[dict[str, Any]]:

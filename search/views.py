@@ -17,7 +17,7 @@ from network.members import queries as member_queries
 from network.visibility import FIELD_LABELS
 from search import bp
 from search.facets import FACET_TITLES, facet_labels
-from search.queries import EVENT_FILTERS, KINDS, kind_counts, load_results, search
+from search.queries import CANDIDATES, EVENT_FILTERS, KINDS, kind_counts, load_results, search
 from search.schema import FACETS
 
 # Where a word matched, for events ("water (title)"); members' fields use FIELD_LABELS.
@@ -48,9 +48,10 @@ def page() -> str:
     labels = facet_labels(result.facets, language) if result else {}
     return render_template(
         "search/results.html", q=text, kind=kind, result=result, rows=rows, page=page_number,
-        pages=(result.total + size - 1) // size if result else 0,
+        # Only the best CANDIDATES are ranked: the pages offered stop there (the total is exact).
+        pages=(min(result.total, CANDIDATES) + size - 1) // size if result else 0,
         why_labels={**FIELD_LABELS, "name": FIELD_LABELS["full_name"]},
         event_why_labels=EVENT_WHY_LABELS, zone=viewer_zone(),
         filters=filters, labels=labels, facet_titles=FACET_TITLES,
-        kinds=kind_counts(text, viewer) if text.strip() else {},
+        kinds=kind_counts(text, viewer, {kind: result.total} if result else None),
     )  # fmt: skip

@@ -361,7 +361,7 @@ def search_endpoint() -> ResponseReturnValue:
     results = [_search_hit_json(row) for row in load_results(result, viewer, language)]
     return jsonify(total=result.total, page=page, results=results, facets=result.facets,
                    corrected=result.corrected,
-                   kinds=kind_counts(text, viewer) if text.strip() else None)  # fmt: skip
+                   kinds=kind_counts(text, viewer, {kind: result.total}) or None)  # fmt: skip
 
 
 def _search_hit_json(row: dict[str, Any]) -> dict[str, Any]:

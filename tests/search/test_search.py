@@ -84,6 +84,61 @@ def test_hidden_fields_never_match(app, make_member):
         assert search("xylofonia", SIGNED_IN).total == 0
 
 
+def test_a_trailing_star_searches_a_prefix_of_three_letters_or_more(app, people):
+    # "Ingeniera de datos" and "Ingeniero civil", not "Engineers lead".
+    assert set(_names(app, "ingenie*")) == {people["lopez"].id, people["ingeniero"].id}
+    assert set(_names(app, "ingenieros*")) == {people["ingeniero"].id}  # folded like any word
+    assert set(_names(app, "hidro*")) == {people["lopez"].id}  # "hidrologia", the concept
+    assert _names(app, "photovolt*") == [people["solar"].id]
+    # Under three letters the star is ignored: "in*" is the word "in", which nobody has.
+    assert _names(app, "in*") == []
+    with app.test_request_context():
+        hit = search("hidro*", SIGNED_IN, language="es").hits[0]
+    assert ("expertise", "Hidrología", "concept") in [(w.field, w.matched, w.via) for w in hit.why]
+
+
+def test_a_prefix_never_reaches_hidden_words(app, make_member):
+    secret = make_member({"bio": "Experta en xylofonia", "bio_visibility": "ime"})
+    assert _names(app, "xylof*", SIGNED_IN) == []
+    assert _names(app, "xylof*", ANONYMOUS) == []
+    assert _names(app, "xylof*", Viewer(user_id=secret.id, is_signed_in=True)) == [secret.id]
+
+
+def test_a_prefix_expands_to_a_bounded_number_of_words(app, make_member):
+    from search.indexer import get_index
+    from search.queries import MAX_EXPANSIONS, _expand_members
+
+    # 40 different words sharing a prefix: the most frequent ones are kept, up to the cap.
+    words = [f"zeta{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40)]
+    make_member({"bio": " ".join(words)})
+    make_member({"bio": "zetaan zetaam", "bio_visibility": "members"})
+    with app.test_request_context():
+        expanded = _expand_members(get_index().searcher(), ["zeta*"], SIGNED_IN)["zeta*"]
+        assert len(expanded) == MAX_EXPANSIONS
+        assert expanded[:2] == ["zetaam", "zetaan"]
+        assert search("zeta*", SIGNED_IN).total == 2
+
+
+def test_many_matches_rank_heavy_fields_first_and_count_exactly(app, make_member, monkeypatch):
+    """Past SCORE_AMONG matches, BM25F ranks the best CANDIDATES by field weight: a word in a
+    headline beats the same word in a bio, hidden text does not lift anybody, totals stay
+    exact."""
+    import search.queries as queries
+
+    monkeypatch.setattr(queries, "SCORE_AMONG", 2)
+    monkeypatch.setattr(queries, "CANDIDATES", 3)
+    bio = [make_member({"bio": f"Trabajo en oceanografia desde {2000 + i}."}) for i in range(5)]
+    hidden = make_member({"headline": "Oceanografia", "headline_visibility": "private",
+                          "bio": "Trabajo en oceanografia costera."})  # fmt: skip
+    headline = make_member({"headline": "Oceanografia física"})
+    with app.test_request_context():
+        result = search("oceanografia", SIGNED_IN, per_page=3)
+    assert result.total == 7
+    assert result.hits[0].obj_id == headline.id
+    assert hidden.id not in [h.obj_id for h in result.hits[:1]]
+    assert {h.obj_id for h in result.hits} <= {headline.id, hidden.id, *(m.id for m in bio)}
+
+
 def test_coordinator_tier_in_search(app, network, make_member, add_membership):
     ana = make_member({"bio": "especialista en acuiferos", "bio_visibility": "coordinators"})
     add_membership(ana, network.madrid)
@@ -112,6 +167,22 @@ def test_changes_reach_the_index_on_commit_and_not_on_rollback(app, make_member)
         update_profile(db.session.get(User, ana.id), {"headline_visibility": "private"})
         db.session.commit()
     assert _names(app, "astrofisica") == []
+
+
+def test_an_updated_profile_is_counted_once_in_totals_and_facets(app, make_member):
+    """Updates replace documents (the old one is deleted in its segment): totals and facet
+    counts must not see both versions, nor remember a word that is gone."""
+    from network.members.services import update_profile
+
+    ana = make_member({"headline": "Geóloga", "country": "CL", "country_visibility": "members"})
+    for headline in ("Geóloga marina", "Geóloga de volcanes"):
+        with app.test_request_context():
+            update_profile(db.session.get(User, ana.id), {"headline": headline})
+            db.session.commit()
+    with app.test_request_context():
+        result = search("geologa", SIGNED_IN, with_facets=True)
+        assert result.total == 1 and result.facets["country"] == {"CL": 1}
+        assert search("marina", SIGNED_IN).total == 0
 
 
 def test_deleting_an_account_removes_it_from_search(app, make_member):

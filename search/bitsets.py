@@ -1,0 +1,212 @@
+"""Match sets as bitsets, for exact totals and facet counts over 100,000 members.
+
+Whoosh is pure Python: scoring the top few hundred hits is quick (it skips blocks of postings
+that cannot make the top), but counting every match of a common word, and then counting facet
+values over those matches, visits each document in Python and took seconds at 100k members.
+Here a posting list becomes one Python integer with a bit per document of its segment, so a
+total is `bit_count()` and a facet count is `(matches & value).bit_count()`, both in C.
+
+Bitsets are cached per segment (segments never change, except for deletions, which the live
+mask removes), so a running server builds each one once; a new segment after a write gets its
+own. The cache is bounded per segment and in number of segments.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import query as Q
+from whoosh.matching import ListMatcher, NullMatcher
+
+MAX_SEGMENTS = 32
+MAX_TERMS_PER_SEGMENT = 20_000
+
+
+def _from_ids(ids: Any, size: int) -> int:
+    buffer = bytearray((size >> 3) + 1)
+    for docnum in ids:
+        buffer[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(buffer, "little")
+
+
+@dataclass
+class _SegmentCache:
+    terms: OrderedDict[tuple[str, str], int] = field(default_factory=OrderedDict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    orders: dict[str, list[Any]] = field(default_factory=dict)
+
+
+_cache: OrderedDict[str, _SegmentCache] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _segment_cache(segment_id: str) -> _SegmentCache:
+    with _lock:
+        cache = _cache.get(segment_id)
+        if cache is None:
+            cache = _cache[segment_id] = _SegmentCache()
+            while len(_cache) > MAX_SEGMENTS:
+                _cache.popitem(last=False)
+        else:
+            _cache.move_to_end(segment_id)
+        return cache
+
+
+class Leaf:
+    """One segment of the searcher's index, with its documents' bitsets."""
+
+    def __init__(self, reader: Any, offset: int) -> None:
+        self.reader = reader
+        self.offset = offset
+        self.size = reader.doc_count_all()
+        segment = reader.segment()
+        self.cache = _segment_cache(segment.segment_id() if segment else f"ram-{id(reader)}")
+        self.live = (1 << self.size) - 1
+        if reader.has_deletions():
+            deleted = reader.deleted_docs_set  # a cached property of segment readers
+            self.live &= ~_from_ids(deleted() if callable(deleted) else deleted, self.size)
+
+    def term(self, field_name: str, text: str) -> int:
+        """The live documents holding this term in this field."""
+        key = (field_name, text)
+        cached = self.cache.terms.get(key)
+        if cached is None:
+            if (field_name, text) in self.reader:
+                ids = self.reader.postings(field_name, text).all_ids()
+                cached = _from_ids(ids, self.size)
+            else:
+                cached = 0
+            with _lock:
+                self.cache.terms[key] = cached
+                while len(self.cache.terms) > MAX_TERMS_PER_SEGMENT:
+                    self.cache.terms.popitem(last=False)
+        return cached & self.live
+
+    def values(self, field_name: str) -> dict[str, list[tuple[str, int]]]:
+        """Every "tier|value" term of a facet field, as tier -> [(value, documents)]. Built once
+        per segment, so it may still hold documents deleted since: only intersect it with a
+        match set (live only)."""
+        values = self.cache.fields.get(field_name)
+        if values is None:
+            values = {}
+            for text, _info in self.reader.iter_field(field_name):
+                token = text.decode() if isinstance(text, bytes) else str(text)
+                tier, _, value = token.partition("|")
+                if value:
+                    ids = self.reader.postings(field_name, token).all_ids()
+                    values.setdefault(tier, []).append((value, _from_ids(ids, self.size)))
+            self.cache.fields[field_name] = values
+        return values
+
+    def values_in(self, field_name: str, tiers: tuple[str, ...]) -> list[tuple[str, int]]:
+        """[(value, documents holding it in one of these tiers)]: the union, cached per set of
+        tiers, halves the work of counting for a member (public + members) and more for IME."""
+        key = f"{field_name}|{','.join(tiers)}"
+        merged = self.cache.fields.get(key)
+        if merged is None:
+            union: dict[str, int] = {}
+            by_tier = self.values(field_name)
+            for tier in tiers:
+                for value, documents in by_tier.get(tier, ()):
+                    union[value] = union.get(value, 0) | documents
+            merged = self.cache.fields[key] = list(union.items())  # type: ignore[assignment]
+        return merged  # type: ignore[return-value]
+
+    def column(self, name: str) -> list[Any]:
+        """Every document's value of a column, cached (reading a column per hit is slower)."""
+        self.order(name)
+        return self.cache.orders[f"{name}:values"]
+
+    def order(self, column: str) -> list[tuple[int, Any]]:
+        """(docnum, value) of every document, highest value of the column first."""
+        order = self.cache.orders.get(column)
+        if order is None:
+            values = list(self.reader.column_reader(column))
+            order = sorted(enumerate(values), key=lambda item: item[1], reverse=True)
+            self.cache.orders[column] = order
+            self.cache.orders[f"{column}:values"] = values  # type: ignore[assignment]
+        return order
+
+
+def newest(leaves_: list[Leaf], matches: list[int], column: str, limit: int) -> list[int]:
+    """Document numbers (of the whole index) of the matching documents with the highest values
+    of `column`, highest first: a walk down each segment's cached order, not a sort."""
+    candidates: list[tuple[Any, int]] = []
+    for leaf, found in zip(leaves_, matches, strict=True):
+        if not found:
+            continue
+        order = leaf.order(column)
+        if found.bit_count() * 16 < leaf.size:  # few: sorting them beats walking the order
+            value_of = leaf.cache.orders[f"{column}:values"]
+            best = sorted(ids(found), key=value_of.__getitem__, reverse=True)[:limit]
+            candidates += [(value_of[d], leaf.offset + d) for d in best]
+            continue
+        flags = found.to_bytes((leaf.size >> 3) + 1, "little")
+        taken = 0
+        for docnum, value in order:
+            if flags[docnum >> 3] >> (docnum & 7) & 1:
+                candidates.append((value, leaf.offset + docnum))
+                taken += 1
+                if taken == limit:
+                    break
+    candidates.sort(key=lambda item: item[0], reverse=True)
+    return [docnum for _value, docnum in candidates[:limit]]
+
+
+def ids(bits: int) -> list[int]:
+    """The document numbers set in a bitset, in order (a scan in C, not a loop over bits)."""
+    digits = bin(bits)[:1:-1]  # least significant first
+    found: list[int] = []
+    position = digits.find("1")
+    while position >= 0:
+        found.append(position)
+        position = digits.find("1", position + 1)
+    return found
+
+
+class Among(Q.Query):
+    """A query matching given documents (per segment reader), each with a score of nothing:
+    intersected with the words, Whoosh scores exactly these documents and no others."""
+
+    def __init__(self, by_reader: dict[int, list[int]]) -> None:
+        self.by_reader = by_reader
+        self.boost = 1.0
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"Among({sum(map(len, self.by_reader.values()))} documents)"
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return len(self.by_reader.get(id(ixreader), ()))
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        found = self.by_reader.get(id(searcher.reader()))
+        return ListMatcher(found, all_weights=0.0) if found else NullMatcher()
+
+
+def among(leaves_: list[Leaf], matches: list[int]) -> Among:
+    return Among({id(leaf.reader): ids(found) for leaf, found in zip(leaves_, matches, strict=True)
+                  if found})  # fmt: skip
+
+
+def leaves(searcher: Any) -> list[Leaf]:
+    return [Leaf(reader, offset) for reader, offset in searcher.ixreader.leaf_readers()]
+
+
+def leaf_bit(leaves_: list[Leaf], global_docnum: int) -> tuple[int, int]:
+    """(leaf index, bit) of a document number of the whole index."""
+    for position, leaf in enumerate(leaves_):
+        if leaf.offset <= global_docnum < leaf.offset + leaf.size:
+            return position, 1 << (global_docnum - leaf.offset)
+    return -1, 0
