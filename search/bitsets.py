@@ -22,7 +22,9 @@ from whoosh import query as Q
 from whoosh.matching import ListMatcher, NullMatcher
 
 MAX_SEGMENTS = 32
-MAX_TERMS_PER_SEGMENT = 20_000
+# A bitset takes up to (documents in its segment) / 8 bytes: 4,096 cached terms of a 50,000-member
+# segment are at most 25 MB, plus its facet values (about 3,000, as many again at most).
+MAX_TERMS_PER_SEGMENT = 4096
 
 
 def _from_ids(ids: Any, size: int) -> int:
