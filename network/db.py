@@ -85,6 +85,7 @@ def import_models() -> None:
     This is the one place the core names the domains; it only registers tables.
     """
     import chapters.models  # noqa: F401
+    import network.audit
     import network.auth.models
     import network.events.models
     import network.organisations.models

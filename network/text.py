@@ -14,3 +14,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.split())
+
+
+def slugify(text: str) -> str:
+    """ "Comisión Nacional del Agua" -> "comision-nacional-del-agua", for addresses."""
+    return "-".join("".join(c if c.isalnum() else " " for c in fold(text)).split())

@@ -57,6 +57,13 @@ MATRIX = [
     ("POST", "/chapters/madrid/requests/{pending}", _ok_to(CHAPTER_MANAGERS, 302)),
     ("GET", "/chapters/madrid/members", CHAPTER_MANAGERS),
     ("GET", "/admin/", IME_ONLY),
+    ("GET", "/admin/organisations", IME_ONLY),
+    ("POST", "/admin/organisations/{organisation}/verify", _ok_to(IME_ONLY, 302)),
+    ("POST", "/admin/organisations/{organisation}/reject", _ok_to(IME_ONLY, 302)),
+    # The organisation's own page: its users only (this one's is verified, so no new register).
+    ("GET", "/organisation", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "org_user": 200}),
+    ("GET", "/organisation/register",
+     {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "org_user": 302}),
     ("GET", "/admin/regions/new", IME_ONLY),
     ("GET", "/admin/regions/europe/edit", IME_ONLY),
     ("GET", "/admin/chapters/new", IME_ONLY),
@@ -104,10 +111,16 @@ def test_access(app, network, make_user, add_membership, role, method, path, exp
         update_profile(db.session.get(User, hidden.id), {})
         db.session.commit()
     url = path.format(
-        pending=pending.id, coordinator=network.coordinator.id, member=public.id, hidden=hidden.id
+        pending=pending.id,
+        coordinator=network.coordinator.id,
+        member=public.id,
+        hidden=hidden.id,
+        organisation=network.organisation.id,
     )
     client = login(app.test_client(), None if role == "anonymous" else getattr(network, role))
     data = {"decision": "approve"} if "requests/" in url else {}
+    if url.endswith("/reject"):
+        data = {"reason": "Sin sitio oficial que lo confirme."}
     response = client.open(url, method=method, data=data)
     assert response.status_code == expected[role], f"{role} {method} {url}"
     if response.status_code == 302 and role == "anonymous" and expected[role] == 302:

@@ -22,6 +22,9 @@ from network.members import csvio
 from network.members import queries as member_queries
 from network.members import services as member_services
 from network.members.forms import FreeTagForm, ImportForm
+from network.organisations import services as organisation_services
+from network.organisations.forms import RejectForm
+from network.organisations.models import Organisation
 from network.security import ime_required
 
 
@@ -260,3 +263,45 @@ def free_tags() -> str | Response:
             flash(message, "success")
         return redirect(url_for("admin.free_tags"))
     return render_template("admin/tags.html", tags=member_queries.list_free_tags())
+
+
+@bp.route("/organisations")
+@ime_required
+def organisations() -> str:
+    return render_template(
+        "admin/organisations.html",
+        organisations=organisation_services.list_for_review(),
+        reject_form=RejectForm(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/organisations/<int:organisation_id>/verify", methods=["POST"])
+@ime_required
+def verify_organisation(organisation_id: int) -> Response:
+    organisation = db.get_or_404(Organisation, organisation_id)
+    if ActionForm().validate_on_submit():
+        organisation_services.verify_organisation(current_user, organisation)
+        db.session.commit()
+        flash(_("%(name)s is verified; its users were told.", name=organisation.name), "success")
+    return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/organisations/<int:organisation_id>/reject", methods=["POST"])
+@ime_required
+def reject_organisation(organisation_id: int) -> Response | tuple[str, int]:
+    organisation = db.get_or_404(Organisation, organisation_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            organisation_services.reject_organisation(current_user, organisation, form.reason.data)
+        except ValidationError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for("admin.organisations"))
+        else:
+            db.session.commit()
+            flash(_("%(name)s was not verified; its users were told why.",
+                    name=organisation.name), "info")  # fmt: skip
+            return redirect(url_for("admin.organisations"))
+    flash(_("Give the reason for the organisation."), "danger")
+    return redirect(url_for("admin.organisations"))

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from network.forms import language_choices
@@ -33,6 +42,14 @@ class RegistrationForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     language = SelectField(_l("Preferred language"), choices=language_choices)
+    account_type = RadioField(
+        _l("I am joining as"),
+        choices=[SelectChoice("member", _l("A skilled Mexican abroad")),
+                 SelectChoice("organisation", _l("Someone from an organisation in Mexico "
+                                                 "(ministry, state government, university...) "
+                                                 "looking for experts"))],
+        default="member",
+    )  # fmt: skip
 
 
 class LoginForm(FlaskForm):

@@ -34,7 +34,7 @@ from network.extensions import db, limiter
 from network.forms import ActionForm, apply_error
 from network.geo import current_language
 from network.i18n import LANGUAGE_COOKIE
-from network.security import login_required
+from network.security import Role, login_required
 
 
 def safe_next(target: str | None, default: str = "chapters.home") -> str:
@@ -67,8 +67,9 @@ def register() -> str | Response:
         form.language.data = current_language()
     if form.validate_on_submit():
         try:
+            role = Role.ORGANISATION if form.account_type.data == "organisation" else Role.MEMBER
             user = services.register_user(
-                form.full_name.data, form.email.data, form.password.data, form.language.data
+                form.full_name.data, form.email.data, form.password.data, form.language.data, role
             )
         except ValidationError as error:
             apply_error(form, error)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.db import db, str_enum, utcnow
@@ -43,12 +43,27 @@ class Organisation(db.Model):
     # Only a verified organisation may search experts and post needs (a later issue).
     verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    country: Mapped[str | None] = mapped_column(String(2))
+    # The Mexican state it belongs to (a node's code, e.g. "son"), if any.
+    state_code: Mapped[str | None] = mapped_column(String(8))
+    website: Mapped[str] = mapped_column(String(300), default="")
+    # Its official e-mail domain ("conagua.gob.mx"): IME checks it against who registered it.
+    email_domain: Mapped[str] = mapped_column(String(120), default="")
+    rejected_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def status(self) -> str:
+        """verified, rejected or pending (waiting for IME)."""
+        if self.verified_at is not None:
+            return "verified"
+        return "rejected" if self.rejected_at is not None else "pending"
 
     @property
     def kind_label(self) -> str:

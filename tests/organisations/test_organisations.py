@@ -1,0 +1,124 @@
+"""Organisations register, IME verifies or rejects them with a reason; everything is audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from network.audit import AuditEntry
+from network.auth.models import User
+from network.extensions import db
+from network.organisations.models import Organisation
+from network.security import Role
+from tests.conftest import login
+
+FORM = {"name": "Comisión Nacional del Agua", "kind": "ministry", "country": "MX",
+        "state_code": "", "website": "https://www.gob.mx/conagua",
+        "email_domain": "conagua.gob.mx"}  # fmt: skip
+
+
+def _actions(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def _organisation(app, slug: str = "comision-nacional-del-agua") -> Organisation:
+    with app.app_context():
+        return db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+
+
+def test_joining_as_an_organisation_creates_an_organisation_account(client, app):
+    response = client.post("/register", data={
+        "full_name": "Rosa Funcionaria", "email": "rosa@conagua.gob.mx",
+        "password": "una clave bastante larga 2026", "password_confirm": "una clave bastante larga 2026",
+        "language": "es", "account_type": "organisation"})  # fmt: skip
+    assert response.status_code == 200
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "rosa@conagua.gob.mx"))
+        assert user.role == Role.ORGANISATION and user.profile is None
+
+
+def test_an_organisation_waits_for_ime_then_is_verified(app, make_user, network, outbox):
+    official = make_user(full_name="Rosa Funcionaria", email="rosa@conagua.gob.mx",
+                         role=Role.ORGANISATION)  # fmt: skip
+    client = login(app.test_client(), official)
+    assert client.get("/organisation").headers["Location"].endswith("/organisation/register")
+    mismatch = client.post("/organisation/register", data={**FORM, "email_domain": "sep.gob.mx"})
+    assert "rosa@conagua.gob.mx" in mismatch.text and _organisation(app) is None
+    assert client.post("/organisation/register", data=FORM).status_code == 302
+    page = client.get("/organisation").text
+    assert "En espera de la verificación del IME" in page  # the account's language: Spanish
+    assert _organisation(app).status == "pending"
+
+    ime = login(app.test_client(), network.ime)
+    listing = ime.get("/admin/organisations").text
+    assert "Comisión Nacional del Agua" in listing and "rosa@conagua.gob.mx" in listing
+    organisation = _organisation(app)
+    assert ime.post(f"/admin/organisations/{organisation.id}/verify").status_code == 302
+    assert _organisation(app).is_verified
+    mail = [
+        m
+        for m in outbox()
+        if m.recipient == "rosa@conagua.gob.mx" and m.kind == "organisation_verified"
+    ]
+    assert len(mail) == 1 and "Comisión Nacional del Agua" in mail[0].body
+    assert _actions(app)[-2:] == ["organisation.registered", "organisation.verified"]
+    # A verified organisation is not registered twice.
+    assert client.get("/organisation/register").status_code == 302
+
+
+def test_a_rejection_says_why_and_the_organisation_may_correct_it(app, make_user, network, outbox):
+    official = make_user(full_name="Rosa Funcionaria", email="rosa@conagua.gob.mx",
+                         role=Role.ORGANISATION)  # fmt: skip
+    client = login(app.test_client(), official)
+    client.post("/organisation/register", data={**FORM, "website": ""})
+    organisation = _organisation(app)
+    ime = login(app.test_client(), network.ime)
+    ime.post(f"/admin/organisations/{organisation.id}/reject", data={"reason": ""})
+    assert _organisation(app).status == "pending"  # no reason, no rejection
+    reason = "Falta el sitio oficial de la institución."
+    ime.post(f"/admin/organisations/{organisation.id}/reject", data={"reason": reason})
+    assert _organisation(app).status == "rejected"
+    mail = [m for m in outbox() if m.kind == "organisation_rejected"]
+    assert len(mail) == 1 and reason in mail[0].body
+    assert reason in client.get("/organisation").text
+    assert client.post("/organisation/register", data=FORM).status_code == 302
+    again = _organisation(app)
+    assert (
+        again.status == "pending"
+        and again.website == FORM["website"]
+        and again.id == organisation.id
+    )
+    assert _actions(app)[-3:] == ["organisation.registered", "organisation.rejected",
+                                  "organisation.registered"]  # fmt: skip
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "organisation.rejected")
+        ).one()
+        assert entry.actor_id == network.ime.id and entry.detail == reason
+
+
+def test_invalid_details_get_a_message_and_nothing_is_saved(app, make_user):
+    official = make_user(email="rosa@conagua.gob.mx", role=Role.ORGANISATION)
+    client = login(app.test_client(), official)
+    for changes in ({"name": "X"}, {"kind": "club"}, {"country": "ZZ"}, {"state_code": "MX-XXX"},
+                    {"country": "US", "state_code": "MX-SON"}, {"website": "gob.mx"},
+                    {"email_domain": "not a domain"}):  # fmt: skip
+        response = client.post("/organisation/register", data={**FORM, **changes})
+        assert response.status_code == 200, changes
+        assert 'class="invalid-feedback' in response.text or "alert-danger" in response.text, (
+            changes
+        )
+    assert _organisation(app) is None
+
+
+def test_only_organisation_accounts_have_an_organisation_page(app, network):
+    assert app.test_client().get("/organisation").status_code == 302
+    for user in (network.member, network.coordinator, network.ime):
+        assert login(app.test_client(), user).get("/organisation").status_code == 403
+        assert login(app.test_client(), user).get("/organisation/register").status_code == 403
+    for user in (network.member, network.coordinator, network.org_user):
+        client = login(app.test_client(), user)
+        assert client.get("/admin/organisations").status_code == 403
+        org_id = network.organisation.id
+        assert client.post(f"/admin/organisations/{org_id}/verify").status_code == 403
+    assert login(app.test_client(), network.org_user).get("/organisation").status_code == 200
