@@ -13,6 +13,7 @@ own. The cache is bounded per segment and in number of segments.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -75,7 +76,10 @@ class Leaf:
         """The live documents holding this term in this field."""
         key = (field_name, text)
         cached = self.cache.terms.get(key)
-        if cached is None:
+        if cached is not None:
+            with _lock, contextlib.suppress(KeyError):
+                self.cache.terms.move_to_end(key)  # least recently used goes first
+        else:
             if (field_name, text) in self.reader:
                 ids = self.reader.postings(field_name, text).all_ids()
                 cached = _from_ids(ids, self.size)
@@ -119,8 +123,11 @@ class Leaf:
 
     def column(self, name: str) -> list[Any]:
         """Every document's value of a column, cached (reading a column per hit is slower)."""
-        self.order(name)
-        return self.cache.orders[f"{name}:values"]
+        values = self.cache.orders.get(f"{name}:values")
+        if values is None:
+            self.order(name)
+            values = self.cache.orders[f"{name}:values"]
+        return values
 
     def order(self, column: str) -> list[tuple[int, Any]]:
         """(docnum, value) of every document, highest value of the column first."""
@@ -128,8 +135,9 @@ class Leaf:
         if order is None:
             values = list(self.reader.column_reader(column))
             order = sorted(enumerate(values), key=lambda item: item[1], reverse=True)
+            # Values first: another thread seeing the order may read the values at once.
+            self.cache.orders[f"{column}:values"] = values
             self.cache.orders[column] = order
-            self.cache.orders[f"{column}:values"] = values  # type: ignore[assignment]
         return order
 
 

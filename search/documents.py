@@ -91,6 +91,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
     }
     indexed: dict[str, list[str]] = {}
     name_tier = PUBLIC_TIER if profile.name_public else "members"
+    document["name_tier"] = name_tier
     indexed.setdefault(tier_field(GROUP_OF["name"], name_tier), []).append(user.full_name)
     for field, text in texts.items():
         document[field] = text or ""

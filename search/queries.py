@@ -45,6 +45,7 @@ from search.schema import (
     FACETS,
     FIELD_VISIBILITY,
     MEMBER_FIELD_GROUPS,
+    PUBLIC_TIER,
     tier_field,
 )
 
@@ -132,10 +133,11 @@ def _expand(searcher: Any, terms: list[str], fields: list[str],
                     frequency[word] = frequency.get(word, 0) + info.doc_frequency()
             expanded[term] = sorted(frequency, key=lambda w: (-frequency[w], w))[:MAX_EXPANSIONS]
         elif fuzzy and len(term) >= 5:
-            near = {term}
+            near: set[str] = set()
             for name in fields:
                 near.update(reader.terms_within(name, term, 1, prefix=2))
-            expanded[term] = sorted(near)[:MAX_EXPANSIONS]
+            # The word itself always stays: a right word beside a typo must still match.
+            expanded[term] = [term, *sorted(near - {term})[: MAX_EXPANSIONS - 1]]
     return expanded
 
 
@@ -177,11 +179,10 @@ def _own_tiers(viewer: Viewer) -> list[str]:
 
 
 def _member_fields(viewer: Viewer) -> list[str]:
-    """The indexed member fields this viewer reads on some profile (for expanding words)."""
-    tiers = [*_allowed_tiers(viewer)]
-    if _coordinates_more(viewer):
-        tiers.append(str(Tier.COORDINATORS))
-    return [tier_field(group, tier) for group in MEMBER_GROUPS for tier in tiers]
+    """The indexed member fields this viewer reads on every profile, to expand words from: not
+    the coordinators tier of a coordinator (other chapters' members' text is in it too), so
+    words they may not read never choose, nor crowd out, a prefix's expansions."""
+    return [tier_field(group, tier) for group in MEMBER_GROUPS for tier in _allowed_tiers(viewer)]
 
 
 def _term(field_name: str, text: str, fuzzy: bool,
@@ -258,6 +259,10 @@ def _member_bits(leaf: bitsets.Leaf, terms: list[str], viewer: Viewer,
     held, own = _allowed_tiers(viewer), (_own_tiers(viewer) if own_bit else [])
     coordinated = _coordinated_bits(leaf, viewer)
     matches = leaf.term("kind", "member")
+    if Tier.MEMBERS not in viewer.tiers_for(-1):
+        # Who may not see a member's name may not see the member at all (`name_is_visible`),
+        # so such members are neither listed, counted nor explained.
+        matches &= leaf.term("name_tier", PUBLIC_TIER) | own_bit
     for term in terms:
         words = expanded.get(term, [] if term.endswith("*") else [term])
         matches &= _any_group_bits(leaf, words, viewer, coordinated, own_bit)
@@ -444,6 +449,8 @@ def _explain(
         if not text:
             continue
         if name != "name" and Tier(tiers.get(FIELD_VISIBILITY[name], "private")) not in held:
+            continue
+        if name == "name" and stored.get("name_tier") != PUBLIC_TIER and Tier.MEMBERS not in held:
             continue
         # Every indexed word is a prefix of a folded word of its text: a cheap test first.
         folded = text.lower().translate(accent_map)
@@ -674,6 +681,8 @@ def _run_members(searcher: Any, terms: list[str], viewer: Viewer, page: int, per
             index_query = Q.And(
                 [index_query, *(_facet_filter(f, v, viewer) for f, v in sorted(filters.items()))]
             )
+        if Tier.MEMBERS not in viewer.tiers_for(-1):  # the rule of _member_bits
+            index_query = Q.And([index_query, Q.Term("name_tier", PUBLIC_TIER)])
         ranked = _collect(searcher, index_query).items()
     now = utcnow().timestamp()
     hits: list[Hit] = []

@@ -158,6 +158,8 @@ def build_schema() -> Schema:
         # the "coordinators" tier for this member.
         "coord_chapters": KEYWORD(commas=True),
         "tiers_blob": STORED(),
+        # Who may see the member's name (public, or members): who may not, may not find them.
+        "name_tier": ID(stored=True),
     }
     # A member's text is indexed once, in the field of its tier: a viewer's query only names the
     # fields of the tiers they hold, so hidden words can neither match nor weigh in the ranking,
