@@ -5,9 +5,13 @@ from __future__ import annotations
 import unicodedata
 import zoneinfo
 from functools import cache
+from urllib.parse import unquote
 
 from babel import Locale
+from babel.dates import get_timezone_location
+from flask import request
 from flask_babel import get_locale
+from flask_login import current_user
 from wtforms import SelectChoice
 
 
@@ -101,3 +105,19 @@ def language_names(locale: str) -> dict[str, str]:
 
 def language_name(code: str, locale: str | None = None) -> str:
     return language_names(locale or current_language()).get(code, code)
+
+
+def place_of(zone: str, language: str | None = None) -> str:
+    """A time zone by its city, in the viewer's language ("Madrid", "Ciudad de México")."""
+    return get_timezone_location(
+        zoneinfo.ZoneInfo(zone), locale=language or current_language(), return_city=True
+    )
+
+
+def viewer_zone() -> str | None:
+    """The viewer's zone: their profile's, else the one their browser reported (cookie `tz`)."""
+    profile = getattr(current_user, "profile", None) if current_user.is_authenticated else None
+    if profile is not None and profile.timezone and is_timezone(profile.timezone):
+        return profile.timezone
+    cookie = unquote(request.cookies.get("tz", ""))[:64]
+    return cookie if is_timezone(cookie) else None

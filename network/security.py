@@ -65,8 +65,13 @@ def can_see_event(user: Any, event: Event) -> bool:
     if event.status == "draft":
         return False
     if event.visibility == "members":
-        return is_member_account(user) or is_ime_admin(user)
+        return sees_members_events(user)
     return True
+
+
+def sees_members_events(user: Any) -> bool:
+    """Members-only events are for skilled members' accounts and IME, not organisations."""
+    return is_member_account(user) or is_ime_admin(user)
 
 
 def can_see_online_link(user: Any, event: Event, registration: Registration | None) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from network.security import Role
+from network.security import Role, sees_members_events
 
 
 class Tier(enum.StrEnum):
@@ -92,8 +92,8 @@ class Viewer:
     is_signed_in: bool = False
     is_verified_organisation: bool = False
     is_ime: bool = False
-    # A skilled member's account (not an organisation's): members-only events are for them.
-    is_member: bool = False
+    # Whether members-only events are for this viewer (`security.sees_members_events`).
+    sees_members_events: bool = False
     # Members of the chapters this viewer coordinates (user ids).
     coordinated_member_ids: frozenset[int] = field(default_factory=frozenset)
     # The chapters this viewer coordinates (search filters documents by chapter).
@@ -134,7 +134,7 @@ def viewer_for(
             user.role == Role.ORGANISATION and organisation is not None and organisation.is_verified
         ),
         is_ime=user.role == Role.IME,
-        is_member=user.role == Role.MEMBER,
+        sees_members_events=sees_members_events(user),
         coordinated_member_ids=frozenset(coordinated_member_ids),
         coordinated_chapter_ids=frozenset(coordinated_chapter_ids),
     )

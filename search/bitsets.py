@@ -39,7 +39,8 @@ def _from_ids(ids: Any, size: int) -> int:
 class _SegmentCache:
     terms: OrderedDict[tuple[str, str], int] = field(default_factory=OrderedDict)
     fields: dict[str, Any] = field(default_factory=dict)
-    orders: dict[str, list[Any]] = field(default_factory=dict)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+    orders: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
 
 
 _cache: OrderedDict[str, _SegmentCache] = OrderedDict()
@@ -123,20 +124,17 @@ class Leaf:
 
     def column(self, name: str) -> list[Any]:
         """Every document's value of a column, cached (reading a column per hit is slower)."""
-        values = self.cache.orders.get(f"{name}:values")
+        values = self.cache.columns.get(name)
         if values is None:
-            self.order(name)
-            values = self.cache.orders[f"{name}:values"]
+            values = self.cache.columns[name] = list(self.reader.column_reader(name))
         return values
 
     def order(self, column: str) -> list[tuple[int, Any]]:
         """(docnum, value) of every document, highest value of the column first."""
         order = self.cache.orders.get(column)
         if order is None:
-            values = list(self.reader.column_reader(column))
+            values = self.column(column)
             order = sorted(enumerate(values), key=lambda item: item[1], reverse=True)
-            # Values first: another thread seeing the order may read the values at once.
-            self.cache.orders[f"{column}:values"] = values
             self.cache.orders[column] = order
         return order
 
@@ -148,15 +146,14 @@ def newest(leaves_: list[Leaf], matches: list[int], column: str, limit: int) -> 
     for leaf, found in zip(leaves_, matches, strict=True):
         if not found:
             continue
-        order = leaf.order(column)
         if found.bit_count() * 16 < leaf.size:  # few: sorting them beats walking the order
-            value_of = leaf.cache.orders[f"{column}:values"]
+            value_of = leaf.column(column)
             best = sorted(ids(found), key=value_of.__getitem__, reverse=True)[:limit]
             candidates += [(value_of[d], leaf.offset + d) for d in best]
             continue
         flags = found.to_bytes((leaf.size >> 3) + 1, "little")
         taken = 0
-        for docnum, value in order:
+        for docnum, value in leaf.order(column):
             if flags[docnum >> 3] >> (docnum & 7) & 1:
                 candidates.append((value, leaf.offset + docnum))
                 taken += 1

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.dates import get_timezone_location
 from flask_babel import lazy_gettext as _l
 
 from chapters import queries as chapter_queries
 from network.events.forms import FORMAT_LABELS
-from network.geo import country_name, language_name
+from network.geo import country_name, language_name, place_of
 from network.members import queries as member_queries
 from network.members.models import MODE_LABELS, Mode
 
@@ -31,9 +30,9 @@ WHEN_LABELS = {"upcoming": _l("Upcoming"), "past": _l("Past")}
 
 
 def _zone_label(zone: str, language: str) -> str:
-    """A time zone by its city, in the viewer's language ("Ciudad de México", "Madrid")."""
+    """A time zone by its city, in the viewer's language ("Ciudad de México (America/...)")."""
     try:
-        return f"{get_timezone_location(zone, locale=language, return_city=True)} ({zone})"
+        return f"{place_of(zone, language)} ({zone})"
     except LookupError:
         return zone
 

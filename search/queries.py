@@ -382,7 +382,7 @@ def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str,
     """Published events the viewer may see: members-only ones for members' accounts and IME.
     Upcoming (not yet ended) by default, or past ones."""
     tiers = [Q.Term("event_tier", "public")]
-    if viewer.is_member or viewer.is_ime:
+    if viewer.sees_members_events:
         tiers.append(Q.Term("event_tier", "members"))
     now = int(utcnow().timestamp())
     period = (
@@ -725,7 +725,7 @@ def load_results(result: SearchResult, viewer: Any, language: str) -> list[dict[
     elif result.hits[0].kind == "event":
         # The database decides again: an event unpublished since it was indexed is not shown.
         query = select(Event).where(Event.id.in_(ids), Event.status == EventStatus.PUBLISHED)
-        if not (viewer.is_member or viewer.is_ime):
+        if not viewer.sees_members_events:
             query = query.where(Event.visibility == EventVisibility.PUBLIC)
         events = db.session.scalars(
             query.options(selectinload(Event.hosts), selectinload(Event.topics))

@@ -11,8 +11,7 @@ from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from network.events.views import viewer_zone
-from network.geo import current_language
+from network.geo import current_language, viewer_zone
 from network.members import queries as member_queries
 from network.visibility import FIELD_LABELS
 from search import bp

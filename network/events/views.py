@@ -6,10 +6,9 @@ import csv
 import io
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, get_timezone_location
+from babel.dates import format_datetime
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -25,7 +24,7 @@ from network.events.forms import FORMAT_LABELS, CheckInForm, EventForm
 from network.events.models import Event, EventFormat, EventStatus, EventVisibility, Registration
 from network.extensions import db
 from network.forms import ActionForm, apply_error
-from network.geo import current_language, is_timezone, language_name
+from network.geo import current_language, language_name, place_of, viewer_zone
 from network.members.services import resolve_expertise, split_list
 from network.security import (
     can_host_events_for,
@@ -42,25 +41,11 @@ from network.visibility import Tier, viewer_for
 # ---------------------------------------------------------------- time zones
 
 
-def viewer_zone() -> str | None:
-    """The viewer's zone: their profile's, else the one their browser reported (cookie `tz`)."""
-    profile = getattr(current_user, "profile", None) if current_user.is_authenticated else None
-    if profile is not None and profile.timezone and is_timezone(profile.timezone):
-        return profile.timezone
-    cookie = unquote(request.cookies.get("tz", ""))[:64]
-    return cookie if is_timezone(cookie) else None
-
-
 def when(moment: datetime, zone: str, fmt: str = "full") -> str:
     """A UTC instant as wall-clock time in `zone`, in the viewer's language."""
     pattern = {"full": "EEEE d MMMM y, HH:mm", "short": "EEE d MMM y, HH:mm", "time": "HH:mm"}
     return format_datetime(moment, pattern.get(fmt, fmt), tzinfo=ZoneInfo(zone),
                            locale=str(get_locale() or "es"))  # fmt: skip
-
-
-def place_of(zone: str) -> str:
-    """A readable name for a zone ("Madrid", "Ciudad de México")."""
-    return get_timezone_location(ZoneInfo(zone), locale=str(get_locale() or "es"), return_city=True)
 
 
 def event_place(event: Event) -> str:

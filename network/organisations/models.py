@@ -33,6 +33,12 @@ ORGANISATION_KIND_LABELS = {
 }
 
 
+def on_domain(email: str, official: str) -> bool:
+    """Whether an e-mail address is on a domain or one of its subdomains."""
+    domain = email.rsplit("@", 1)[-1].lower()
+    return bool(official) and (domain == official or domain.endswith("." + official))
+
+
 class Organisation(db.Model):
     __tablename__ = "organisations"
 
@@ -57,6 +63,10 @@ class Organisation(db.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    def on_domain(self, email: str) -> bool:
+        """Whether an address is on the official domain (or one of its subdomains)."""
+        return on_domain(email, self.email_domain)
 
     @property
     def status(self) -> str:

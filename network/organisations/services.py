@@ -17,7 +17,7 @@ from network.auth.models import User
 from network.db import db, utcnow
 from network.errors import ValidationError
 from network.geo import is_country
-from network.organisations.models import Organisation, OrganisationKind
+from network.organisations.models import Organisation, OrganisationKind, on_domain
 from network.outbox import queue_email
 from network.security import Role, is_ime_admin
 from network.text import slugify
@@ -107,9 +107,7 @@ def register_organisation(user: User, data: OrganisationData) -> Organisation:
     if user.role != Role.ORGANISATION:
         raise ValidationError(None, _l("Only organisation accounts register organisations."))
     clean = _clean(data)
-    email_domain = user.email.rsplit("@", 1)[-1].lower()
-    domain = clean["email_domain"]
-    if email_domain != domain and not email_domain.endswith("." + domain):
+    if not on_domain(user.email, clean["email_domain"]):
         raise ValidationError(
             "email_domain",
             _l("Your e-mail address (%(email)s) must be on this domain.", email=user.email),
