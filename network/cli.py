@@ -180,6 +180,7 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     demo_profile.headline = "Hidróloga, Universidad Complutense de Madrid"
     demo_profile.state_of_origin = next(n for n in nodes if n.code == "MX-SON")
     demo_profile.concepts = [c for c in concepts if c.slug in {"hydrology", "water-governance"}]
+    demo_profile.open_to_requests = True
     make_profile(accounts["coordinator"], by_slug["silicon-valley"])
 
     coordinators_needed = {c.id: 1 + (c.id % 2) for c in chapters}
@@ -209,8 +210,12 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     from network.events.demo import seed_demo_events
 
     events = seed_demo_events(chapters, people, accounts, rng)
+    from network.needs.demo import seed_demo_needs
+
+    needs = seed_demo_needs(accounts["organisation"], accounts["member"], people, rng)
     return {
         "events": events,
+        "needs": needs,
         "chapters": len(chapters),
         "countries": len({c.country for c in chapters}),
         "nodes": created["nodes"],

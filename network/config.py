@@ -62,6 +62,11 @@ class Config:
     INVITATION_MAX_AGE = int(timedelta(days=14).total_seconds())
     EVENTS_PAGE_SIZE = 20
     DIRECTORY_PAGE_SIZE = 24
+    NEEDS_PAGE_SIZE = 20
+    # Fair load: an expert has at most this many unanswered contact requests at a time, and
+    # receives at most this many new ones in any 30 days; beyond that, organisations pick others.
+    CONTACT_MAX_PENDING = int(os.environ.get("CONTACT_MAX_PENDING", "3"))
+    CONTACT_MAX_PER_30_DAYS = int(os.environ.get("CONTACT_MAX_PER_30_DAYS", "6"))
 
     # Mail: every message is written to the outbox table first; the sender delivers it after
     # the commit. "console" prints, "smtp" delivers, "memory" keeps them for tests.

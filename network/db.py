@@ -88,6 +88,8 @@ def import_models() -> None:
     import network.audit
     import network.auth.models
     import network.events.models
+    import network.mentoring.models
+    import network.needs.models
     import network.organisations.models
     import network.outbox  # noqa: F401
     import search.models  # noqa: F401

@@ -60,6 +60,12 @@ def queue_email(
     return message
 
 
+def notify(user: Any, subject: Any, template: str, **context: Any) -> OutboxMessage:
+    """E-mail a user in their own language (the template sees `user` and the context)."""
+    return queue_email(user.email, subject, template, locale=user.preferred_language,
+                       kind=template, user=user, **context)  # fmt: skip
+
+
 class Sender(Protocol):
     def send(self, message: OutboxMessage) -> None: ...
 

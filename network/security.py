@@ -13,6 +13,7 @@ from flask_login import current_user
 if TYPE_CHECKING:
     from chapters.models import Chapter
     from network.events.models import Event, Registration
+    from network.needs.models import Need
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +81,34 @@ def can_see_online_link(user: Any, event: Event, registration: Registration | No
         return True
     return bool(registration is not None and registration.is_confirmed
                 and registration.user_id == getattr(user, "id", None))  # fmt: skip
+
+
+def is_verified_organisation_user(user: Any) -> bool:
+    """Only users of an organisation IME has verified post needs and contact experts."""
+    organisation = getattr(user, "organisation", None)
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.role == Role.ORGANISATION
+        and organisation is not None
+        and organisation.is_verified
+    )
+
+
+def can_manage_need(user: Any, need: Need) -> bool:
+    """A need belongs to its organisation: its verified users edit it, shortlist and contact."""
+    return is_verified_organisation_user(user) and user.organisation_id == need.organisation_id
+
+
+def can_see_need(user: Any, need: Need) -> bool:
+    """Open, in-progress and completed needs are public; drafts and closed ones stay with their
+    organisation's users and IME."""
+    if need.is_published or is_ime_admin(user):
+        return True
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.role == Role.ORGANISATION
+        and user.organisation_id == need.organisation_id
+    )
 
 
 def require(allowed: bool) -> None:

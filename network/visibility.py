@@ -117,6 +117,11 @@ class Viewer:
 
 ANONYMOUS = Viewer()
 
+# Any verified organisation, as far as profile fields go: candidates are ranked and shown with
+# what these tiers let through, whoever at IME or at the organisation is looking.
+ORGANISATION_VIEWER = Viewer(is_signed_in=True, is_verified_organisation=True)
+ORGANISATION_TIERS = ORGANISATION_VIEWER.tiers_for(-1)
+
 
 def viewer_for(
     user: Any,

@@ -11,14 +11,17 @@ from babel import Locale
 from chapters.models import Chapter, MembershipStatus
 from network.events.models import Event, EventFormat, EventStatus
 from network.geo import country_name
-from network.members.models import Profile
+from network.members.models import Concept, Profile
+from network.needs.models import PUBLISHED_STATUSES, Need
 from network.security import Role
 from search.schema import (
     EVENT_FACETS,
     FACETS,
     FIELD_VISIBILITY,
     GROUP_OF,
+    NEED_FACETS,
     PUBLIC_TIER,
+    need_facet_field,
     tier_field,
 )
 
@@ -33,6 +36,17 @@ def chapter_key(chapter_id: int) -> str:
 
 def event_key(event_id: int) -> str:
     return f"event:{event_id}"
+
+
+def need_key(need_id: int) -> str:
+    return f"need:{need_id}"
+
+
+def concept_line(concept: Concept) -> str:
+    """A concept as one indexed line: Spanish label, English label, then synonyms, tab-separated,
+    so that a word of either language finds it and the explanation can name the concept."""
+    synonyms = (concept.synonyms_es + ";" + concept.synonyms_en).split(";")
+    return "\t".join([concept.label_es, concept.label_en, *[s for s in synonyms if s]])
 
 
 @functools.lru_cache(maxsize=512)
@@ -149,11 +163,7 @@ def event_document(event: Event) -> dict[str, Any] | None:
         if event.country
         else set()
     )
-    topics = [
-        "\t".join([concept.label_es, concept.label_en,
-                   *[s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s]])
-        for concept in event.topics
-    ]  # fmt: skip
+    topics = [concept_line(concept) for concept in event.topics]
     formats = {
         EventFormat.IN_PERSON: ["in_person"],
         EventFormat.ONLINE: ["online"],
@@ -182,4 +192,39 @@ def event_document(event: Event) -> dict[str, Any] | None:
     }
     for facet in EVENT_FACETS:
         document[f"f_{facet}"] = ",".join(f"{PUBLIC_TIER}|{item}" for item in values[facet])
+    return document
+
+
+def need_document(need: Need) -> dict[str, Any] | None:
+    """An open, in-progress or completed need; drafts and closed needs are not searchable. All of
+    a published need is public, so every viewer finds it alike."""
+    if need.status not in PUBLISHED_STATUSES:
+        return None
+    concepts = [*need.required_concepts, *need.nice_concepts]
+    values = {
+        "sector": [need.sector.slug],
+        "state": [need.node.code] if need.node else [],
+        "concept": sorted({c.slug for c in concepts}),
+        "language": [lang.code for lang in need.languages],
+        "mode": sorted(m.mode for m in need.modes),
+        "remote": ["yes" if need.remote else "no"],
+        "status": [str(need.status)],
+    }
+    opened = need.opened_at or need.created_at
+    document: dict[str, Any] = {
+        "key": need_key(need.id),
+        "kind": "need",
+        "obj_id": need.id,
+        "confirmed": 0,
+        "need_opened": int(opened.timestamp()) if opened else 0,
+        "need_title": need.title,
+        "need_required": "\n".join(concept_line(c) for c in need.required_concepts),
+        "need_nice": "\n".join(concept_line(c) for c in need.nice_concepts),
+        "need_org": need.organisation.name,
+        "need_sector": f"{need.sector.label_es}\t{need.sector.label_en}",
+        "need_place": need.node.name if need.node else "",
+        "need_body": need.description,
+    }
+    for facet in NEED_FACETS:
+        document[need_facet_field(facet)] = ",".join(f"{PUBLIC_TIER}|{v}" for v in values[facet])
     return document

@@ -11,6 +11,7 @@ from network.events.forms import FORMAT_LABELS
 from network.geo import country_name, language_name, place_of
 from network.members import queries as member_queries
 from network.members.models import MODE_LABELS, Mode
+from network.needs.models import NEED_STATUS_LABELS
 
 FACET_TITLES = {
     "country": _l("Country"),
@@ -27,6 +28,16 @@ FACET_TITLES = {
     "when": _l("When"),
 }
 WHEN_LABELS = {"upcoming": _l("Upcoming"), "past": _l("Past")}
+# Needs: the state is where the need is (not anyone's state of origin), and two facets of their own.
+NEED_FACET_TITLES = {
+    **FACET_TITLES,
+    "state": _l("State"),
+    "concept": _l("Expertise needed"),
+    "remote": _l("Remote"),
+    "status": _l("Status"),
+}
+REMOTE_LABELS = {"yes": _l("Remote work possible"), "no": _l("On site")}
+STATUS_LABELS = {**{str(k): v for k, v in NEED_STATUS_LABELS.items()}, "all": _l("Any status")}
 
 
 def _zone_label(zone: str, language: str) -> str:
@@ -60,6 +71,8 @@ def facet_labels(facets: dict[str, dict[str, int]], language: str) -> dict[str, 
         "timezone": lambda v: _zone_label(v, language),
         "format": lambda v: str(FORMAT_LABELS[v]) if v in FORMAT_LABELS else v,
         "when": lambda v: str(WHEN_LABELS[v]) if v in WHEN_LABELS else v,
+        "remote": lambda v: str(REMOTE_LABELS[v]) if v in REMOTE_LABELS else v,
+        "status": lambda v: str(STATUS_LABELS[v]) if v in STATUS_LABELS else v,
     }
     for name, values in facets.items():
         for value in values:

@@ -39,6 +39,8 @@ from network.members.models import (
     ProfileMode,
 )
 from network.members.queries import eager_profiles
+from network.needs.models import Need, NeedLanguage, NeedMode
+from network.organisations.models import Organisation
 from search.documents import (
     chapter_document,
     chapter_key,
@@ -46,6 +48,8 @@ from search.documents import (
     event_key,
     member_document,
     member_key,
+    need_document,
+    need_key,
 )
 from search.models import SearchPending
 from search.schema import SCHEMA
@@ -53,6 +57,7 @@ from search.schema import SCHEMA
 log = logging.getLogger(__name__)
 _INFO_KEY = "search_changes"
 _PROFILE_CHILDREN = (FreeTag, ProfileLanguage, ProfileMode, EducationEntry)
+_NEED_CHILDREN = (NeedLanguage, NeedMode)
 # A full rebuild: at most this many worker processes, and this much memory (MB) of postings
 # each before Whoosh sorts them out to a temporary file. Fewer, larger runs cut the rebuild of
 # 100,000 members by about a third, for well under a GiB per worker.
@@ -185,18 +190,40 @@ def _keys_for(obj: Any) -> Iterator[tuple[str, int]]:
         yield "chapter", obj.id
     elif isinstance(obj, Event):
         yield "event", obj.id
+    elif isinstance(obj, Need):
+        yield "need", obj.id
+    elif isinstance(obj, _NEED_CHILDREN):
+        yield "need", obj.need_id
+    elif isinstance(obj, Organisation):
+        yield "organisation", obj.id
 
 
 # What a member document reads from the account; other account changes (a log-in time, a
 # language) need no index write.
 _INDEXED_USER_ATTRIBUTES = ("full_name", "email", "role", "email_confirmed_at")
+# What a need document reads from the need (its languages and modes are also caught as rows,
+# see `_keys_for`); interest, shortlists and contact requests need no index write. Both sides of
+# each relationship: a flush may not have copied an assigned object's key into its column yet.
+_INDEXED_NEED_ATTRIBUTES = (
+    "title", "description", "status", "remote", "opened_at", "sector", "sector_id", "node",
+    "node_id", "organisation", "organisation_id", "required_concepts", "nice_concepts",
+    "languages", "modes",
+)  # fmt: skip
+# Of an organisation, the needs' documents hold only its name.
+_INDEXED_ORGANISATION_ATTRIBUTES = ("name",)
+_INDEXED_ATTRIBUTES: dict[type, tuple[str, ...]] = {
+    User: _INDEXED_USER_ATTRIBUTES,
+    Need: _INDEXED_NEED_ATTRIBUTES,
+    Organisation: _INDEXED_ORGANISATION_ATTRIBUTES,
+}
 
 
 def _needs_indexing(obj: Any) -> bool:
-    if not isinstance(obj, User):
-        return True
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in _INDEXED_USER_ATTRIBUTES)
+    for model, names in _INDEXED_ATTRIBUTES.items():
+        if isinstance(obj, model):
+            state = inspect(obj)
+            return any(state.attrs[name].history.has_changes() for name in names)
+    return True
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
@@ -235,12 +262,21 @@ def _event_query() -> Any:
     )
 
 
+def _need_query() -> Any:
+    return select(Need).options(
+        selectinload(Need.organisation), selectinload(Need.sector), selectinload(Need.node),
+        selectinload(Need.required_concepts), selectinload(Need.nice_concepts),
+        selectinload(Need.languages), selectinload(Need.modes),
+    )  # fmt: skip
+
+
 # Each kind of document: the query loading its rows, the id column keys refer to, and the
 # function making a row's document (None: not searchable, e.g. a draft event).
 _SOURCES: dict[str, tuple[Callable[[], Any], Any, Callable[[Any], dict[str, Any] | None]]] = {
     "member": (_member_query, Profile.user_id, member_document),
     "chapter": (_chapter_query, Chapter.id, chapter_document),
     "event": (_event_query, Event.id, event_document),
+    "need": (_need_query, Need.id, need_document),
 }
 
 
@@ -268,7 +304,14 @@ def apply_changes(changes: set[tuple[str, int]]) -> bool:
             if profile_ids:
                 owners = session.scalars(select(Profile.user_id).where(Profile.id.in_(profile_ids)))
                 changes = changes | {("member", uid) for uid in owners}
-            key_of = {"member": member_key, "chapter": chapter_key, "event": event_key}
+            organisation_ids = {i for kind, i in changes if kind == "organisation"}
+            if organisation_ids:
+                needs = session.scalars(
+                    select(Need.id).where(Need.organisation_id.in_(organisation_ids))
+                )
+                changes = changes | {("need", need_id) for need_id in needs}
+            key_of = {"member": member_key, "chapter": chapter_key, "event": event_key,
+                      "need": need_key}  # fmt: skip
             keys = {key_of[kind](i) for kind, i in changes if kind in key_of}
             pending = set(session.scalars(select(SearchPending.key)))
             keys |= pending
@@ -319,7 +362,7 @@ def count_documents(session: Session) -> int:
     """An upper bound for the progress bar (unlisted members are skipped while indexing)."""
     return sum(
         session.scalar(select(func.count(column))) or 0
-        for column in (Profile.id, Chapter.id, Event.id)
+        for column in (Profile.id, Chapter.id, Event.id, Need.id)
     )
 
 

@@ -34,6 +34,7 @@ from network.events.models import Event, EventStatus, EventVisibility
 from network.extensions import db
 from network.members import queries as member_queries
 from network.members.models import Profile
+from network.needs.models import PUBLISHED_STATUSES, Need, NeedStatus
 from network.visibility import Tier, Viewer
 from search import bitsets
 from search.documents import member_key
@@ -45,7 +46,10 @@ from search.schema import (
     FACETS,
     FIELD_VISIBILITY,
     MEMBER_FIELD_GROUPS,
+    NEED_FACETS,
+    NEED_TEXT_FIELDS,
     PUBLIC_TIER,
+    need_facet_field,
     tier_field,
 )
 
@@ -61,9 +65,13 @@ PREFIX_SCAN = 500  # words read per field to choose them
 CANDIDATES = 200  # ranked hits per query (10 pages of 20): the rest is counted, not ranked
 STALE_AFTER = timedelta(days=365)
 STALE_FACTOR = 0.7
-KINDS = ("members", "events", "chapters")
+KINDS = ("members", "events", "chapters", "needs")
 # Filters each kind accepts; "when" (upcoming, the default, or past) is computed at query time.
 EVENT_FILTERS = (*EVENT_FACETS, "when")
+# Needs: "status" is open by default; in_progress, completed, or all three on request.
+NEED_FILTERS = NEED_FACETS
+NEED_STATUS_FILTERS = (*(str(s) for s in PUBLISHED_STATUSES), "all")
+DEFAULT_NEED_STATUS = str(NeedStatus.OPEN)
 
 
 @dataclass
@@ -400,6 +408,20 @@ def _chapter_query(terms: list[str], fuzzy: bool,
     return Q.And([Q.Term("kind", "chapter"), *per_term])
 
 
+def _need_query(terms: list[str], fuzzy: bool, expanded: dict[str, list[str]] | None = None,
+                filters: dict[str, str] | None = None) -> Q.Query:  # fmt: skip
+    """Published needs (all public) with every word in some need field, narrowed by the filters;
+    open ones only unless the "status" filter asks for another status, or "all"."""
+    filters = filters or {}
+    per_term = [Q.Or([_term(f, t, fuzzy, expanded) for f in NEED_TEXT_FIELDS]) for t in terms]
+    chosen = {"status": DEFAULT_NEED_STATUS, **filters}
+    if chosen["status"] == "all":
+        del chosen["status"]
+    narrow = [Q.Term(need_facet_field(f), f"{PUBLIC_TIER}|{v}") for f, v in sorted(chosen.items())
+              if f in NEED_FACETS]  # fmt: skip
+    return Q.And([Q.Term("kind", "need"), *narrow, *per_term])
+
+
 def _facet_filter(facet: str, value: str, viewer: Viewer) -> Q.Query:
     """Documents having this facet value in a tier the viewer holds for them."""
     name = f"f_{facet}"
@@ -420,10 +442,10 @@ def _in_coordinated(viewer: Viewer) -> Q.Query:
     return Q.Or([Q.Term("coord_chapters", str(c)) for c in sorted(viewer.coordinated_chapter_ids)])
 
 
-def _count(searcher: Any, query: Q.Query, tiers: set[str],
-           counts: dict[str, dict[str, int]]) -> None:  # fmt: skip
+def _count(searcher: Any, query: Q.Query, tiers: set[str], counts: dict[str, dict[str, int]],
+           field_of: Any = "f_{}".format) -> None:  # fmt: skip
     groups = {
-        facet: sorting.FieldFacet(f"f_{facet}", allow_overlap=True, maptype=sorting.Count)
+        facet: sorting.FieldFacet(field_of(facet), allow_overlap=True, maptype=sorting.Count)
         for facet in counts
     }
     results = searcher.search(query, groupedby=groups, limit=1)
@@ -524,6 +546,53 @@ def _explain_event(stored: dict[str, Any], terms: list[str],
     return why, snippets
 
 
+# Where a need's word matched, as `Why.field` (the index's own field names stay internal).
+NEED_WHY_FIELDS = {
+    "need_title": "title",
+    "need_required": "required",
+    "need_nice": "nice",
+    "need_org": "organisation",
+    "need_sector": "sector",
+    "need_place": "state",
+    "need_body": "description",
+}
+# Need fields holding one concept (or the sector) per line: Spanish label, English label, synonyms.
+_NEED_CONCEPT_FIELDS = ("need_required", "need_nice", "need_sector")
+
+
+def _explain_need(stored: dict[str, Any], terms: list[str],
+                  language: str) -> tuple[list[Why], dict[str, str]]:  # fmt: skip
+    """Which of a need's fields hold the query words; concepts and the sector are named by their
+    label in the viewer's language, whichever language or synonym the word matched."""
+    why: list[Why] = []
+    snippets: dict[str, str] = {}
+    for name in NEED_TEXT_FIELDS:
+        text = stored.get(name) or ""
+        matched = [t for t in terms if t in {tok.text for tok in ANALYZER(text)}]
+        if not matched:
+            continue
+        if name in _NEED_CONCEPT_FIELDS:
+            labels: dict[str, list[str]] = {}
+            for word in matched:
+                line = next((ln for ln in text.splitlines()
+                             if word in {t.text for t in ANALYZER(ln)}), word)  # fmt: skip
+                parts = line.split("\t")
+                label = parts[1] if language == "en" and len(parts) > 1 else parts[0]
+                labels.setdefault(label, []).append(word)
+            why.extend(Why(NEED_WHY_FIELDS[name], label, " ".join(words), "concept")
+                       for label, words in labels.items())  # fmt: skip
+        else:
+            why.append(Why(NEED_WHY_FIELDS[name], ", ".join(matched), " ".join(matched)))
+        if name == "need_body":
+            snippet = highlight(
+                text, frozenset(matched), ANALYZER, ContextFragmenter(maxchars=160, surround=40),
+                HtmlFormatter(tagname="mark", between=" … "), top=2,
+            )  # fmt: skip
+            if snippet:
+                snippets["description"] = snippet
+    return why, snippets
+
+
 def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
            per_page: int = 20, language: str = "es", filters: dict[str, str] | None = None,
            with_facets: bool = False) -> SearchResult:  # fmt: skip
@@ -531,13 +600,20 @@ def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
     terms = query_terms(text)
     if kind not in KINDS:
         kind = "members"
-    allowed = FACETS if kind == "members" else EVENT_FILTERS if kind == "events" else ()
+    allowed = {"members": FACETS, "events": EVENT_FILTERS, "needs": NEED_FILTERS}.get(kind, ())
     chosen = {k: v for k, v in (filters or {}).items() if k in allowed and v}
     if chosen.get("when") not in {None, "upcoming", "past"}:
         del chosen["when"]
-    # No words: browsing is allowed over events, and over members once a filter narrows them
-    # (the mentor search: open to mentoring, a concept, a language, a time zone).
-    browsing = not terms and (kind == "events" or (kind == "members" and chosen))
+    if kind == "needs" and chosen.get("status") not in {None, *NEED_STATUS_FILTERS}:
+        del chosen["status"]
+    # No words: browsing is allowed over events, over needs when nothing was typed (open ones,
+    # newest first) or a filter narrows them, and over members once a filter narrows them (the
+    # mentor search: open to mentoring, a concept, a language, a time zone).
+    browsing = not terms and (
+        kind == "events"
+        or (kind == "needs" and (chosen or not (text or "").strip()))
+        or (kind == "members" and chosen)
+    )
     if not terms and not browsing:
         return SearchResult(text, [], 0, [], message="empty")
     options = {"filters": chosen, "with_facets": with_facets and kind != "chapters"}
@@ -551,7 +627,8 @@ def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
 
 
 def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) -> dict[str, int]:
-    """How many results each kind has for these words (upcoming events), for the kind tabs.
+    """How many results each kind has for these words (upcoming events, open needs), for the
+    kind tabs.
 
     The same visibility rules as the search itself, so a hidden field cannot show up here as a
     number either. `known` holds totals the page already has (its own kind's)."""
@@ -567,6 +644,9 @@ def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) 
     expanded = _expand(searcher, terms, [*EVENT_TEXT_FIELDS])
     queries = {"events": _event_query(terms, viewer, False, "upcoming", expanded),
                "chapters": _chapter_query(terms, False, expanded)}  # fmt: skip
+    if "needs" not in counts:
+        need_expanded = _expand(searcher, terms, [*NEED_TEXT_FIELDS])
+        queries["needs"] = _need_query(terms, False, need_expanded)
     for kind, query in queries.items():
         if kind not in counts:
             counts[kind] = sum(1 for _ in query.docs(searcher))
@@ -579,6 +659,8 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
     if kind == "members":
         return _run_members(searcher, terms, viewer, page, per_page, language, fuzzy, filters,
                             with_facets)  # fmt: skip
+    if kind == "needs":
+        return _run_needs(searcher, terms, page, per_page, language, fuzzy, filters, with_facets)
     chosen = [Q.Term(f"f_{f}", f"{Tier.PUBLIC}|{v}") for f, v in sorted(filters.items())
               if f in EVENT_FACETS]  # fmt: skip
     expanded = _expand(searcher, terms, [*EVENT_TEXT_FIELDS])
@@ -616,6 +698,44 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
         if chosen:
             other_query = Q.And([other_query, *chosen])
         facets["when"] = {when: total, other: sum(1 for _ in other_query.docs(searcher))}
+    return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
+                        facets=facets)  # fmt: skip
+
+
+def _run_needs(searcher: Any, terms: list[str], page: int, per_page: int, language: str,
+               fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+    """Needs are public and a few thousand at most: Whoosh visits them all, like events.
+    Browsing (no words) lists the most recently opened first."""
+    expanded = _expand(searcher, terms, [*NEED_TEXT_FIELDS])
+    index_query = _need_query(terms, fuzzy, expanded, filters)
+    order = None if terms else sorting.FieldFacet("need_opened", reverse=True)
+    results = _collect(searcher, index_query, order)
+    words = _words(terms, expanded)
+    hits: list[Hit] = []
+    for hit in results:
+        stored = hit.fields()
+        item = Hit("need", stored["obj_id"], round(float(hit.score), 3),
+                   confirmed=stored.get("need_opened", 0))  # fmt: skip
+        item.why, item.snippets = _explain_need(stored, words, language)
+        hits.append(item)
+    if terms:
+        hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties: the more recently opened
+    total = len(results)
+    start = (max(page, 1) - 1) * per_page
+    facets: dict[str, dict[str, int]] = {}
+    if with_facets:
+        public = {PUBLIC_TIER}
+        facets = {facet: {} for facet in NEED_FACETS if facet != "status"}
+        if total:
+            _count(searcher, index_query, public, facets, need_facet_field)
+        # Every status is offered with its count (and all of them together), so in-progress and
+        # completed needs can be found although open ones are the default.
+        statuses: dict[str, int] = {}
+        every = _need_query(terms, fuzzy, expanded, {**filters, "status": "all"})
+        _count(searcher, every, public, {"status": statuses}, need_facet_field)
+        if statuses:
+            statuses["all"] = sum(statuses.values())
+        facets["status"] = statuses
     return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
                         facets=facets)  # fmt: skip
 
@@ -734,10 +854,40 @@ def load_results(result: SearchResult, viewer: Any, language: str) -> list[dict[
         rows = [
             {"hit": h, "event": by_event[h.obj_id]} for h in result.hits if h.obj_id in by_event
         ]
+    elif result.hits[0].kind == "need":
+        rows = _need_rows(result, language)
     else:
         chapters = db.session.scalars(
             select(Chapter).where(Chapter.id.in_(ids)).options(selectinload(Chapter.region))
         ).all()
         by_id = {c.id: c for c in chapters}
         rows = [{"hit": h, "chapter": by_id[h.obj_id]} for h in result.hits if h.obj_id in by_id]
+    return rows
+
+
+def _need_rows(result: SearchResult, language: str) -> list[dict[str, Any]]:
+    """Needs in rank order, each with its concepts in the viewer's language and whether the query
+    matched them. The database decides again: a need closed since it was indexed is not shown."""
+    ids = [hit.obj_id for hit in result.hits]
+    needs = db.session.scalars(
+        select(Need)
+        .where(Need.id.in_(ids), Need.status.in_(PUBLISHED_STATUSES))
+        .options(selectinload(Need.organisation), selectinload(Need.node),
+                 selectinload(Need.required_concepts), selectinload(Need.nice_concepts))
+    ).all()  # fmt: skip
+    by_id = {n.id: n for n in needs}
+    rows = []
+    for hit in result.hits:
+        need = by_id.get(hit.obj_id)
+        if need is None:
+            continue
+        matched = {(w.field, w.matched) for w in hit.why if w.via == "concept"}
+        concepts = [
+            {"label": c.label(language), "required": field == "required",
+             "matched": (field, c.label(language)) in matched}
+            for field, items in (("required", need.required_concepts),
+                                 ("nice", need.nice_concepts))
+            for c in items
+        ]  # fmt: skip
+        rows.append({"hit": hit, "need": need, "concepts": concepts})
     return rows

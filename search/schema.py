@@ -139,10 +139,30 @@ FACETS = {
 EVENT_FACETS = ("country", "region", "chapter", "concept", "language", "format")
 EVENT_TEXT_FIELDS: dict[str, float] = {"title": 3.0, "topics": 2.5, "place": 1.2, "body": 1.0}
 
+# Development needs have fields of their own, so that member documents and member queries never
+# meet them. Published needs are public: no tiers. Concepts (and the sector) are indexed one per
+# line, Spanish label, English label, then synonyms, tab-separated, as event topics are.
+NEED_TEXT_FIELDS: dict[str, float] = {
+    "need_title": 3.0,
+    "need_required": 2.5,
+    "need_nice": 1.5,
+    "need_org": 1.5,
+    "need_sector": 1.2,
+    "need_place": 1.2,
+    "need_body": 1.0,
+}
+# Facets of needs, each value indexed as "public|<value>" in `need_facet_field(facet)`.
+NEED_FACETS = ("sector", "state", "concept", "language", "mode", "remote", "status")
+
 
 def tier_field(group: str, tier: str) -> str:
     """The indexed field holding a member's texts of weight group `group` and tier `tier`."""
     return f"{group}__{tier}"
+
+
+def need_facet_field(facet: str) -> str:
+    """The indexed field of a need facet (not the members' `f_<facet>`: needs keep to their own)."""
+    return f"nf_{facet}"
 
 
 def build_schema() -> Schema:
@@ -179,6 +199,12 @@ def build_schema() -> Schema:
     fields["starts"] = NUMERIC(stored=True, numtype=int, bits=64)
     fields["ends"] = NUMERIC(stored=True, numtype=int, bits=64)
     fields["event_tier"] = ID()
+    for name, boost in NEED_TEXT_FIELDS.items():
+        fields[name] = TEXT(analyzer=ANALYZER, stored=True, field_boost=boost, phrase=False)
+    for facet in NEED_FACETS:
+        fields[need_facet_field(facet)] = KEYWORD(commas=True)
+    # When the need was opened: browsing lists the newest first, and it breaks ties.
+    fields["need_opened"] = NUMERIC(stored=True, numtype=int, bits=64)
     return Schema(**fields)
 
 

@@ -49,6 +49,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such resource, or not visible to the caller",
     409: "Refused by the resource's current state",
     422: "Invalid values",
+    429: "A limit is reached (e.g. the expert already has as many requests as the caps allow)",
 }
 
 

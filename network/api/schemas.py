@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
 from typing import get_type_hints
 
@@ -12,6 +13,7 @@ from network.events.models import (
     EventVisibility,
     RegistrationStatus,
 )
+from network.needs.models import ContactStatus, NeedStatus
 
 
 @dataclass
@@ -206,6 +208,17 @@ class EventHitOut:
 
 
 @dataclass
+class NeedHitOut:
+    """A development need found by search (see the need itself for everything else)."""
+
+    organisation: str
+    status: str
+    state: str | None
+    remote: bool
+    required_concepts: list[str]
+
+
+@dataclass
 class SearchHitOut:
     kind: str
     id: int
@@ -215,6 +228,7 @@ class SearchHitOut:
     why: list[WhyOut]
     fields: MemberOut | None = None
     event: EventHitOut | None = None
+    need: NeedHitOut | None = None
 
 
 @dataclass
@@ -359,3 +373,167 @@ class CancellationOut:
 
     status: str
     promoted: int | None
+
+
+# ---------------------------------------------------------------- needs
+
+
+class NewNeedStatus(enum.StrEnum):
+    """A need starts as a draft (only its organisation and IME see it) or open (published)."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+
+
+@dataclass
+class NeedIn:
+    """A new need. `sector`, `required_concepts` and `nice_concepts` are slugs or labels in
+    Spanish or English; an unknown one answers 400 naming it. `modes` are the stable names of the
+    ways of contributing (`remote_advice`, `mentoring`, `short_visit`, `teaching`, `investment`,
+    `research`); `languages` are ISO 639-1 codes. Dates are `YYYY-MM-DD`. `state` is the code of
+    the Mexican state concerned (`MX-SON`), or `null` for a national need."""
+
+    title: str
+    sector: str
+    required_concepts: list[str]
+    description: str = ""
+    nice_concepts: list[str] = dataclasses.field(default_factory=list)
+    languages: list[str] = dataclasses.field(default_factory=list)
+    modes: list[str] = dataclasses.field(default_factory=list)
+    effort_days: int | None = None
+    starts_on: str | None = None
+    ends_on: str | None = None
+    state: str | None = None
+    remote: bool = True
+    status: NewNeedStatus = NewNeedStatus.DRAFT
+
+
+@dataclass
+class NeedCreatedOut:
+    """The new need's id."""
+
+    id: int
+
+
+@dataclass
+class LabelledOut:
+    """A sector or an expertise concept: its stable slug and its label in the caller's language."""
+
+    slug: str
+    label: str
+
+
+@dataclass
+class NeedOrganisationOut:
+    """The organisation that posted the need."""
+
+    slug: str
+    name: str
+
+
+@dataclass
+class NeedOut:
+    """A development need. `state` is null for a national need; `close_reason` is present only
+    for the posting organisation's users and IME."""
+
+    id: int
+    title: str
+    description: str
+    sector: LabelledOut
+    required_concepts: list[LabelledOut]
+    nice_concepts: list[LabelledOut]
+    languages: list[str]
+    modes: list[str]
+    effort_days: int | None
+    starts_on: str | None
+    ends_on: str | None
+    state: NamedCode | None
+    remote: bool
+    status: NeedStatus
+    organisation: NeedOrganisationOut
+    created_at: str
+    close_reason: str | None = None
+
+
+@dataclass
+class FactorOut:
+    """One named factor of a candidate's score: `contribution` is `weight` times `value` rounded to
+    thousandths, and a candidate's contributions add up to its score."""
+
+    name: str
+    weight: float
+    value: float
+    contribution: float
+    detail: str
+
+
+@dataclass
+class CandidateOut:
+    """A member proposed for a need, with why. No contact details: those come only through a
+    contact request the member accepted."""
+
+    member_id: int
+    full_name: str
+    score: float
+    at_capacity: bool
+    factors: list[FactorOut]
+    missing_concepts: list[str]
+
+
+@dataclass
+class CandidatesOut:
+    """The best candidates first; `total` counts every candidate, not only those returned."""
+
+    results: list[CandidateOut]
+    total: int
+
+
+@dataclass
+class ContactRequestIn:
+    """Ask a member whether they agree to be contacted about this need (10 to 2,000 characters)."""
+
+    member_id: int
+    message: str
+
+
+@dataclass
+class ContactCreatedOut:
+    """The new contact request, waiting for the member's answer."""
+
+    id: int
+    status: ContactStatus
+
+
+@dataclass
+class ContactAnswerIn:
+    """An optional reply to the organisation (at most 2,000 characters)."""
+
+    reply: str = ""
+
+
+@dataclass
+class ContactDetailsOut:
+    """How to reach the member: only for the organisation they accepted."""
+
+    email: str
+    phone: str | None = None
+
+
+@dataclass
+class ContactRequestOut:
+    """A contact request. `contact` is present only when the member accepted and the caller is a
+    user of the organisation that asked; each such read is written to the audit log, which the
+    member can read."""
+
+    id: int
+    need_id: int
+    need_title: str
+    organisation: NeedOrganisationOut
+    member_id: int
+    member_full_name: str
+    message: str
+    status: ContactStatus
+    reply: str
+    created_at: str
+    answered_at: str | None
+    contact: ContactDetailsOut | None = None

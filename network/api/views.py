@@ -35,6 +35,7 @@ from network.api.schemas import (
     MemberOut,
     MeOut,
     MyRegistrationOut,
+    NeedHitOut,
     OpenAPIDocument,
     OrganisationOut,
     ProfileUpdateIn,
@@ -68,7 +69,7 @@ from network.security import (
     is_member_account,
 )
 from network.visibility import ANONYMOUS, PROFILE_FIELDS
-from search.queries import EVENT_FILTERS, kind_counts, load_results
+from search.queries import EVENT_FILTERS, NEED_FILTERS, kind_counts, load_results
 from search.queries import KINDS as SEARCH_KINDS
 from search.queries import search as run_search
 from search.schema import FACETS as SEARCH_FACETS
@@ -316,7 +317,7 @@ def _invalid_values(
     anonymous=True,
     params=(
         QueryParam("q", str, "What to look for (may be empty for events, or with a filter)."),
-        QueryParam("kind", str, "members (default), events or chapters."),
+        QueryParam("kind", str, "members (default), events, chapters or needs."),
         *(
             QueryParam(
                 name,
@@ -328,11 +329,13 @@ def _invalid_values(
         QueryParam("mentor", str, "true: members open to mentoring with room for a mentee."),
         QueryParam("when", str, "Events: upcoming (default) or past."),
         QueryParam("format", str, "Events: in_person or online (hybrid events are both)."),
+        QueryParam("remote", str, "Needs: yes or no."),
+        QueryParam("status", str, "Needs: open (default), in_progress, completed or all."),
         *PAGING,
     ),
 )
 def search_endpoint() -> ResponseReturnValue:
-    """Search members, events or chapters, with the reason each result matched and facet counts.
+    """Search members, events, chapters or development needs, with the reason each result matched and facet counts.
 
     Anonymous callers may search too and see public fields and public events only; a bearer
     token searches with its account's visibility. Without words, events are listed soonest
@@ -342,8 +345,10 @@ def search_endpoint() -> ResponseReturnValue:
     text = request.args.get("q", "")
     kind = request.args.get("kind", "members")
     if kind not in SEARCH_KINDS:
-        abort(400, description="'kind' must be members, events or chapters.")
-    allowed = {"members": SEARCH_FACETS, "events": EVENT_FILTERS}.get(kind, ())
+        abort(400, description="'kind' must be members, events, chapters or needs.")
+    allowed = {"members": SEARCH_FACETS, "events": EVENT_FILTERS, "needs": NEED_FILTERS}.get(
+        kind, ()
+    )
     filters = {name: request.args[name][:80] for name in allowed if request.args.get(name)}
     if kind == "members" and request.args.get("mentor") in {"true", "1", "yes"}:
         filters["mentoring"] = "yes"
@@ -384,6 +389,16 @@ def _search_hit_json(row: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "event", "id": event.id, "title": event.title,
                 "url": url_for("events.detail", event_id=event.id, _external=True),
                 "event": dataclasses.asdict(summary), **base}  # fmt: skip
+    if "need" in row:
+        need = row["need"]
+        summary = NeedHitOut(
+            organisation=need.organisation.name, status=str(need.status),
+            state=need.node.code if need.node else None, remote=need.remote,
+            required_concepts=[c.slug for c in need.required_concepts],
+        )  # fmt: skip
+        return {"kind": "need", "id": need.id, "title": need.title,
+                "url": url_for("needs.detail", need_id=need.id, _external=True),
+                "need": dataclasses.asdict(summary), **base}  # fmt: skip
     chapter = row["chapter"]
     return {"kind": "chapter", "id": chapter.id, "title": chapter.name,
             "url": url_for("chapters.detail", slug=chapter.slug, _external=True), **base}  # fmt: skip
@@ -871,3 +886,6 @@ def cancel_my_registration(event_id: int) -> ResponseReturnValue:
     promoted_id = promoted.user_id if promoted else None
     db.session.commit()
     return jsonify(dataclasses.asdict(CancellationOut(status="cancelled", promoted=promoted_id)))
+
+
+from network.api import needs as _needs  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,77 @@
+"""Demo needs for `flask demo seed`: open needs of the demo organisation (one in Sonora that fits
+the demo member), a draft, a completed one with an outcome, and a pending request to the demo
+member so that every side of the consent flow can be tried at once."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from chapters.models import Node
+from network.auth.models import User
+from network.db import db, utcnow
+from network.members.models import Concept, Sector
+from network.needs.models import ContactRequest, ContactStatus, NeedStatus, Outcome
+from network.needs.services import NeedData, change_status, post_need
+
+NEEDS = [
+    ("Modelo hidrológico de la cuenca del río Sonora", "water", "MX-SON",
+     ["hydrology", "water-governance"], ["water-treatment"], 20, "open",
+     "La Comisión Estatal del Agua necesita **calibrar un modelo hidrológico** de la cuenca "
+     "para planear el abasto de Hermosillo. Buscamos asesoría a distancia y, si es posible, "
+     "una visita corta."),
+    ("Plataforma de telesalud para comunidades rurales de Oaxaca", "health", "MX-OAX",
+     ["telemedicine", "health-informatics"], ["public-health"], 30, "open",
+     "Queremos diseñar una plataforma de consulta a distancia para 40 centros de salud."),
+    ("Estrategia nacional de almacenamiento de energía", "energy", None,
+     ["energy-storage", "energy-policy"], ["smart-grids", "solar-photovoltaics"], 15, "open",
+     "Revisión de la hoja de ruta de almacenamiento para la red eléctrica nacional."),
+    ("Aprendizaje automático para la vigilancia epidemiológica", "health", "MX-CMX",
+     ["machine-learning", "epidemiology"], [], 10, "draft",
+     "Borrador: modelos de alerta temprana con datos de urgencias."),
+    ("Taller de gobernanza del agua en Zacatecas", "water", "MX-ZAC",
+     ["water-governance"], [], 5, "completed",
+     "Taller de dos días con el organismo operador del agua."),
+]  # fmt: skip
+
+
+def seed_demo_needs(organisation_user: User, member: User, people: list[User],
+                    rng: random.Random) -> int:  # fmt: skip
+    """Post the demo needs as the demo organisation's user; returns how many."""
+    db.session.flush()
+    concepts = {c.slug: c for c in db.session.scalars(select(Concept))}
+    sectors = {s.slug: s for s in db.session.scalars(select(Sector))}
+    nodes = {n.code: n for n in db.session.scalars(select(Node))}
+    today = date.today()
+    for title, sector, state, required, nice, effort, status, text in NEEDS:
+        need = post_need(organisation_user, NeedData(
+            title=title, description=text, sector=sectors[sector],
+            required=[concepts[s] for s in required], nice=[concepts[s] for s in nice],
+            languages=["es"], modes=["remote_advice", "short_visit"], effort_days=effort,
+            starts_on=today + timedelta(days=30), ends_on=today + timedelta(days=150),
+            node=nodes.get(state) if state else None, remote=True,
+            status=NeedStatus.OPEN if status != "draft" else NeedStatus.DRAFT,
+        ))  # fmt: skip
+        if need.node is not None and need.node.code == "MX-SON":
+            # A request for the demo member to answer (added directly: no e-mail from the CLI).
+            db.session.add(ContactRequest(
+                need=need, organisation_id=need.organisation_id, member_id=member.id,
+                sender=organisation_user, message="Hola, vimos tu experiencia en hidrología en "
+                "Madrid. ¿Te interesaría asesorarnos con el modelo de la cuenca?",
+            ))  # fmt: skip
+        if status == "completed":
+            expert = rng.choice(people)
+            db.session.add(ContactRequest(
+                need=need, organisation_id=need.organisation_id, member_id=expert.id,
+                sender=organisation_user, message="¿Nos acompañas en el taller?",
+                status=ContactStatus.ACCEPTED, answered_at=utcnow() - timedelta(days=40),
+                created_at=utcnow() - timedelta(days=45),
+            ))  # fmt: skip
+            change_status(organisation_user, need, NeedStatus.COMPLETED)
+            db.session.add(Outcome(need=need, member_id=expert.id, days=3, rating=5,
+                                   achieved="Taller impartido a 25 personas del organismo.",
+                                   confirmed_at=utcnow()))  # fmt: skip
+    db.session.flush()
+    return len(NEEDS)
