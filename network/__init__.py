@@ -121,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
     from network.events import views as _events_views  # noqa: F401
     from network.members import bp as members_bp
     from network.members import views as _members_views  # noqa: F401
+    from network.mentoring import bp as mentoring_bp
+    from network.mentoring import views as _mentoring_views  # noqa: F401
     from network.needs import bp as needs_bp
     from network.needs import views as _needs_views  # noqa: F401
     from network.organisations.views import bp as organisations_bp
@@ -132,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(members_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(needs_bp)
+    app.register_blueprint(mentoring_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from network.db import db, utcnow
@@ -51,3 +51,28 @@ def entries_about(subject_type: str, subject_id: int) -> list[AuditEntry]:
             .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         )
     )
+
+
+def list_entries(
+    *, action: str = "", subject_type: str = "", subject_id: int | None = None,
+    page: int = 1, per_page: int = 50,
+) -> Any:  # fmt: skip
+    """A page of the log for IME, newest first, with the actor loaded (filters are exact, except
+    `action`, which also matches a prefix such as "contact.")."""
+    from network.auth.models import User
+
+    query = select(AuditEntry, User).outerjoin(User, User.id == AuditEntry.actor_id)
+    if action:
+        query = query.where(
+            (AuditEntry.action == action) | AuditEntry.action.startswith(action.rstrip(".") + ".")
+        )
+    if subject_type:
+        query = query.where(AuditEntry.subject_type == subject_type)
+    if subject_id is not None:
+        query = query.where(AuditEntry.subject_id == subject_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(
+        query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()  # fmt: skip
+    return total, [(entry, user) for entry, user in rows]

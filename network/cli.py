@@ -181,6 +181,7 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     demo_profile.state_of_origin = next(n for n in nodes if n.code == "MX-SON")
     demo_profile.concepts = [c for c in concepts if c.slug in {"hydrology", "water-governance"}]
     demo_profile.open_to_requests = True
+    demo_profile.open_to_mentoring, demo_profile.mentor_capacity = True, 2
     make_profile(accounts["coordinator"], by_slug["silicon-valley"])
 
     coordinators_needed = {c.id: 1 + (c.id % 2) for c in chapters}
@@ -213,6 +214,13 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     from network.needs.demo import seed_demo_needs
 
     needs = seed_demo_needs(accounts["organisation"], accounts["member"], people, rng)
+    from network.mentoring.models import Mentorship
+
+    # A mentoring request waiting for the demo member's answer.
+    db.session.add(Mentorship(
+        mentor=accounts["member"], mentee=people[0], duration_weeks=12,
+        goal="Quiero especializarme en modelación hidrológica y preparar un posgrado en Europa.",
+    ))  # fmt: skip
     return {
         "events": events,
         "needs": needs,

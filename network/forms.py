@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import FieldList, SelectChoice
 
 from network.errors import ValidationError
+from network.extensions import db
 from network.i18n import LANGUAGE_NAMES
 
 
@@ -24,3 +28,17 @@ def apply_error(form: FlaskForm, error: ValidationError) -> None:
         field.errors = [*field.errors, str(error.message)]
     else:
         form.form_errors.append(str(error.message))
+
+
+def commit_or_flash(action: Callable[[], object], success: str) -> bool:
+    """Run a service call for a button: commit and say `success`, or roll back and show the
+    service's refusal. One place for what every small POST view does."""
+    try:
+        action()
+    except ValidationError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True

@@ -122,7 +122,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
         "concept": sorted(c.slug for c in profile.concepts),
         "language": [lang.code for lang in profile.languages],
         "mode": [m.mode for m in profile.modes],
-        "mentoring": ["yes"] if profile.open_to_mentoring and profile.mentor_capacity > 0 else [],
+        "mentoring": ["yes"] if profile.open_to_mentoring and not profile.mentoring_is_full else [],
         "timezone": [profile.timezone] if profile.timezone else [],
     }
     for facet, items in values.items():

@@ -58,6 +58,7 @@ MATRIX = [
     ("GET", "/chapters/madrid/members", CHAPTER_MANAGERS),
     ("GET", "/admin/", IME_ONLY),
     ("GET", "/admin/organisations", IME_ONLY),
+    ("GET", "/admin/audit?action=contact.&subject_type=member&subject_id=1", IME_ONLY),
     ("POST", "/admin/organisations/{organisation}/verify", _ok_to(IME_ONLY, 302)),
     ("POST", "/admin/organisations/{organisation}/reject", _ok_to(IME_ONLY, 302)),
     # The organisation's own page: its users only (this one's is verified, so no new register).

@@ -37,6 +37,25 @@ def test_demo_seed_builds_a_realistic_network_once(app, runner):
             )
         )
         assert pending >= 1
+        # Every side of the needs and mentoring flows has something to try.
+        from network.mentoring.models import Mentorship
+        from network.needs.models import ContactRequest, ContactStatus, Need, NeedStatus
+
+        statuses = db.session.scalars(select(Need.status)).all()
+        assert statuses.count(NeedStatus.OPEN) >= 3 and NeedStatus.DRAFT in statuses
+        demo_member = db.session.scalar(
+            select(User).where(User.email == "miembro@demo.redglobal.mx")
+        )
+        waiting = db.session.scalars(
+            select(ContactRequest.status).where(ContactRequest.member_id == demo_member.id)
+        ).all()
+        assert waiting == [ContactStatus.PENDING]
+        assert (
+            db.session.scalar(
+                select(Mentorship.status).where(Mentorship.mentor_id == demo_member.id)
+            )
+            == "pending"
+        )
     again = runner.invoke(args=["demo", "seed", "--members", "40"])
     assert again.exit_code == 0 and "nothing seeded" in again.output
     with app.app_context():

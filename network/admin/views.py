@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 from chapters import queries, services
 from chapters.forms import ChapterAdminForm, CoordinatorForm, NodeForm, RegionForm
 from chapters.models import Chapter
+from network import audit
 from network.admin import bp
 from network.auth.services import get_user_by_email
 from network.errors import ValidationError
@@ -305,3 +306,18 @@ def reject_organisation(organisation_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("admin.organisations"))
     flash(_("Give the reason for the organisation."), "danger")
     return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/audit")
+@ime_required
+def audit_log() -> str:
+    """Who did what to whom: contact requests and answers, views of revealed contact details,
+    organisation decisions. Filters by action (or its prefix) and subject."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    action = request.args.get("action", "").strip()[:60]
+    subject_type = request.args.get("subject_type", "").strip()[:40]
+    subject_id = request.args.get("subject_id", type=int)
+    total, rows = audit.list_entries(action=action, subject_type=subject_type,
+                                     subject_id=subject_id, page=page)  # fmt: skip
+    return render_template("admin/audit.html", rows=rows, total=total, page=page, per_page=50,
+                           action=action, subject_type=subject_type, subject_id=subject_id)  # fmt: skip

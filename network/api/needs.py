@@ -40,14 +40,13 @@ from network.api.schemas import (
 )
 from network.api.views import (
     PAGING,
-    _fits,
     _int_arg,
     _invalid_values,
+    _json_object,
     _optional_token_user,
     _paging,
     token_required,
 )
-from network.api.views import _type_name as _views_type_name
 from network.auth.models import User
 from network.errors import ValidationError
 from network.extensions import db
@@ -90,27 +89,6 @@ def _defaults(schema: type) -> dict[str, Any]:
         for f in dataclasses.fields(schema)
         if f.name not in _required_fields(schema)
     }
-
-
-def _type_name(hint: Any) -> str:
-    return "true or false" if hint is bool else _views_type_name(hint)
-
-
-def _json_object(hints: dict[str, Any], what: str, *, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object, with known keys of the right JSON types (400 otherwise).
-    With `optional`, an empty body stands for `{}`."""
-    if optional and not request.get_data():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description=f"Send a JSON object with {what}.")
-    unknown = sorted(set(body) - set(hints))
-    if unknown:
-        abort(400, description=f"Unknown fields: {', '.join(unknown)[:200]}.")
-    for name, value in body.items():
-        if not _fits(value, hints[name]):
-            abort(400, description=f"'{name}' must be {_type_name(hints[name])}.")
-    return body
 
 
 def _missing(schema: type, sent: dict[str, Any]) -> list[tuple[str | None, str]]:

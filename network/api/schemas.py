@@ -121,6 +121,8 @@ class ModeOut:
 class MentoringOut:
     open: bool
     capacity: int
+    # Every place taken: the mentor cannot be asked until a mentorship ends.
+    full: bool = False
 
 
 @dataclass

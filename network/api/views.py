@@ -615,20 +615,24 @@ def _type_name(hint: Any) -> str:
         return "a list of " + {str: "strings", int: "whole numbers"}[typing.get_args(hint)[0]]
     if issubclass(hint, enum.Enum):
         return "a string"
-    return {str: "a string", int: "a whole number", type(None): "null"}[hint]
+    return {str: "a string", int: "a whole number", bool: "true or false",
+            type(None): "null"}[hint]  # fmt: skip
 
 
-def _event_body() -> dict[str, Any]:
-    """The request's JSON object, with known keys of the right JSON types (400 otherwise)."""
+def _json_object(hints: dict[str, Any], what: str, *, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object, with known keys of the right JSON types (400 otherwise).
+    With `optional`, an empty body stands for `{}`."""
+    if optional and not request.get_data():
+        return {}
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        abort(400, description="Send a JSON object with the event's fields.")
-    unknown = sorted(set(body) - set(EVENT_FIELDS))
+        abort(400, description=f"Send a JSON object with {what}.")
+    unknown = sorted(set(body) - set(hints))
     if unknown:
         abort(400, description=f"Unknown fields: {', '.join(unknown)[:200]}.")
     for name, value in body.items():
-        if not _fits(value, EVENT_FIELDS[name]):
-            abort(400, description=f"'{name}' must be {_type_name(EVENT_FIELDS[name])}.")
+        if not _fits(value, hints[name]):
+            abort(400, description=f"'{name}' must be {_type_name(hints[name])}.")
     return body
 
 
@@ -787,7 +791,7 @@ def create_event() -> ResponseReturnValue:
     user = g.api_user
     if not (is_ime_admin(user) or user.coordinated_chapter_ids):
         abort(403, description="Only chapter coordinators and IME create events.")
-    sent = _event_body()
+    sent = _json_object(EVENT_FIELDS, "the event's fields")
     defaults = {
         f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         for f in dataclasses.fields(EventIn)
@@ -821,7 +825,7 @@ def update_event(event_id: int) -> ResponseReturnValue:
     found = _visible_event(event_id, user)
     if not can_manage_event(user, found):
         abort(403, description="Only the hosts' coordinators can edit this event.")
-    sent = _event_body()
+    sent = _json_object(EVENT_FIELDS, "the event's fields")
     hostable = {c.id: c for c in [*chapter_queries.list_chapters(), *found.hosts]}
     values, problems = _clean_event(sent, list(hostable.values()))
     if problems:

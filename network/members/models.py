@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.db import db, str_enum, utcnow
@@ -82,6 +82,8 @@ profile_concepts = Table(
     db.metadata,
     Column("profile_id", Integer, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
     Column("concept_id", Integer, ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True),
+    # Members by concept: the directory's filter and the ranking of candidates for a need.
+    Index("ix_profile_concepts_concept_id", "concept_id"),
 )
 
 
@@ -116,6 +118,9 @@ class Profile(db.Model):
     days_per_year: Mapped[int | None]
     open_to_mentoring: Mapped[bool] = mapped_column(default=False, index=True)
     mentor_capacity: Mapped[int] = mapped_column(default=0)
+    # Kept by network.mentoring.services under the mentor's row lock: search reads it to leave
+    # full mentors out of "See mentors" without counting relationships per document.
+    active_mentees: Mapped[int] = mapped_column(default=0, server_default="0")
     open_to_requests: Mapped[bool] = mapped_column(default=False)
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_nudged_at: Mapped[datetime | None]
@@ -165,6 +170,10 @@ class Profile(db.Model):
         if name not in PROFILE_FIELDS:
             raise KeyError(name)
         setattr(self, f"{name}_visibility", tier)
+
+    @property
+    def mentoring_is_full(self) -> bool:
+        return self.active_mentees >= self.mentor_capacity
 
     @property
     def mode_names(self) -> list[str]:

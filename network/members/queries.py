@@ -312,6 +312,7 @@ def present_profile(profile: Profile, viewer: Viewer, language: str) -> dict[str
         data["mentoring"] = {
             "open": profile.open_to_mentoring,
             "capacity": profile.mentor_capacity if profile.open_to_mentoring else 0,
+            "full": profile.open_to_mentoring and profile.mentoring_is_full,
         }
     if "open_to_requests" in fields:
         data["open_to_requests"] = profile.open_to_requests

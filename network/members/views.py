@@ -29,6 +29,7 @@ from network.geo import country_choices, current_language, language_names
 from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
+from network.mentoring.services import can_ask
 from network.security import is_member_account, login_required, require
 from network.visibility import (
     ANONYMOUS,
@@ -125,6 +126,7 @@ def profile(user_id: int) -> str:
         field_labels=FIELD_LABELS,
         tier_labels=TIER_LABELS,
         action_form=ActionForm(),
+        can_ask_mentoring=not preview and can_ask(current_user, profile),
     )
 
 

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -15,6 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from network.events.forms import EVENT_LANGUAGES
 from network.geo import language_name
@@ -101,7 +101,7 @@ class InterestForm(FlaskForm):
 
 
 class ContactForm(FlaskForm):
-    member_id = HiddenField(validators=[_required])
+    member_id = IntegerField(widget=HiddenInput(), validators=[_required])
     message = TextAreaField(
         _l("Message to the expert"),
         validators=[_required, Length(min=10, max=2000)],
@@ -117,7 +117,7 @@ class AnswerForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    member_id = HiddenField(validators=[_required])
+    member_id = IntegerField(widget=HiddenInput(), validators=[_required])
     days = IntegerField(_l("Days contributed"), validators=[_required, NumberRange(min=0, max=365)])
     achieved = TextAreaField(
         _l("What was achieved"), validators=[_required, Length(min=5, max=2000)],

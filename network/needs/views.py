@@ -18,7 +18,7 @@ from wtforms import SelectChoice
 from chapters.models import Node
 from network.errors import ValidationError
 from network.extensions import db
-from network.forms import ActionForm, apply_error
+from network.forms import ActionForm, apply_error, commit_or_flash
 from network.geo import current_language, language_name
 from network.members.models import MODE_LABELS, Sector
 from network.members.queries import list_sectors
@@ -250,15 +250,11 @@ def change_status(need_id: int) -> ResponseReturnValue:
     need = _managed(need_id)
     form = StatusForm()
     if form.validate_on_submit():
-        try:
-            services.change_status(current_user, need, NeedStatus(form.status.data),
-                                   form.reason.data or "")  # fmt: skip
-        except ValidationError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("Status changed to “%(status)s”.", status=need.status_label), "success")
+        status = NeedStatus(form.status.data)
+        commit_or_flash(
+            lambda: services.change_status(current_user, need, status, form.reason.data or ""),
+            _("Status changed to “%(status)s”.", status=NEED_STATUS_LABELS[status]),
+        )
     return redirect(url_for("needs.detail", need_id=need.id))
 
 
@@ -269,14 +265,10 @@ def express_interest(need_id: int) -> ResponseReturnValue:
     require(is_member_account(current_user))
     form = InterestForm()
     if form.validate_on_submit():
-        try:
-            services.express_interest(current_user, need, form.message.data or "")
-        except ValidationError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("The organisation can now see your interest and your message."), "success")
+        commit_or_flash(
+            lambda: services.express_interest(current_user, need, form.message.data or ""),
+            _("The organisation can now see your interest and your message."),
+        )
     return redirect(url_for("needs.detail", need_id=need.id))
 
 
@@ -319,16 +311,11 @@ def candidates(need_id: int) -> ResponseReturnValue:
 def shortlist_add(need_id: int) -> ResponseReturnValue:
     need = _managed(need_id)
     if ActionForm().validate_on_submit():
-        try:
-            services.add_to_shortlist(
-                current_user, need, request.form.get("member_id", type=int) or 0
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("Added to the shortlist."), "success")
+        member_id = request.form.get("member_id", type=int) or 0
+        commit_or_flash(
+            lambda: services.add_to_shortlist(current_user, need, member_id),
+            _("Added to the shortlist."),
+        )
     return redirect(request.form.get("next") or url_for("needs.shortlist", need_id=need.id))
 
 
@@ -386,14 +373,12 @@ def contact(need_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Write a message of 10 to 2000 characters."), "danger")
         return redirect(back)
-    try:
-        services.request_contact(current_user, need, int(form.member_id.data), form.message.data)
-    except (ValidationError, ValueError) as error:
-        db.session.rollback()
-        flash(str(getattr(error, "message", _("There is no such member."))), "danger")
-        return redirect(back)
-    db.session.commit()
-    flash(_("Request sent. You will see the expert's contact details if they accept."), "success")
+    commit_or_flash(
+        lambda: services.request_contact(
+            current_user, need, form.member_id.data, form.message.data
+        ),
+        _("Request sent. You will see the expert's contact details if they accept."),
+    )
     return redirect(back)
 
 
@@ -445,16 +430,12 @@ def answer(request_id: int) -> ResponseReturnValue:
     form = AnswerForm()
     decision = request.form.get("decision")
     if form.validate_on_submit() and decision in ("accept", "decline"):
-        try:
-            services.answer_contact(current_user, contact, decision == "accept",
-                                    form.reply.data or "")  # fmt: skip
-        except ValidationError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("You accepted: the organisation can now see your e-mail and phone.")
-                  if decision == "accept" else _("You declined the request."), "success")  # fmt: skip
+        accept = decision == "accept"
+        commit_or_flash(
+            lambda: services.answer_contact(current_user, contact, accept, form.reply.data or ""),
+            _("You accepted: the organisation can now see your e-mail and phone.")
+            if accept else _("You declined the request."),
+        )  # fmt: skip
     return redirect(url_for("needs.contact_request", request_id=contact.id))
 
 
@@ -463,15 +444,10 @@ def answer(request_id: int) -> ResponseReturnValue:
 def withdraw(request_id: int) -> ResponseReturnValue:
     contact = _own_request(request_id)
     if ActionForm().validate_on_submit():
-        try:
-            services.withdraw_consent(current_user, contact)
-        except ValidationError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-        else:
-            db.session.commit()
-            flash(_("Consent withdrawn: the organisation no longer sees your contact details."),
-                  "success")  # fmt: skip
+        commit_or_flash(
+            lambda: services.withdraw_consent(current_user, contact),
+            _("Consent withdrawn: the organisation no longer sees your contact details."),
+        )
     return redirect(url_for("needs.contact_request", request_id=contact.id))
 
 
@@ -486,17 +462,12 @@ def record_outcome(need_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Give the days (0 to 365) and say what was achieved."), "danger")
         return redirect(url_for("needs.detail", need_id=need.id))
-    try:
-        services.record_outcome(
-            current_user, need, int(form.member_id.data), form.days.data, form.achieved.data,
-            int(form.rating.data) if form.rating.data else None,
-        )  # fmt: skip
-    except (ValidationError, ValueError) as error:
-        db.session.rollback()
-        flash(str(getattr(error, "message", _("There is no such member."))), "danger")
-    else:
-        db.session.commit()
-        flash(_("Outcome recorded; the expert is asked to confirm it."), "success")
+    rating = int(form.rating.data) if form.rating.data else None
+    commit_or_flash(
+        lambda: services.record_outcome(current_user, need, form.member_id.data, form.days.data,
+                                        form.achieved.data, rating),
+        _("Outcome recorded; the expert is asked to confirm it."),
+    )  # fmt: skip
     return redirect(url_for("needs.detail", need_id=need.id))
 
 

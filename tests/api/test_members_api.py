@@ -49,7 +49,7 @@ def test_patch_my_profile_validates_like_the_form(app, network, make_member, voc
     assert [c["slug"] for c in body["expertise"]] == ["hydrology"] and body["free_tags"] == [
         "karst"
     ]
-    assert body["mentoring"] == {"open": True, "capacity": 3}
+    assert body["mentoring"] == {"open": True, "capacity": 3, "full": False}
 
     bad = client.patch("/api/v1/me/profile", headers=headers,
                        json={"country": "ZZ", "orcid": "1234", "days_per_year": 999,

@@ -60,7 +60,7 @@ def test_spanish_registration_confirmation_and_joining_a_chapter(live_server, pa
     auditor.goto(_confirmation_link(live_server.app, "itzel@ejemplo.mx"))
     expect(page.get_by_text("tu correo electrónico quedó confirmado")).to_be_visible()
     _sign_in(auditor, page, "itzel@ejemplo.mx", PASSWORD, "Iniciar sesión")
-    expect(page.get_by_role("link", name="Itzel Ramírez Peña")).to_be_visible()
+    expect(page.locator("#account-menu")).to_have_text("Itzel")  # signed in, by first name
 
     page.get_by_role("navigation", name="Principal").get_by_role(
         "link", name="Capítulos", exact=True
@@ -73,6 +73,7 @@ def test_spanish_registration_confirmation_and_joining_a_chapter(live_server, pa
     auditor.check()
     expect(page.get_by_test_id("join-status")).to_contain_text("en espera")
 
+    page.locator("#account-menu").click()
     page.get_by_role("button", name="Cerrar sesión").click()
     auditor.check()
     auditor.goto(base + "/login")

@@ -33,6 +33,7 @@ def test_ime_verifies_a_registered_organisation(live_server, page, auditor, brow
         db.session.commit()
 
     _sign_in(page, auditor, base, "rosa@conagua.gob.mx")
+    page.locator("#account-menu").click()
     page.get_by_role("link", name="Mi organización").click()
     auditor.check()
     page.get_by_label("Nombre de la organización").fill("Comisión Nacional del Agua")

@@ -36,6 +36,7 @@ def test_profile_in_spanish(live_server, page, auditor, tmp_path):
     base = live_server.url
     _member(live_server, "itzel@ejemplo.mx", "Itzel Ramírez Peña", "es")
     _sign_in(page, auditor, base, "itzel@ejemplo.mx", "Iniciar sesión")
+    page.locator("#account-menu").click()
     page.get_by_role("link", name="Mi perfil").click()
     auditor.check()
     page.get_by_role("link", name="Editar mi perfil").click()

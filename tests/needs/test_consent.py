@@ -180,3 +180,19 @@ def test_a_member_who_expressed_interest_can_be_contacted_even_if_not_open(app, 
     assert "Conozco bien la cuenca." in org_page
     assert _request(app, world, member=keen).status_code == 302
     assert _contact(app).member_id == keen.id
+
+
+def test_ime_browses_the_audit_log_by_action_and_subject(app, world):
+    _request(app, world)
+    contact = _contact(app)
+    login(app.test_client(), world.elena).post(f"/needs/requests/{contact.id}/answer",
+                                               data={"decision": "accept"})  # fmt: skip
+    login(app.test_client(), world.org_user).get(f"/needs/requests/{contact.id}")
+    ime = login(app.test_client(), world.ime)
+    page = ime.get(f"/admin/audit?action=contact.&subject_type=member&subject_id={world.elena.id}")
+    assert page.status_code == 200
+    text = page.text
+    for action in ("contact.requested", "contact.accepted", "contact.viewed"):
+        assert action in text
+    assert "need.posted" not in text and "Mariana Ibáñez" in text and "Elena Ruiz Castro" in text
+    assert "elena@ejemplo.mx" not in text and ELENA_PHONE not in text

@@ -1,0 +1,138 @@
+"""Mentoring rules. Capacity is the point: a mentor never has more active mentees than they
+offered, even when two requests are accepted at the same moment (the mentor's profile row is
+locked and its counter checked and moved in the same transaction)."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from network.auth.models import User
+from network.db import db, utcnow
+from network.errors import ValidationError
+from network.members.models import Profile
+from network.mentoring.models import OPEN_STATUSES, MentoringStatus, Mentorship
+from network.outbox import notify
+from network.security import is_member_account
+from network.visibility import viewer_for, visible_fields
+
+MAX_TEXT = 2000
+DURATIONS = (4, 8, 12, 26, 52)
+
+
+class Conflict(ValidationError):
+    """Well formed, but the current state refuses it."""
+
+
+def _mentor_profile(mentor_id: int, *, lock: bool = False) -> Profile | None:
+    if lock:
+        # A no-op write takes the row lock (PostgreSQL) or the write lock (SQLite) first.
+        db.session.execute(
+            update(Profile).where(Profile.user_id == mentor_id)
+            .values(active_mentees=Profile.active_mentees)
+        )  # fmt: skip
+    return db.session.scalar(select(Profile).where(Profile.user_id == mentor_id))
+
+
+def can_ask(mentee: User, profile: Profile) -> bool:
+    """Whether this member may ask this mentor: open to mentoring, saying so to the member,
+    with a place free, and not themselves."""
+    if not is_member_account(mentee) or mentee.id == profile.user_id:
+        return False
+    shown = "mentoring" in visible_fields(viewer_for(mentee), profile.user_id, profile.visibility)
+    return shown and profile.open_to_mentoring and not profile.mentoring_is_full
+
+
+def request_mentoring(mentee: User, mentor_id: int, goal: str, duration_weeks: int) -> Mentorship:
+    goal = goal.strip()
+    if not 10 <= len(goal) <= MAX_TEXT:
+        raise ValidationError(
+            "goal", _l("Describe your goal in 10 to %(n)d characters.", n=MAX_TEXT)
+        )
+    if duration_weeks not in DURATIONS:
+        raise ValidationError("duration_weeks", _l("Choose a duration from the list."))
+    profile = _mentor_profile(mentor_id)
+    if profile is None or profile.user.role != "member" or not is_member_account(mentee):
+        raise ValidationError(None, _l("Only members ask members for mentoring."))
+    if mentee.id == mentor_id:
+        raise ValidationError(None, _l("You cannot be your own mentor."))
+    if not can_ask(mentee, profile):
+        raise Conflict(None, _l("This mentor has no free place at the moment."))
+    if db.session.scalar(
+        select(Mentorship.id).where(
+            Mentorship.mentor_id == mentor_id, Mentorship.mentee_id == mentee.id,
+            Mentorship.status.in_(OPEN_STATUSES),
+        )
+    ):  # fmt: skip
+        raise Conflict(None, _l("You already have a request or a mentorship with this mentor."))
+    mentorship = Mentorship(mentor_id=mentor_id, mentee=mentee, goal=goal,
+                            duration_weeks=duration_weeks)  # fmt: skip
+    db.session.add(mentorship)
+    db.session.flush()
+    notify(profile.user, _l("%(name)s asks you for mentoring", name=mentee.full_name),
+           "mentoring_requested", mentorship=mentorship,
+           link=url_for("mentoring.index", _external=True))  # fmt: skip
+    return mentorship
+
+
+def answer_mentoring(mentor: User, mentorship: Mentorship, accept: bool, reply: str = "") -> None:
+    """The mentor says yes (if a place is still free) or no."""
+    if mentorship.mentor_id != mentor.id:
+        raise PermissionError
+    if mentorship.status != MentoringStatus.PENDING:
+        raise Conflict(None, _l("This request has already been answered."))
+    reply = reply.strip()[:MAX_TEXT]
+    if accept:
+        profile = _mentor_profile(mentor.id, lock=True)
+        assert profile is not None
+        if profile.mentoring_is_full:
+            raise Conflict(
+                None,
+                _l("All your %(n)d places are taken: end a mentorship or raise your capacity "
+                   "first.", n=profile.mentor_capacity),
+            )  # fmt: skip
+        profile.active_mentees += 1
+    mentorship.status = MentoringStatus.ACTIVE if accept else MentoringStatus.DECLINED
+    mentorship.reply = reply
+    mentorship.answered_at = utcnow()
+    db.session.flush()
+    notify(mentorship.mentee,
+           _l("%(name)s accepted to mentor you", name=mentor.full_name) if accept
+           else _l("%(name)s cannot mentor you now", name=mentor.full_name),
+           "mentoring_answered", mentorship=mentorship, accepted=accept,
+           link=url_for("mentoring.index", _external=True))  # fmt: skip
+
+
+def cancel_mentoring(mentee: User, mentorship: Mentorship) -> None:
+    """The mentee takes back a request that has no answer yet."""
+    if mentorship.mentee_id != mentee.id:
+        raise PermissionError
+    if mentorship.status != MentoringStatus.PENDING:
+        raise Conflict(None, _l("Only a request without an answer can be cancelled."))
+    mentorship.status = MentoringStatus.CANCELLED
+    mentorship.ended_at = utcnow()
+    db.session.flush()
+
+
+def end_mentoring(user: User, mentorship: Mentorship, outcome: str) -> None:
+    """Either side ends an active mentorship with a short outcome; the place becomes free."""
+    if user.id not in (mentorship.mentor_id, mentorship.mentee_id):
+        raise PermissionError
+    if mentorship.status != MentoringStatus.ACTIVE:
+        raise Conflict(None, _l("Only an active mentorship can be ended."))
+    outcome = outcome.strip()
+    if not 3 <= len(outcome) <= MAX_TEXT:
+        raise ValidationError("outcome", _l("Say in a few words how it went."))
+    profile = _mentor_profile(mentorship.mentor_id, lock=True)
+    assert profile is not None
+    profile.active_mentees = max(0, profile.active_mentees - 1)
+    mentorship.status = MentoringStatus.ENDED
+    mentorship.outcome = outcome
+    mentorship.ended_at = utcnow()
+    mentorship.ended_by_id = user.id
+    db.session.flush()
+    other = mentorship.mentee if user.id == mentorship.mentor_id else mentorship.mentor
+    notify(other, _l("%(name)s ended your mentorship", name=user.full_name), "mentoring_ended",
+           mentorship=mentorship, ended_by=user,
+           link=url_for("mentoring.index", _external=True))  # fmt: skip
