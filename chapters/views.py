@@ -12,7 +12,7 @@ from chapters.forms import ChapterEditForm, DecisionForm, JoinRequestForm
 from network.errors import ValidationError
 from network.events import queries as event_queries
 from network.extensions import db
-from network.forms import ActionForm, apply_error
+from network.forms import ActionForm, apply_error, page_arg
 from network.security import can_join_chapters, can_manage_chapter, login_required, require
 
 
@@ -165,7 +165,7 @@ def decide(slug: str, membership_id: int) -> Response:
 def members(slug: str) -> str:
     chapter = queries.get_chapter_by_slug(slug)
     require(can_manage_chapter(current_user, chapter))
-    page = request.args.get("page", 1, type=int)
+    page = page_arg()
     pagination = queries.paginate_chapter_members(
         chapter, max(page, 1), current_app.config["MEMBER_LIST_PAGE_SIZE"]
     )

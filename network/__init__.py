@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter, Map
 
 from network.config import ROOT, Config, config_from_environment
 from network.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
@@ -108,7 +109,17 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in URLs stops at 2**31 - 1: a larger id is a 404, not an overflow in the
+    database driver (SQLite refuses integers beyond 64 bits with an error, hence a 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
     from chapters import bp as chapters_bp
     from chapters import views as _chapters_views  # noqa: F401  (routes attach to bp)
     from network.admin import bp as admin_bp

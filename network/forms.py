@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import flash
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import FieldList, SelectChoice
 
 from network.errors import ValidationError
@@ -35,10 +37,28 @@ def commit_or_flash(action: Callable[[], object], success: str) -> bool:
     service's refusal. One place for what every small POST view does."""
     try:
         action()
+        db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         flash(str(error.message), "danger")
         return False
-    db.session.commit()
+    except IntegrityError:  # the same click twice at once: the first one did it
+        db.session.rollback()
+        flash(_("That was already done."), "info")
+        return False
     flash(success, "success")
     return True
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """A `next` address from a form, only if it stays on this site (a path, not `//host`)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback
+
+
+def page_arg(maximum: int = 10_000) -> int:
+    """The `page` query argument, from 1 to `maximum` whatever was typed."""
+    from flask import request
+
+    return min(max(1, request.args.get("page", 1, type=int) or 1), maximum)

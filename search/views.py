@@ -12,6 +12,7 @@ from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from network.forms import page_arg
 from network.geo import current_language, viewer_zone
 from network.members import queries as member_queries
 from network.visibility import FIELD_LABELS
@@ -54,7 +55,7 @@ def page() -> str:
     text = request.args.get("q", "")[:2000]
     kind = request.args.get("kind", "members")
     kind = kind if kind in KINDS else "members"
-    page_number = max(request.args.get("page", 1, type=int), 1)
+    page_number = page_arg()
     viewer = member_queries.build_viewer(current_user)
     filters = request_filters(kind)
     language = current_language()

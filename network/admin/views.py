@@ -17,7 +17,7 @@ from network.admin import bp
 from network.auth.services import get_user_by_email
 from network.errors import ValidationError
 from network.extensions import db
-from network.forms import ActionForm, apply_error
+from network.forms import ActionForm, apply_error, page_arg
 from network.geo import current_language
 from network.members import csvio
 from network.members import queries as member_queries
@@ -313,10 +313,12 @@ def reject_organisation(organisation_id: int) -> Response | tuple[str, int]:
 def audit_log() -> str:
     """Who did what to whom: contact requests and answers, views of revealed contact details,
     organisation decisions. Filters by action (or its prefix) and subject."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     action = request.args.get("action", "").strip()[:60]
     subject_type = request.args.get("subject_type", "").strip()[:40]
     subject_id = request.args.get("subject_id", type=int)
+    if subject_id is not None and not 0 <= subject_id < 2**31:
+        subject_id = -1  # no such subject: an empty list, not an overflow
     total, rows = audit.list_entries(action=action, subject_type=subject_type,
                                      subject_id=subject_id, page=page)  # fmt: skip
     return render_template("admin/audit.html", rows=rows, total=total, page=page, per_page=50,

@@ -57,7 +57,6 @@ from network.needs.forms import NEED_LANGUAGES
 from network.needs.models import PUBLISHED_STATUSES, ContactRequest, Need, NeedStatus
 from network.needs.ranking import rank_candidates
 from network.security import (
-    Role,
     can_manage_need,
     can_see_need,
     is_ime_admin,
@@ -226,8 +225,8 @@ def _need_json(need: Need, user: Any) -> dict[str, Any]:
 
 
 def _asks_for(user: Any, contact: ContactRequest) -> bool:
-    """Whether the user speaks for the organisation that sent the request."""
-    return bool(user.role == Role.ORGANISATION and user.organisation_id == contact.organisation_id)
+    """Whether the user speaks, verified, for the organisation that sent the request."""
+    return is_verified_organisation_user(user) and user.organisation_id == contact.organisation_id
 
 
 def _contact_json(contact: ContactRequest, details: dict[str, str] | None) -> dict[str, Any]:

@@ -601,8 +601,8 @@ def _fits(value: Any, hint: Any) -> bool:
     if typing.get_origin(hint) is list:
         (item,) = typing.get_args(hint)
         return isinstance(value, list) and all(_fits(v, item) for v in value)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is int:  # within 32 bits: larger ids or counts are nonsense, and SQLite overflows
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**31
     if issubclass(hint, enum.Enum):
         return isinstance(value, str)  # which values: a 422 naming the choices
     return isinstance(value, hint)

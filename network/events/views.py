@@ -23,7 +23,7 @@ from network.events.calendar import build_calendar
 from network.events.forms import FORMAT_LABELS, CheckInForm, EventForm
 from network.events.models import Event, EventFormat, EventStatus, EventVisibility, Registration
 from network.extensions import db
-from network.forms import ActionForm, apply_error
+from network.forms import ActionForm, apply_error, page_arg
 from network.geo import current_language, language_name, place_of, viewer_zone
 from network.members.services import resolve_expertise, split_list
 from network.security import (
@@ -79,7 +79,7 @@ def index() -> str:
            for name in ("region", "country", "chapter", "format", "topic", "language")},
         when="past" if request.args.get("when") == "past" else "upcoming",
     )  # fmt: skip
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     pagination = queries.list_events(
         current_user, filters, page, current_app.config["EVENTS_PAGE_SIZE"]
     )

@@ -454,9 +454,14 @@ def delete_account(user: User, password: str) -> None:
     if not verify_password(user, password):
         raise ValidationError("password", _l("Your current password is not correct."))
     email = user.email
+    from network.mentoring.services import mentors_of, refresh_mentor_load
+
+    mentors = mentors_of(user.id)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == email))
     db.session.delete(user)
     db.session.flush()
+    for mentor_id in mentors:  # their mentorships went with the account: free the places
+        refresh_mentor_load(mentor_id)
 
 
 def map_free_tag(tag: str, concept: Concept) -> int:

@@ -24,7 +24,7 @@ from wtforms import SelectChoice
 
 from chapters import queries as chapter_queries
 from network.extensions import db
-from network.forms import ActionForm, apply_error
+from network.forms import ActionForm, apply_error, page_arg
 from network.geo import country_choices, current_language, language_names
 from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
@@ -65,7 +65,7 @@ def directory() -> str:
         mentoring=bool(form.mentoring.data),
         sort=form.sort.data if form.sort.data in {"name", "recent"} else "name",
     )  # fmt: skip
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     pagination = queries.paginate_directory(
         viewer, filters, page, current_app.config["DIRECTORY_PAGE_SIZE"]
     )

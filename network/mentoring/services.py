@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from network.auth.models import User
 from network.db import db, utcnow
@@ -32,7 +32,39 @@ def _mentor_profile(mentor_id: int, *, lock: bool = False) -> Profile | None:
             update(Profile).where(Profile.user_id == mentor_id)
             .values(active_mentees=Profile.active_mentees)
         )  # fmt: skip
-    return db.session.scalar(select(Profile).where(Profile.user_id == mentor_id))
+    return db.session.scalar(
+        select(Profile).where(Profile.user_id == mentor_id)
+        .execution_options(populate_existing=True)
+    )  # fmt: skip
+
+
+def _active_count(mentor_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Mentorship.id)).where(
+                Mentorship.mentor_id == mentor_id, Mentorship.status == MentoringStatus.ACTIVE
+            )
+        )
+        or 0
+    )
+
+
+def refresh_mentor_load(mentor_id: int) -> None:
+    """Recount a mentor's active mentees into the profile (search reads the count), e.g. after
+    a mentee's account is deleted and its mentorships with it."""
+    profile = _mentor_profile(mentor_id, lock=True)
+    if profile is not None:
+        profile.active_mentees = _active_count(mentor_id)
+        db.session.flush()
+
+
+def _locked(mentorship: Mentorship) -> Profile:
+    """Lock the mentor's profile, then read the mentorship again: a second click (or the other
+    side) may have changed it while this request waited for the lock."""
+    profile = _mentor_profile(mentorship.mentor_id, lock=True)
+    assert profile is not None
+    db.session.refresh(mentorship)
+    return profile
 
 
 def can_ask(mentee: User, profile: Profile) -> bool:
@@ -83,16 +115,21 @@ def answer_mentoring(mentor: User, mentorship: Mentorship, accept: bool, reply: 
     if mentorship.status != MentoringStatus.PENDING:
         raise Conflict(None, _l("This request has already been answered."))
     reply = reply.strip()[:MAX_TEXT]
+    profile = _locked(mentorship)
+    if mentorship.status != MentoringStatus.PENDING:
+        raise Conflict(None, _l("This request has already been answered."))
+    active = _active_count(mentor.id)
+    if accept and not profile.open_to_mentoring:
+        raise Conflict(None, _l("Turn mentoring on in your profile before accepting."))
     if accept:
-        profile = _mentor_profile(mentor.id, lock=True)
-        assert profile is not None
-        if profile.mentoring_is_full:
+        if active >= profile.mentor_capacity:
             raise Conflict(
                 None,
                 _l("All your %(n)d places are taken: end a mentorship or raise your capacity "
                    "first.", n=profile.mentor_capacity),
             )  # fmt: skip
-        profile.active_mentees += 1
+        active += 1
+    profile.active_mentees = active
     mentorship.status = MentoringStatus.ACTIVE if accept else MentoringStatus.DECLINED
     mentorship.reply = reply
     mentorship.answered_at = utcnow()
@@ -124,15 +161,28 @@ def end_mentoring(user: User, mentorship: Mentorship, outcome: str) -> None:
     outcome = outcome.strip()
     if not 3 <= len(outcome) <= MAX_TEXT:
         raise ValidationError("outcome", _l("Say in a few words how it went."))
-    profile = _mentor_profile(mentorship.mentor_id, lock=True)
-    assert profile is not None
-    profile.active_mentees = max(0, profile.active_mentees - 1)
+    profile = _locked(mentorship)
+    if mentorship.status != MentoringStatus.ACTIVE:
+        raise Conflict(None, _l("Only an active mentorship can be ended."))
     mentorship.status = MentoringStatus.ENDED
     mentorship.outcome = outcome
     mentorship.ended_at = utcnow()
     mentorship.ended_by_id = user.id
     db.session.flush()
+    profile.active_mentees = _active_count(mentorship.mentor_id)
+    db.session.flush()
     other = mentorship.mentee if user.id == mentorship.mentor_id else mentorship.mentor
     notify(other, _l("%(name)s ended your mentorship", name=user.full_name), "mentoring_ended",
            mentorship=mentorship, ended_by=user,
            link=url_for("mentoring.index", _external=True))  # fmt: skip
+
+
+def mentors_of(mentee_id: int) -> list[int]:
+    """Mentors with whom this member has an active mentorship."""
+    return list(
+        db.session.scalars(
+            select(Mentorship.mentor_id).where(
+                Mentorship.mentee_id == mentee_id, Mentorship.status == MentoringStatus.ACTIVE
+            )
+        )
+    )

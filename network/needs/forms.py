@@ -101,7 +101,9 @@ class InterestForm(FlaskForm):
 
 
 class ContactForm(FlaskForm):
-    member_id = IntegerField(widget=HiddenInput(), validators=[_required])
+    member_id = IntegerField(
+        widget=HiddenInput(), validators=[_required, NumberRange(1, 2**31 - 1)]
+    )
     message = TextAreaField(
         _l("Message to the expert"),
         validators=[_required, Length(min=10, max=2000)],
@@ -117,7 +119,9 @@ class AnswerForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    member_id = IntegerField(widget=HiddenInput(), validators=[_required])
+    member_id = IntegerField(
+        widget=HiddenInput(), validators=[_required, NumberRange(1, 2**31 - 1)]
+    )
     days = IntegerField(_l("Days contributed"), validators=[_required, NumberRange(min=0, max=365)])
     achieved = TextAreaField(
         _l("What was achieved"), validators=[_required, Length(min=5, max=2000)],

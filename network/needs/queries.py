@@ -21,6 +21,8 @@ from network.needs.models import (
     Need,
     NeedMode,
     NeedStatus,
+    Outcome,
+    ShortlistEntry,
     need_nice_concepts,
     need_required_concepts,
 )
@@ -97,7 +99,10 @@ def get_need(need_id: int) -> Need | None:
         _eager(select(Need).where(Need.id == need_id)).options(
             selectinload(Need.interests).selectinload(Interest.member),
             selectinload(Need.contact_requests).selectinload(ContactRequest.member),
-            selectinload(Need.outcomes),
+            selectinload(Need.outcomes).selectinload(Outcome.member),
+            selectinload(Need.shortlist)
+            .selectinload(ShortlistEntry.member)
+            .selectinload(User.profile),
         )
     )
 
@@ -107,7 +112,7 @@ def needs_for_member(
 ) -> list[tuple[Need, Candidate]]:
     """Open needs ranked by how well the member fits them, best first."""
     needs = list(db.session.scalars(_eager(select(Need).where(Need.status == NeedStatus.OPEN))))
-    return score_needs_for(profile, needs, language)[:limit]
+    return score_needs_for(profile, needs, language, limit)
 
 
 def get_contact_request(request_id: int) -> ContactRequest | None:

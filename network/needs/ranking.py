@@ -45,7 +45,7 @@ from network.needs.models import ContactRequest, ContactStatus, Need
 from network.needs.services import load_of
 from network.security import Role
 from network.text import fold
-from network.visibility import ORGANISATION_TIERS
+from network.visibility import ORGANISATION_TIERS, Tier
 
 # name -> weight; the weights add up to 1. The README and the candidates page show this table.
 WEIGHTS: dict[str, float] = {
@@ -197,6 +197,13 @@ def _names(concept: Concept) -> set[str]:
     return {part.strip() for part in concept.search_text.split("|") if part.strip()}
 
 
+def _hours_apart(a: float, b: float) -> float:
+    """Hours between two UTC offsets around the clock: Auckland (+13) and Mexico City (-6)
+    are 5 hours apart, not 19."""
+    difference = abs(a - b) % 24
+    return min(difference, 24 - difference)
+
+
 def _share(wanted: set[Any], held: set[Any] | None) -> float:
     if not wanted:
         return 1.0
@@ -221,7 +228,7 @@ def _values(ctx: _Context, facts: Facts) -> list[float]:
     if facts.timezone and ctx.need_offset is not None:
         offset = ctx.offset(facts.timezone)
         if offset is not None:
-            timezone = max(0.0, 1 - abs(offset - ctx.need_offset) / 12)
+            timezone = max(0.0, 1 - _hours_apart(offset, ctx.need_offset) / 12)
     state = 1.0 if ctx.node_id is not None and facts.state_id == ctx.node_id else 0.0
     fresh = 1.0 if facts.confirmed_at and facts.confirmed_at >= ctx.fresh_since else 0.0
     load = max(0.0, 1 - facts.recent_requests / ctx.max_recent) if ctx.max_recent else 1.0
@@ -287,7 +294,7 @@ def _explained(ctx: _Context, facts: Facts, values: list[float], language: str) 
         "timezone": (
             _("not shown") if offset is None or ctx.need_offset is None
             else _("%(hours)s h apart (%(zone)s)", zone=facts.timezone,
-                   hours=f"{abs(offset - ctx.need_offset):g}")
+                   hours=f"{_hours_apart(offset, ctx.need_offset):g}")
         ),
         "state_tie": (
             _("national need") if ctx.node_id is None
@@ -472,43 +479,53 @@ def rank_candidates(
 
 
 def facts_for_profile(profile: Profile) -> Facts:
-    """A member's own facts, all of them (for "Needs for you", the member looks at themselves)."""
+    """A member's facts as organisations see them, so that "Needs for you" shows the fit an
+    organisation would see (a field the member hides from organisations counts as not given)."""
+    shown = {
+        name for name in profile.visibility if Tier(profile.visibility[name]) in ORGANISATION_TIERS
+    }
+    expertise = "expertise" in shown
     return Facts(
         member_id=profile.user_id,
-        concept_ids={c.id for c in profile.concepts},
-        free_tags=[t.tag for t in profile.free_tags],
-        languages={lang.code for lang in profile.languages},
-        modes=set(profile.mode_names),
-        days_per_year=profile.days_per_year,
-        timezone=profile.timezone,
-        state_id=profile.state_of_origin_id,
+        concept_ids={c.id for c in profile.concepts} if expertise else set(),
+        free_tags=[t.tag for t in profile.free_tags] if expertise else [],
+        languages={lang.code for lang in profile.languages} if "languages" in shown else None,
+        modes=set(profile.mode_names) if "modes" in shown else None,
+        days_per_year=profile.days_per_year if "days_per_year" in shown else None,
+        timezone=profile.timezone if "timezone" in shown else None,
+        state_id=profile.state_of_origin_id if "state_of_origin" in shown else None,
         confirmed_at=profile.confirmed_at,
     )
 
 
 def score_needs_for(
-    profile: Profile, needs: list[Need], language: str
+    profile: Profile, needs: list[Need], language: str, limit: int = 20
 ) -> list[tuple[Need, Candidate]]:
-    """How well each need fits this member, with the same factors organisations see; a need
-    sharing none of the member's expertise is left out."""
+    """Open needs that ask for any of the member's expertise, scored with what organisations
+    see of the member (so the fit shown is the one they see), best first; the shown ones are
+    explained."""
     now = utcnow()
     facts = facts_for_profile(profile)
     load = load_of(profile.user_id)
     facts.recent_requests, facts.pending_requests = load.recent, load.pending
-    sectors = {c.sector_id for c in profile.concepts}
-    results = []
+    own_concepts = {c.id for c in profile.concepts}
+    own_tags = Facts(member_id=profile.user_id, free_tags=[t.tag for t in profile.free_tags])
+    sectors = {c.sector_id for c in profile.concepts if c.id in facts.concept_ids}
+    scored = []
     for need in needs:
         ctx = _Context(need, now)
-        facts.in_sector = need.sector_id in sectors
-        hits = ctx.tag_hits(facts)
         wanted = {c.id for c in ctx.required + ctx.nice}
-        if not wanted & (facts.concept_ids | hits.keys()):
+        if not wanted & (own_concepts | ctx.tag_hits(own_tags).keys()):
             continue
+        facts.in_sector = need.sector_id in sectors
         values = _values(ctx, facts)
-        candidate = _explain(ctx, facts, values, language)
-        results.append((candidate, need))
-    results.sort(key=lambda pair: (-pair[0].score, pair[1].id))
-    return [(need, candidate) for candidate, need in results]
+        scored.append((-sum(_contributions(values)), need.id, need, ctx, values))
+    scored.sort(key=lambda row: row[:2])
+    results = []
+    for _score, _id, need, ctx, values in scored[:limit]:
+        facts.in_sector = need.sector_id in sectors
+        results.append((need, _explain(ctx, facts, values, language)))
+    return results
 
 
 def weights_table() -> list[dict[str, Any]]:

@@ -249,6 +249,8 @@ def _reachable(need: Need, member_id: int) -> Profile:
 def add_to_shortlist(user: User, need: Need, member_id: int) -> ShortlistEntry:
     if not can_manage_need(user, need):
         raise PermissionError
+    if need.status not in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS):
+        raise Conflict(None, _l("Candidates are shortlisted for open needs only."))
     _reachable(need, member_id)
     entry = db.session.get(ShortlistEntry, (need.id, member_id))
     if entry is None:
@@ -384,8 +386,9 @@ def _tell_organisation(contact: ContactRequest, accepted: bool) -> None:
         if accepted
         else _l("%(name)s declined your request", name=contact.member.full_name)
     )
-    recipients = [u for u in contact.organisation.users if u.email_confirmed_at is not None]
-    for user in recipients or contact.organisation.users:
+    for user in contact.organisation.users:
+        if user.email_confirmed_at is None:
+            continue
         notify(user, subject, "contact_answered", contact=contact, accepted=accepted,
                link=url_for("needs.contact_request", request_id=contact.id, _external=True))  # fmt: skip
 
@@ -431,6 +434,8 @@ def record_outcome(
     if outcome is None:
         outcome = Outcome(need=need, member_id=member_id, days=days, achieved=achieved)
         db.session.add(outcome)
+    elif (outcome.days, outcome.achieved, outcome.rating) == (days, achieved, rating):
+        return outcome  # nothing changed: no new e-mail, the confirmation stands
     outcome.days, outcome.achieved, outcome.rating = days, achieved, rating
     outcome.confirmed_at = None
     db.session.flush()

@@ -18,7 +18,7 @@ from wtforms import SelectChoice
 from chapters.models import Node
 from network.errors import ValidationError
 from network.extensions import db
-from network.forms import ActionForm, apply_error, commit_or_flash
+from network.forms import ActionForm, apply_error, commit_or_flash, page_arg, safe_next
 from network.geo import current_language, language_name
 from network.members.models import MODE_LABELS, Sector
 from network.members.queries import list_sectors
@@ -72,7 +72,7 @@ def _managed(need_id: int) -> Need:
 
 
 def _page_arg() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return page_arg()
 
 
 def _sector_choices(empty: str) -> list[SelectChoice]:
@@ -116,7 +116,12 @@ def for_you() -> ResponseReturnValue:
     profile = current_user.profile
     ranked = queries.needs_for_member(profile, current_language()) if profile else []
     interests = {i.need_id for i in queries.list_interests_of(current_user.id)}
-    return render_template("needs/for_you.html", ranked=ranked, interests=interests,
+    seen = (
+        profile is not None
+        and services.open_to_organisations(profile)
+        and (profile.expertise_visibility in ORGANISATION_TIERS)
+    )
+    return render_template("needs/for_you.html", ranked=ranked, interests=interests, seen=seen,
                            tab="for_you", has_expertise=bool(profile and (profile.concepts or profile.free_tags)))  # fmt: skip
 
 
@@ -312,11 +317,14 @@ def shortlist_add(need_id: int) -> ResponseReturnValue:
     need = _managed(need_id)
     if ActionForm().validate_on_submit():
         member_id = request.form.get("member_id", type=int) or 0
+        member_id = member_id if 0 < member_id < 2**31 else 0  # 0: "no such member"
         commit_or_flash(
             lambda: services.add_to_shortlist(current_user, need, member_id),
             _("Added to the shortlist."),
         )
-    return redirect(request.form.get("next") or url_for("needs.shortlist", need_id=need.id))
+    return redirect(
+        safe_next(request.form.get("next"), url_for("needs.shortlist", need_id=need.id))
+    )
 
 
 @bp.post("/needs/<int:need_id>/shortlist/<int:member_id>/remove")
@@ -369,7 +377,7 @@ def shortlist_csv(need_id: int) -> ResponseReturnValue:
 def contact(need_id: int) -> ResponseReturnValue:
     need = _managed(need_id)
     form = ContactForm()
-    back = request.form.get("next") or url_for("needs.shortlist", need_id=need.id)
+    back = safe_next(request.form.get("next"), url_for("needs.shortlist", need_id=need.id))
     if not form.validate_on_submit():
         flash(_("Write a message of 10 to 2000 characters."), "danger")
         return redirect(back)

@@ -140,3 +140,46 @@ def test_only_members_use_mentoring(app, network, path, method):
     assert app.test_client().open(path, method=method).status_code == 302
     assert login(app.test_client(), network.org_user).open(path, method=method).status_code == 403
     assert login(app.test_client(), network.ime).open(path, method=method).status_code == 403
+
+
+def test_a_deleted_mentee_frees_the_place_and_ending_twice_changes_nothing(app, people):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from network.members.services import delete_account
+    from network.mentoring.services import end_mentoring
+    from tests.conftest import PASSWORD
+
+    mentor, ana, beto = people["mentor"], people["ana"], people["beto"]
+    with app.test_request_context():
+        first = request_mentoring(db.session.get(User, ana.id), mentor.id, GOAL["goal"], 12)
+        db.session.commit()
+        answer_mentoring(db.session.get(User, mentor.id), first, True)
+        db.session.commit()
+        delete_account(db.session.get(User, ana.id), PASSWORD)
+        db.session.commit()
+        assert (
+            db.session.scalar(select(Profile.active_mentees).where(Profile.user_id == mentor.id))
+            == 0
+        )
+    assert mentor.id in _mentor_ids(app, beto)  # back in "See mentors"
+    with app.test_request_context():
+        second = request_mentoring(db.session.get(User, beto.id), mentor.id, GOAL["goal"], 12)
+        db.session.commit()
+        answer_mentoring(db.session.get(User, mentor.id), second, True)
+        db.session.commit()
+        mentorship_id = second.id
+    with app.test_request_context():
+        stale = db.session.get(Mentorship, mentorship_id)  # as a second click would hold it
+        end_mentoring(
+            db.session.get(User, beto.id), db.session.get(Mentorship, mentorship_id), "Listo."
+        )
+        db.session.commit()
+        # What a second click, loaded before the first one committed, still believes.
+        set_committed_value(stale, "status", MentoringStatus.ACTIVE)
+        with pytest.raises(Conflict):
+            end_mentoring(db.session.get(User, mentor.id), stale, "Terminado por mí.")
+        db.session.rollback()
+        assert (
+            db.session.scalar(select(Profile.active_mentees).where(Profile.user_id == mentor.id))
+            == 0
+        )
