@@ -195,3 +195,18 @@ def get_node_by_slug(slug: str) -> Node:
     return db.first_or_404(
         select(Node).where(Node.code == code).options(selectinload(Node.chapters))
     )
+
+
+def count_members_by_region() -> dict[str, int]:
+    """Distinct confirmed members with an approved membership in a region's active chapters,
+    by region slug (a member of two chapters in one region counts once)."""
+    rows = db.session.execute(
+        select(Region.slug, func.count(func.distinct(ChapterMembership.user_id)))
+        .join(Chapter, Chapter.region_id == Region.id)
+        .join(ChapterMembership, ChapterMembership.chapter_id == Chapter.id)
+        .join(User, User.id == ChapterMembership.user_id)
+        .where(*_approved(), Chapter.is_active.is_(True), User.role == Role.MEMBER,
+               User.email_confirmed_at.is_not(None))
+        .group_by(Region.slug)
+    )  # fmt: skip
+    return {slug: count for slug, count in rows}

@@ -128,6 +128,8 @@ def register_blueprints(app: Flask) -> None:
     from network.api import views as _api_views  # noqa: F401
     from network.auth import bp as auth_bp
     from network.auth import views as _auth_views  # noqa: F401
+    from network.dashboard import bp as dashboard_bp
+    from network.dashboard import views as _dashboard_views  # noqa: F401
     from network.events import bp as events_bp
     from network.events import views as _events_views  # noqa: F401
     from network.members import bp as members_bp
@@ -145,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(members_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(needs_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(mentoring_bp)
     app.register_blueprint(organisations_bp)
     app.register_blueprint(search_bp)

@@ -75,6 +75,8 @@ MATRIX = [
     ("GET", "/api/v1/me", TOKEN_ONLY),
     ("GET", "/api/v1/chapters", TOKEN_ONLY),
     ("GET", "/api/v1/openapi.json", ALL),
+    ("GET", "/api/v1/stats", ALL),
+    ("GET", "/about/stats", ALL),
     ("GET", "/members", ALL),
     ("GET", "/members/concepts?q=agua", ALL),
     ("GET", "/members/{member}", ALL),

@@ -88,6 +88,10 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) > 1:  # e.g. int | str: a count, or "< 5" when suppressed
+            schema = {"oneOf": [_schema_for(a, components) for a in args]}
+            nullable = type(None) in typing.get_args(tp)
+            return {**schema, "nullable": True} if nullable else schema
         schema = _schema_for(args[0], components)
         return (
             {**schema, "nullable": True}

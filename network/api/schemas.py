@@ -539,3 +539,27 @@ class ContactRequestOut:
     created_at: str
     answered_at: str | None
     contact: ContactDetailsOut | None = None
+
+
+@dataclass
+class CountOut:
+    """Members of one region or sector; "< 5" when fewer than five."""
+
+    slug: str
+    name: str
+    members: int | str
+
+
+@dataclass
+class StatsOut:
+    """Public aggregates, as on /about/stats. Counts of people below `suppressed_below` are given
+    as the string "< 5" (small-cell suppression); chapters and countries are never suppressed."""
+
+    chapters: int
+    countries: int
+    members: int | str
+    events_held: int | str
+    needs_completed: int | str
+    members_by_region: list[CountOut]
+    members_by_sector: list[CountOut]
+    suppressed_below: int

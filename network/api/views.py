@@ -41,8 +41,10 @@ from network.api.schemas import (
     ProfileUpdateIn,
     RegistrationOut,
     SearchOut,
+    StatsOut,
 )
 from network.auth.services import user_for_api_token
+from network.dashboard.queries import public_statistics
 from network.errors import ValidationError
 from network.events import queries as event_queries
 from network.events import services as event_services
@@ -197,6 +199,16 @@ def chapters() -> ResponseReturnValue:
         total=pagination.total or 0,
         pages=pagination.pages,
     )
+
+
+@bp.get("/stats")
+@documented(StatsOut, anonymous=True)
+def stats() -> ResponseReturnValue:
+    """Public aggregates of the network, the same as /about/stats.
+
+    Counts of people below five are given as "< 5" so that nobody can be singled out.
+    """
+    return jsonify(public_statistics("en"))
 
 
 @bp.get("/openapi.json")

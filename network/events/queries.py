@@ -242,3 +242,15 @@ def filter_choices() -> dict[str, list[Any]]:
     ).all()
     languages = db.session.scalars(select(Event.language).distinct()).all()
     return {"topics": list(topics), "countries": sorted(countries), "languages": sorted(languages)}
+
+
+def count_events_held() -> int:
+    """Published events that have already ended."""
+    return (
+        db.session.scalar(
+            select(func.count(Event.id)).where(
+                Event.status == EventStatus.PUBLISHED, Event.ends_at < utcnow()
+            )
+        )
+        or 0
+    )

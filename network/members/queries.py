@@ -26,6 +26,7 @@ from network.members.models import (
     ProfileLanguage,
     ProfileMode,
     Sector,
+    profile_concepts,
 )
 from network.security import Role
 from network.text import fold
@@ -385,3 +386,19 @@ def get_own_data(user: User) -> dict[str, Any]:
             "last_nudged_at": profile.last_nudged_at,
         }
     return data
+
+
+def count_members_by_sector() -> dict[str, int]:
+    """Confirmed members holding at least one concept of each sector, by sector slug. A member
+    who keeps their expertise to themselves ("only me") is not counted."""
+    rows = db.session.execute(
+        select(Sector.slug, func.count(func.distinct(Profile.id)))
+        .join(Concept, Concept.sector_id == Sector.id)
+        .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
+        .join(Profile, Profile.id == profile_concepts.c.profile_id)
+        .join(User, User.id == Profile.user_id)
+        .where(User.role == Role.MEMBER, User.email_confirmed_at.is_not(None),
+               Profile.expertise_visibility != Tier.PRIVATE)
+        .group_by(Sector.slug)
+    )  # fmt: skip
+    return {slug: count for slug, count in rows}

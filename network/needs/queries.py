@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from chapters.models import Node
@@ -160,3 +160,10 @@ def list_interests_of(member_id: int) -> list[Interest]:
 
 def list_nodes() -> list[Node]:
     return list(db.session.scalars(select(Node).order_by(Node.name)))
+
+
+def count_needs_completed() -> int:
+    return (
+        db.session.scalar(select(func.count(Need.id)).where(Need.status == NeedStatus.COMPLETED))
+        or 0
+    )
