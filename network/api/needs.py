@@ -40,9 +40,11 @@ from network.api.schemas import (
 )
 from network.api.views import (
     PAGING,
+    _defaults,
     _int_arg,
     _invalid_values,
     _json_object,
+    _missing,
     _optional_token_user,
     _paging,
     token_required,
@@ -72,27 +74,6 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # ---------------------------------------------------------------- request parsing
-
-
-def _required_fields(schema: type) -> tuple[str, ...]:
-    return tuple(
-        f.name
-        for f in dataclasses.fields(schema)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    )
-
-
-def _defaults(schema: type) -> dict[str, Any]:
-    return {
-        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        for f in dataclasses.fields(schema)
-        if f.name not in _required_fields(schema)
-    }
-
-
-def _missing(schema: type, sent: dict[str, Any]) -> list[tuple[str | None, str]]:
-    return [(name, "This field is required.") for name in _required_fields(schema)
-            if name not in sent]  # fmt: skip
 
 
 def _date(name: str, raw: str | None) -> date | None:

@@ -594,11 +594,30 @@ def event(event_id: int) -> ResponseReturnValue:
 
 # Request fields -> their JSON type, from the schema the OpenAPI document shows.
 EVENT_FIELDS = get_type_hints(EventIn)
-REQUIRED_EVENT_FIELDS = tuple(
-    f.name
-    for f in dataclasses.fields(EventIn)
-    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-)
+
+
+def _required_fields(schema: type) -> tuple[str, ...]:
+    """A request schema's fields without a default: a request must send them."""
+    return tuple(
+        f.name
+        for f in dataclasses.fields(schema)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
+def _defaults(schema: type) -> dict[str, Any]:
+    return {
+        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        for f in dataclasses.fields(schema)
+        if f.name not in _required_fields(schema)
+    }
+
+
+def _missing(schema: type, sent: dict[str, Any]) -> list[tuple[str | None, str]]:
+    return [(name, "This field is required.") for name in _required_fields(schema)
+            if name not in sent]  # fmt: skip
+
+
 MAX_QUESTION_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 10_000
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
@@ -804,15 +823,8 @@ def create_event() -> ResponseReturnValue:
     if not (is_ime_admin(user) or user.coordinated_chapter_ids):
         abort(403, description="Only chapter coordinators and IME create events.")
     sent = _json_object(EVENT_FIELDS, "the event's fields")
-    defaults = {
-        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        for f in dataclasses.fields(EventIn)
-        if f.name not in REQUIRED_EVENT_FIELDS
-    }
-    values, problems = _clean_event({**defaults, **sent}, chapter_queries.list_chapters())
-    problems += [
-        (name, "This field is required.") for name in REQUIRED_EVENT_FIELDS if name not in sent
-    ]
+    values, problems = _clean_event({**_defaults(EventIn), **sent}, chapter_queries.list_chapters())
+    problems += _missing(EventIn, sent)
     if problems:
         return _invalid_values(problems)
     _refuse_foreign_hosts(user, values["hosts"])

@@ -26,7 +26,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from network.auth.models import User
 from network.db import db, utcnow
@@ -41,11 +40,12 @@ from network.members.models import (
     ProfileMode,
     profile_concepts,
 )
+from network.members.queries import eager_profiles, present_profile, visible_clause
 from network.needs.models import ContactRequest, ContactStatus, Need
 from network.needs.services import load_of
 from network.security import Role
 from network.text import fold
-from network.visibility import ORGANISATION_TIERS, Tier
+from network.visibility import ORGANISATION_TIERS, ORGANISATION_VIEWER, visible_fields
 
 # name -> weight; the weights add up to 1. The README and the candidates page show this table.
 WEIGHTS: dict[str, float] = {
@@ -134,6 +134,8 @@ class Candidate:
     missing: list[str]
     at_capacity: bool
     profile: Profile | None = None
+    # What organisations may see of the member (`present_profile`): the card shows only this.
+    shown: dict[str, Any] | None = None
 
 
 @dataclass
@@ -324,10 +326,6 @@ def _full(ctx: _Context, facts: Facts) -> bool:
 # ---------------------------------------------------------------- loading facts in bulk
 
 
-def _org_visible(column: Any) -> Any:
-    return column.in_([str(t) for t in ORGANISATION_TIERS])
-
-
 def _spellings(ctx: _Context) -> list[str]:
     """How a free tag naming one of the need's concepts is likely written: each label and synonym
     as written, lower-cased, capitalised and without accents. Compared with `=` so the index on
@@ -380,8 +378,8 @@ def _load_facts(ctx: _Context) -> dict[int, Facts]:
                 Profile.languages_visibility, Profile.modes_visibility, Profile.confirmed_at,
             ).where(
                 Profile.id.in_(chunk), Profile.open_to_requests.is_(True),
-                _org_visible(Profile.open_to_requests_visibility),
-                _org_visible(Profile.expertise_visibility),
+                visible_clause("open_to_requests", ORGANISATION_VIEWER),
+                visible_clause("expertise", ORGANISATION_VIEWER),
             )
         ).all()  # fmt: skip
         members = set(
@@ -467,23 +465,22 @@ def rank_candidates(
     candidates = [_explain(ctx, row[3], row[4], language) for row in page]
     if candidates:
         profiles = db.session.scalars(
-            select(Profile)
-            .where(Profile.user_id.in_([c.member_id for c in candidates]))
-            .options(selectinload(Profile.user), selectinload(Profile.concepts),
-                     selectinload(Profile.state_of_origin))
-        )  # fmt: skip
+            eager_profiles(select(Profile)).where(
+                Profile.user_id.in_([c.member_id for c in candidates])
+            )
+        )
         by_member = {p.user_id: p for p in profiles}
         for candidate in candidates:
             candidate.profile = by_member.get(candidate.member_id)
+            if candidate.profile is not None:
+                candidate.shown = present_profile(candidate.profile, ORGANISATION_VIEWER, language)
     return Ranking(total=len(scored), candidates=candidates)
 
 
 def facts_for_profile(profile: Profile) -> Facts:
     """A member's facts as organisations see them, so that "Needs for you" shows the fit an
     organisation would see (a field the member hides from organisations counts as not given)."""
-    shown = {
-        name for name in profile.visibility if Tier(profile.visibility[name]) in ORGANISATION_TIERS
-    }
+    shown = visible_fields(ORGANISATION_VIEWER, profile.user_id, profile.visibility)
     expertise = "expertise" in shown
     return Facts(
         member_id=profile.user_id,

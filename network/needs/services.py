@@ -21,6 +21,7 @@ from network.db import db, utcnow
 from network.errors import ValidationError
 from network.geo import language_names
 from network.members.models import Concept, Mode, Profile, Sector
+from network.members.queries import listed_members
 from network.needs.models import (
     NEED_TRANSITIONS,
     ContactRequest,
@@ -36,7 +37,7 @@ from network.needs.models import (
 from network.outbox import notify
 from network.security import can_manage_need, is_member_account, is_verified_organisation_user
 from network.text import fold
-from network.visibility import ORGANISATION_TIERS
+from network.visibility import ORGANISATION_VIEWER, visible_fields
 
 MAX_MESSAGE = 2000
 MAX_DESCRIPTION = 10000
@@ -221,17 +222,13 @@ def withdraw_interest(member: User, need: Need) -> None:
 
 
 def _candidate_profile(member_id: int) -> Profile | None:
-    return db.session.scalar(
-        select(Profile).join(Profile.user).where(
-            Profile.user_id == member_id, User.role == "member",
-            User.email_confirmed_at.is_not(None),
-        )
-    )  # fmt: skip
+    return db.session.scalar(listed_members().where(Profile.user_id == member_id))
 
 
 def open_to_organisations(profile: Profile) -> bool:
     """Open to requests, and saying so to organisations (a hidden 'yes' is not a yes for them)."""
-    return profile.open_to_requests and profile.open_to_requests_visibility in ORGANISATION_TIERS
+    shown = visible_fields(ORGANISATION_VIEWER, profile.user_id, profile.visibility)
+    return profile.open_to_requests and "open_to_requests" in shown
 
 
 def _reachable(need: Need, member_id: int) -> Profile:

@@ -53,7 +53,7 @@ from network.security import (
     login_required,
     require,
 )
-from network.visibility import ORGANISATION_TIERS
+from network.visibility import ORGANISATION_VIEWER, visible_fields
 
 CANDIDATES_PER_PAGE = 20
 
@@ -119,7 +119,7 @@ def for_you() -> ResponseReturnValue:
     seen = (
         profile is not None
         and services.open_to_organisations(profile)
-        and (profile.expertise_visibility in ORGANISATION_TIERS)
+        and "expertise" in visible_fields(ORGANISATION_VIEWER, profile.user_id, profile.visibility)
     )
     return render_template("needs/for_you.html", ranked=ranked, interests=interests, seen=seen,
                            tab="for_you", has_expertise=bool(profile and (profile.concepts or profile.free_tags)))  # fmt: skip
@@ -306,7 +306,7 @@ def candidates(need_id: int) -> ResponseReturnValue:
         "needs/candidates.html", need=need, ranking=ranking, page=page,
         per_page=CANDIDATES_PER_PAGE, weights=weights_table(), requested=requested,
         shortlisted=shortlisted, contact_form=ContactForm(), action_form=ActionForm(),
-        org_tiers=ORGANISATION_TIERS, can_contact=can_manage_need(current_user, need)
+        can_contact=can_manage_need(current_user, need)
         and need.status in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS),
     )  # fmt: skip
 
@@ -362,7 +362,9 @@ def shortlist_csv(need_id: int) -> ResponseReturnValue:
         profile = entry.member.profile
         headline = (
             profile.headline
-            if profile and profile.headline_visibility in ORGANISATION_TIERS
+            if profile
+            and "headline"
+            in visible_fields(ORGANISATION_VIEWER, entry.member_id, profile.visibility)
             else ""
         )
         writer.writerow([entry.member_id, entry.member.full_name, headline,
