@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
@@ -45,6 +45,12 @@ chapter_nodes = Table(
 )
 
 
+class ChapterStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
 class Chapter(db.Model):
     """A citizen-led chapter in a city abroad. Autonomous; IME coordinates without governing."""
 
@@ -61,8 +67,19 @@ class Chapter(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Members may propose a chapter (issue 8); it stays inactive and "proposed" until IME approves
+    # it. Chapters IME creates itself are approved from the start.
+    status: Mapped[ChapterStatus] = mapped_column(
+        str_enum(ChapterStatus), default=ChapterStatus.APPROVED, server_default="approved",
+        index=True,
+    )  # fmt: skip
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    proposal_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     region: Mapped[Region] = relationship(back_populates="chapters")
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
     nodes: Mapped[list[Node]] = relationship(
         secondary=chapter_nodes, back_populates="chapters", order_by="Node.name"
     )
@@ -144,3 +161,26 @@ class ChapterMembership(db.Model):
     @property
     def is_coordinator(self) -> bool:
         return self.role == ChapterRole.COORDINATOR
+
+
+class CcimeTerm(db.Model):
+    """A member's term as a representative on the Advisory Council for Mexicans Abroad (CCIME),
+    marked by IME; the chapter page and the member's profile show the current ones."""
+
+    __tablename__ = "ccime_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chapter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chapters.id", ondelete="SET NULL"), index=True
+    )
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    chapter: Mapped[Chapter | None] = relationship()
+
+    def is_current(self, today: date) -> bool:
+        return self.starts_on <= today <= self.ends_on

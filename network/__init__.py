@@ -122,8 +122,11 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     from chapters import bp as chapters_bp
     from chapters import views as _chapters_views  # noqa: F401  (routes attach to bp)
+    from network.admin import accounts as _admin_accounts  # noqa: F401
     from network.admin import bp as admin_bp
+    from network.admin import chapters as _admin_chapters  # noqa: F401
     from network.admin import views as _admin_views  # noqa: F401
+    from network.admin import vocabulary as _admin_vocabulary  # noqa: F401
     from network.api import bp as api_bp
     from network.api import views as _api_views  # noqa: F401
     from network.auth import bp as auth_bp

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.db import db, str_enum, utcnow
@@ -42,6 +42,10 @@ class User(UserMixin, db.Model):
     auth_stamp: Mapped[str] = mapped_column(String(32), default=new_auth_stamp)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Set by IME (issue 8): a suspended account cannot sign in, and leaves the directory and
+    # search until it is reinstated. The reason is shown to IME only.
+    suspended_at: Mapped[datetime | None]
+    suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
     memberships: Mapped[list[ChapterMembership]] = relationship(
@@ -58,6 +62,10 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.auth_stamp}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def is_confirmed(self) -> bool:
