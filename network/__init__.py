@@ -129,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     from network.admin import vocabulary as _admin_vocabulary  # noqa: F401
     from network.api import bp as api_bp
     from network.api import views as _api_views  # noqa: F401
+    from network.api.docs import docs_bp as api_docs_bp
     from network.auth import bp as auth_bp
     from network.auth import views as _auth_views  # noqa: F401
     from network.dashboard import bp as dashboard_bp
@@ -156,6 +157,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
     # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
     csrf.exempt(api_bp)
 
