@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -88,3 +89,71 @@ class NodeForm(FlaskForm):
 
 class CoordinatorForm(FlaskForm):
     email = StringField(_l("E-mail address of the member"), validators=[_required, Length(max=254)])
+
+
+def _int_or_none(value: object) -> int | None:
+    """Coerce for a list of ids led by an empty "Choose…": the empty choice is no value, so the
+    field says "required" rather than "could not coerce"."""
+    return None if value in ("", None) else int(value)  # type: ignore[arg-type]
+
+
+class ChapterProposalForm(FlaskForm):
+    """A member proposes a chapter; IME reads the reason before approving it."""
+
+    name = StringField(
+        _l("Name of the chapter"),
+        validators=[_required, Length(max=120)],
+        description=_l("Usually the city or area, e.g. “Nueva York” or “Silicon Valley”."),
+    )
+    city = StringField(_l("City"), validators=[_required, Length(max=120)])
+    country = SelectField(_l("Country"), validators=[_required])
+    region = SelectField(
+        _l("Region"), coerce=_int_or_none, validators=[_required],
+        invalid_value_message=_l("Choose a region from the list."),
+        invalid_choice_message=_l("Choose a region from the list."),
+    )  # fmt: skip
+    timezone = SelectField(_l("Time zone"), validators=[_required])
+    proposal_note = TextAreaField(
+        _l("Why this chapter?"),
+        validators=[_required, Length(max=2000)],
+        description=_l(
+            "Who would take part, what you would like to do, and whether you have talked with "
+            "other members there. IME reads this before approving the chapter."
+        ),
+        render_kw={"rows": 5},
+    )
+
+    def set_choices(self, regions: list, language: str) -> None:
+        """Start every list on an empty choice, so nothing is proposed by accident."""
+        choose = SelectChoice("", _l("Choose…"))
+        self.country.choices = [choose, *country_choices(language)]
+        self.region.choices = [
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(region.id, region.name(language)) for region in regions),
+        ]
+        self.timezone.choices = [choose, *timezone_choices()]
+
+
+class ChapterDeclineForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (sent to the member)"), validators=[_required, Length(max=2000)]
+    )
+
+
+class CcimeTermForm(FlaskForm):
+    """IME marks a member as a representative on the Advisory Council for Mexicans Abroad."""
+
+    email = StringField(_l("E-mail address of the member"), validators=[_required, Length(max=254)])
+    chapter = SelectField(_l("Chapter (optional)"))
+    starts_on = DateField(
+        _l("Start of the term"), validators=[DataRequired(message=_l("Enter a date."))]
+    )
+    ends_on = DateField(
+        _l("End of the term"), validators=[DataRequired(message=_l("Enter a date."))]
+    )
+
+    def set_chapter_choices(self, chapters: list) -> None:
+        self.chapter.choices = [
+            SelectChoice("", _l("No chapter")),
+            *(SelectChoice(chapter.slug, chapter.name) for chapter in chapters),
+        ]

@@ -16,20 +16,24 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from chapters.models import (
+    CcimeTerm,
     Chapter,
     ChapterMembership,
     ChapterRole,
+    ChapterStatus,
     MembershipStatus,
     Node,
     Region,
 )
 from chapters.queries import get_membership, list_coordinators
+from network import audit
 from network.auth.models import User
 from network.db import db, utcnow
 from network.errors import ValidationError
 from network.geo import is_country, is_timezone
-from network.outbox import queue_email
-from network.security import Role
+from network.outbox import notify, queue_email
+from network.security import Role, is_ime_admin
+from network.text import fold, slugify
 
 DATA_DIR = Path(__file__).parent / "data"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -116,8 +120,13 @@ def leave_chapter(user: User, chapter: Chapter) -> None:
     db.session.flush()
 
 
-def assign_coordinator(chapter: Chapter, user: User, assigned_by: User) -> ChapterMembership:
-    """Make a member a coordinator of a chapter (and a member of it, if they were not)."""
+def assign_coordinator(
+    chapter: Chapter, user: User, assigned_by: User, *, send_email: bool = True
+) -> ChapterMembership:
+    """Make a member a coordinator of a chapter (and a member of it, if they were not).
+
+    `send_email=False` when the caller tells the person in its own message (approving the chapter
+    they proposed), so that one action gives one e-mail."""
     if user.role != Role.MEMBER:
         raise ValidationError("email", _l("Only member accounts can coordinate a chapter."))
     membership = get_membership(user, chapter)
@@ -131,6 +140,8 @@ def assign_coordinator(chapter: Chapter, user: User, assigned_by: User) -> Chapt
     membership.decided_at = utcnow()
     membership.decided_by = assigned_by
     db.session.flush()
+    if not send_email:
+        return membership
     queue_email(
         user.email,
         _l("You are now a coordinator of %(chapter)s", chapter=chapter.name),
@@ -239,6 +250,211 @@ def update_node(node: Node, fields: dict[str, Any]) -> Node:
             setattr(node, key, (fields[key] or "").strip())
     db.session.flush()
     return node
+
+
+# ---------------------------------------------------------------- proposals and activity
+
+# Addresses the chapters blueprint uses itself under /chapters/.
+RESERVED_SLUGS = frozenset({"propose", "new"})
+
+
+def _unique_chapter_slug(name: str) -> str:
+    """A free address from the name: "Nueva York" -> "nueva-york", then "nueva-york-2", ..."""
+    base = slugify(name)[:70].strip("-") or "chapter"
+    slug, number = base, 2
+    while slug in RESERVED_SLUGS or db.session.scalar(
+        select(Chapter.id).where(Chapter.slug == slug)
+    ):
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def propose_chapter(user: User, fields: dict[str, Any]) -> Chapter:
+    """A member proposes a chapter in their city. It stays proposed and inactive, seen only by IME
+    and the proposer, until IME approves it; a name already taken (or waiting) is refused, since
+    two chapters of one name would confuse members choosing where to join."""
+    if user.role != Role.MEMBER:
+        raise ValidationError(None, _l("Only member accounts can propose chapters."))
+    if not user.is_confirmed:
+        raise ValidationError(None, _l("Please confirm your e-mail address first."))
+    for key in ("name", "city", "country", "region", "timezone", "proposal_note"):
+        value = fields.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValidationError(key, _l("This field is required."))
+    _check_chapter_fields(fields)
+    name = " ".join(fields["name"].split())
+    note = fields["proposal_note"].strip()
+    if len(note) > 2000:
+        raise ValidationError("proposal_note", _l("Keep it under 2,000 characters."))
+    taken = db.session.scalars(select(Chapter.name).where(Chapter.status != ChapterStatus.DECLINED))
+    if fold(name) in {fold(other) for other in taken}:
+        raise ValidationError(
+            "name", _l("A chapter with this name already exists or is waiting for review.")
+        )
+    chapter = Chapter(
+        slug=_unique_chapter_slug(name),
+        name=name,
+        city=fields["city"].strip(),
+        country=fields["country"].upper(),
+        region=fields["region"],
+        timezone=fields["timezone"],
+        status=ChapterStatus.PROPOSED,
+        is_active=False,
+        proposed_by=user,
+        proposal_note=note,
+    )
+    db.session.add(chapter)
+    db.session.flush()
+    audit.record(user, "chapter.proposed", "chapter", chapter.id, name)
+    return chapter
+
+
+def _require_ime(admin: User) -> None:
+    if not is_ime_admin(admin):
+        raise PermissionError
+
+
+def _require_proposed(chapter: Chapter) -> None:
+    if chapter.status != ChapterStatus.PROPOSED:
+        raise ValidationError(None, _l("This proposal has already been decided."))
+
+
+def approve_chapter(admin: User, chapter: Chapter) -> Chapter:
+    """IME approves a proposal: the chapter becomes active and public, and whoever proposed it
+    coordinates it (if their account still is a member's), told in one e-mail."""
+    _require_ime(admin)
+    _require_proposed(chapter)
+    chapter.status = ChapterStatus.APPROVED
+    chapter.is_active = True
+    chapter.decided_at = utcnow()
+    chapter.decision_reason = ""
+    proposer = chapter.proposed_by
+    if proposer is not None and proposer.role == Role.MEMBER:
+        assign_coordinator(chapter, proposer, assigned_by=admin, send_email=False)
+    db.session.flush()
+    audit.record(admin, "chapter.approved", "chapter", chapter.id, chapter.name)
+    if proposer is not None:
+        notify(
+            proposer,
+            _l("Your chapter %(chapter)s is approved", chapter=chapter.name),
+            "chapter_approved",
+            chapter=chapter,
+            is_coordinator=proposer.role == Role.MEMBER,
+            link=url_for("chapters.detail", slug=chapter.slug, _external=True),
+        )
+    return chapter
+
+
+def decline_chapter(admin: User, chapter: Chapter, reason: str) -> Chapter:
+    """IME declines a proposal, saying why: the proposer reads the reason and may propose again."""
+    _require_ime(admin)
+    _require_proposed(chapter)
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ValidationError("reason", _l("Say why, so that the member understands."))
+    if len(reason) > 2000:
+        raise ValidationError("reason", _l("Keep it under 2,000 characters."))
+    chapter.status = ChapterStatus.DECLINED
+    chapter.is_active = False
+    chapter.decided_at = utcnow()
+    chapter.decision_reason = reason
+    db.session.flush()
+    audit.record(admin, "chapter.declined", "chapter", chapter.id, reason)
+    if chapter.proposed_by is not None:
+        notify(
+            chapter.proposed_by,
+            _l("Your proposal of %(chapter)s", chapter=chapter.name),
+            "chapter_declined",
+            chapter=chapter,
+            reason=reason,
+            link=url_for("chapters.propose", _external=True),
+        )
+    return chapter
+
+
+def set_chapter_active(admin: User, chapter: Chapter, active: bool) -> Chapter:
+    """Deactivate a chapter (it leaves the public lists, counts and search; nobody may join it)
+    or bring it back. Memberships, coordinators and events are kept, so reactivating restores
+    the chapter as it was."""
+    _require_ime(admin)
+    if chapter.status != ChapterStatus.APPROVED:
+        raise ValidationError(None, _l("Decide on the proposal first."))
+    if chapter.is_active == active:
+        raise ValidationError(
+            None,
+            _l("The chapter is already active.")
+            if active
+            else _l("The chapter is already inactive."),
+        )
+    chapter.is_active = active
+    db.session.flush()
+    action = "chapter.reactivated" if active else "chapter.deactivated"
+    audit.record(admin, action, "chapter", chapter.id, chapter.name)
+    return chapter
+
+
+# ---------------------------------------------------------------- CCIME representatives
+
+
+def _term_detail(term: CcimeTerm) -> str:
+    where = f" ({term.chapter.slug})" if term.chapter is not None else ""
+    return f"{term.starts_on.isoformat()}..{term.ends_on.isoformat()}{where}"
+
+
+def add_ccime_term(
+    admin: User, user: User, chapter: Chapter | None, starts_on: date, ends_on: date
+) -> CcimeTerm:
+    """Mark a member as a CCIME representative for a term. Only members with a profile: the badge
+    is shown on it. Two terms of one person may not overlap, or the badge would say two things."""
+    _require_ime(admin)
+    if user.role != Role.MEMBER or user.profile is None:
+        raise ValidationError("email", _l("This person has no member profile."))
+    if ends_on <= starts_on:
+        raise ValidationError("ends_on", _l("The end of the term must be after its start."))
+    if chapter is not None and chapter.status != ChapterStatus.APPROVED:
+        raise ValidationError("chapter", _l("Choose a chapter from the list."))
+    overlapping = db.session.scalar(
+        select(CcimeTerm.id).where(
+            CcimeTerm.user_id == user.id,
+            CcimeTerm.starts_on <= ends_on,
+            CcimeTerm.ends_on >= starts_on,
+        )
+    )
+    if overlapping is not None:
+        raise ValidationError(
+            "starts_on", _l("This person already has a term that overlaps these dates.")
+        )
+    term = CcimeTerm(
+        user=user, chapter=chapter, starts_on=starts_on, ends_on=ends_on, created_by_id=admin.id
+    )
+    db.session.add(term)
+    db.session.flush()
+    audit.record(admin, "ccime.term_added", "user", user.id, _term_detail(term))
+    return term
+
+
+def end_ccime_term(admin: User, term: CcimeTerm, today: date) -> CcimeTerm:
+    """End a term early: its last day is today. A term that has not started is deleted instead,
+    since it would otherwise end before it begins."""
+    _require_ime(admin)
+    if term.ends_on < today:
+        raise ValidationError(None, _l("This term has already ended."))
+    if term.ends_on == today:
+        raise ValidationError(None, _l("This term already ends today."))
+    if term.starts_on > today:
+        raise ValidationError(None, _l("This term has not started yet; delete it instead."))
+    term.ends_on = today
+    db.session.flush()
+    audit.record(admin, "ccime.term_ended", "user", term.user_id, _term_detail(term))
+    return term
+
+
+def delete_ccime_term(admin: User, term: CcimeTerm) -> None:
+    """Remove a term entered by mistake (the audit log keeps what it was)."""
+    _require_ime(admin)
+    audit.record(admin, "ccime.term_deleted", "user", term.user_id, _term_detail(term))
+    db.session.delete(term)
+    db.session.flush()
 
 
 # ---------------------------------------------------------------- reference data

@@ -8,11 +8,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from chapters import bp, queries, services
-from chapters.forms import ChapterEditForm, DecisionForm, JoinRequestForm
+from chapters.forms import ChapterEditForm, ChapterProposalForm, DecisionForm, JoinRequestForm
 from network.errors import ValidationError
 from network.events import queries as event_queries
 from network.extensions import db
 from network.forms import ActionForm, apply_error, page_arg
+from network.geo import current_language
 from network.security import can_join_chapters, can_manage_chapter, login_required, require
 
 
@@ -32,12 +33,51 @@ def regions() -> str:
     )
 
 
+@bp.route("/chapters/propose", methods=["GET", "POST"])
+@login_required
+def propose() -> str | Response:
+    """A member proposes a chapter and follows what IME decided on their earlier proposals."""
+    require(can_join_chapters(current_user))
+    form = ChapterProposalForm()
+    regions = queries.list_regions()
+    form.set_choices(regions, current_language())
+    if form.validate_on_submit():
+        fields = {
+            "name": form.name.data,
+            "city": form.city.data,
+            "country": form.country.data,
+            "region": next((r for r in regions if r.id == form.region.data), None),
+            "timezone": form.timezone.data,
+            "proposal_note": form.proposal_note.data,
+        }
+        try:
+            chapter = services.propose_chapter(current_user, fields)
+        except ValidationError as error:
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Thank you. IME will review your proposal of %(chapter)s and write to you.",
+                    chapter=chapter.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("chapters.propose"))
+    return render_template(
+        "chapters/propose.html",
+        form=form,
+        proposals=queries.list_proposals_by(current_user),
+    )
+
+
 @bp.route("/chapters/<slug>")
 def detail(slug: str) -> str:
-    chapter = queries.get_chapter_by_slug(slug)
+    chapter = queries.get_chapter_for_viewer(slug, current_user)
     return render_template(
         "chapters/detail.html",
         chapter=chapter,
+        ccime_terms=queries.list_current_ccime(chapter),
         coordinators=queries.list_coordinators(chapter),
         member_count=queries.count_chapter_members(chapter),
         membership=queries.get_membership(current_user, chapter),
@@ -188,4 +228,5 @@ def my_chapters() -> str:
     return render_template(
         "chapters/mine.html",
         memberships=queries.list_user_memberships(current_user),
+        can_join_chapters=can_join_chapters(current_user),
     )

@@ -2,13 +2,16 @@
 so an action and its record commit or roll back together.
 
 Issue 7 records every contact request, acceptance and view of revealed contact details here;
-administrative actions (verifying an organisation, ...) are recorded too. Entries are never
+every administrative action is recorded too (issue 8), including exports of this log. IME browses
+it by actor, action, subject and days, and exports the same selection as CSV. Entries are never
 edited; an account's deletion keeps its entries with the actor left empty.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, func, select
@@ -53,26 +56,78 @@ def entries_about(subject_type: str, subject_id: int) -> list[AuditEntry]:
     )
 
 
-def list_entries(
-    *, action: str = "", subject_type: str = "", subject_id: int | None = None,
-    page: int = 1, per_page: int = 50,
-) -> Any:  # fmt: skip
-    """A page of the log for IME, newest first, with the actor loaded (filters are exact, except
-    `action`, which also matches a prefix such as "contact.")."""
+@dataclass(frozen=True)
+class AuditFilters:
+    """What IME narrows the log to; the page and its CSV export share it, so the file holds
+    exactly the rows the page listed. Empty values filter nothing."""
+
+    action: str = ""
+    subject_type: str = ""
+    subject_id: int | None = None
+    # A number is the actor's id; any other text a part of their name or e-mail address.
+    actor: str = ""
+    # Inclusive UTC days.
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filtered(filters: AuditFilters) -> Any:
     from network.auth.models import User
 
     query = select(AuditEntry, User).outerjoin(User, User.id == AuditEntry.actor_id)
-    if action:
+    if filters.action:
+        action = filters.action
         query = query.where(
             (AuditEntry.action == action) | AuditEntry.action.startswith(action.rstrip(".") + ".")
         )
-    if subject_type:
-        query = query.where(AuditEntry.subject_type == subject_type)
-    if subject_id is not None:
-        query = query.where(AuditEntry.subject_id == subject_id)
+    if filters.subject_type:
+        query = query.where(AuditEntry.subject_type == filters.subject_type)
+    if filters.subject_id is not None:
+        query = query.where(AuditEntry.subject_id == filters.subject_id)
+    actor = filters.actor.strip()
+    if actor.isdigit():
+        query = query.where(AuditEntry.actor_id == (int(actor) if len(actor) < 10 else -1))
+    elif actor:
+        pattern = _like(actor)
+        query = query.where(
+            User.full_name.ilike(pattern, escape="\\") | User.email.ilike(pattern, escape="\\")
+        )
+    if filters.date_from is not None:
+        query = query.where(AuditEntry.created_at >= _start_of(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(AuditEntry.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    return query
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _newest_first(query: Any) -> Any:
+    return query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+
+
+def list_entries(filters: AuditFilters, *, page: int = 1, per_page: int = 50) -> Any:
+    """A page of the log for IME, newest first, with the actor loaded, and the total (filters
+    are exact, except `action`, which also matches a prefix such as "contact.")."""
+    query = _filtered(filters)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.execute(
-        query.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()  # fmt: skip
+        _newest_first(query).limit(per_page).offset((page - 1) * per_page)
+    ).all()
     return total, [(entry, user) for entry, user in rows]
+
+
+def iter_entries(filters: AuditFilters, *, batch: int = 1000) -> Iterator[tuple[AuditEntry, Any]]:
+    """Every matching entry, newest first, read in batches: the log grows without bound, so an
+    export streams it instead of loading it whole."""
+    result = db.session.execute(
+        _newest_first(_filtered(filters)).execution_options(yield_per=batch)
+    )
+    yield from result

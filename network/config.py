@@ -78,6 +78,9 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
     MAIL_MAX_ATTEMPTS = 8
+    # Where members write to IME, e.g. about a suspended account (empty: the e-mail names the
+    # administrator who acted).
+    IME_CONTACT_EMAIL = os.environ.get("IME_CONTACT_EMAIL", "")
 
     # "file": an index under SEARCH_INDEX_DIR (default instance/search_index); "ram" for tests.
     SEARCH_STORAGE = os.environ.get("SEARCH_STORAGE", "file")

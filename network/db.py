@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy import DateTime, Enum, MetaData, extract
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -93,3 +94,14 @@ def import_models() -> None:
     import network.organisations.models
     import network.outbox  # noqa: F401
     import search.models  # noqa: F401
+
+
+def month_key(year: Any, month: Any) -> str:
+    """ "2026-03" from the (year, month) that `year_month` groups by (PostgreSQL gives Decimals)."""
+    return f"{int(year):04d}-{int(month):02d}"
+
+
+def year_month(column: Any) -> tuple[Any, Any]:
+    """Year and month expressions of a timestamp, to count per calendar month (UTC) with the
+    same SQL on SQLite and PostgreSQL."""
+    return extract("year", column), extract("month", column)

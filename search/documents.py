@@ -56,9 +56,10 @@ def _language_names(code: str) -> str:
 
 
 def member_document(profile: Profile) -> dict[str, Any] | None:
-    """The index entry of a listed member, or None if the member must not be searchable."""
+    """The index entry of a listed member, or None if the member must not be searchable (not a
+    confirmed member, or suspended by IME: None makes the indexer delete the document)."""
     user = profile.user
-    if user.role != Role.MEMBER or user.email_confirmed_at is None:
+    if user.role != Role.MEMBER or user.email_confirmed_at is None or user.is_suspended:
         return None
     tiers = profile.visibility
     approved = [m for m in user.memberships if m.status == MembershipStatus.APPROVED]

@@ -1,7 +1,8 @@
 """Keeping the index in step with the database, as Warehouse does it.
 
-`after_flush` collects what changed into `session.info`; `after_commit` writes it with one writer
-through a separate session; a rollback drops it. No domain module knows any of this happens. If a
+`after_flush` collects what changed into `session.info` (and `before_flush` the documents holding a
+changed concept, sector or state); `after_commit` writes it with one writer through a separate
+session; a rollback drops it. No domain module knows any of this happens. If a
 write fails, the keys are kept in `search_pending` and retried by the next write and by
 `flask search reindex --pending`.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy import ColumnElement, delete, event, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage, RamStorage
@@ -27,19 +28,28 @@ from whoosh.index import LockError
 from whoosh.searching import Searcher
 from whoosh.writing import CLEAR
 
-from chapters.models import Chapter, ChapterMembership
+from chapters.models import Chapter, ChapterMembership, Node
 from network.auth.models import User
 from network.db import db
-from network.events.models import Event
+from network.events.models import Event, event_topics
 from network.members.models import (
+    Concept,
     EducationEntry,
     FreeTag,
     Profile,
     ProfileLanguage,
     ProfileMode,
+    Sector,
+    profile_concepts,
 )
 from network.members.queries import eager_profiles
-from network.needs.models import Need, NeedLanguage, NeedMode
+from network.needs.models import (
+    Need,
+    NeedLanguage,
+    NeedMode,
+    need_nice_concepts,
+    need_required_concepts,
+)
 from network.organisations.models import Organisation
 from search.documents import (
     chapter_document,
@@ -199,8 +209,8 @@ def _keys_for(obj: Any) -> Iterator[tuple[str, int]]:
 
 
 # What a member document reads from the account; other account changes (a log-in time, a
-# language) need no index write.
-_INDEXED_USER_ATTRIBUTES = ("full_name", "email", "role", "email_confirmed_at")
+# language) need no index write. A suspension or reinstatement removes or restores the document.
+_INDEXED_USER_ATTRIBUTES = ("full_name", "email", "role", "email_confirmed_at", "suspended_at")
 # What a need document reads from the need (its languages and modes are also caught as rows,
 # see `_keys_for`); interest, shortlists and contact requests need no index write. Both sides of
 # each relationship: a flush may not have copied an assigned object's key into its column yet.
@@ -218,12 +228,92 @@ _INDEXED_ATTRIBUTES: dict[type, tuple[str, ...]] = {
 }
 
 
+def _changed(obj: Any, names: tuple[str, ...]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
 def _needs_indexing(obj: Any) -> bool:
     for model, names in _INDEXED_ATTRIBUTES.items():
         if isinstance(obj, model):
-            state = inspect(obj)
-            return any(state.attrs[name].history.has_changes() for name in names)
+            return _changed(obj, names)
     return True
+
+
+# What the documents copy of the vocabulary and of places. A row of these is no document of its
+# own, but its holders' documents hold a copy: a concept's labels, synonyms, slug and sector
+# (members, events, needs); a sector's labels (needs) and slug (the sector facet of needs, and of
+# members through their concepts); a state's name (members' state of origin, needs' place) and
+# code (their state facet). Chapter documents hold no state. `search_text` is left out: no
+# document reads it, and it changes only together with the labels.
+_CONCEPT_ATTRIBUTES = ("slug", "label_es", "label_en", "synonyms_es", "synonyms_en", "sector",
+                       "sector_id")  # fmt: skip
+_SECTOR_ATTRIBUTES = ("slug", "label_es", "label_en")
+_NODE_ATTRIBUTES = ("code", "name")
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """Queue the documents of whoever holds a changed or deleted concept, sector or state.
+
+    This runs before the flush, not after it, because a deleted concept's or state's links go
+    with it (ON DELETE CASCADE / SET NULL): afterwards nobody would be found holding it. Holders
+    linked or unlinked in this same flush are changed rows themselves, caught by `_after_flush`.
+    The holders are read with one query per kind of document whatever the number of changed
+    rows, and queued as ordinary keys, so a failed write is kept and retried like any other."""
+    concepts: set[int] = set()
+    sectors: set[int] = set()
+    sector_slugs: set[int] = set()
+    nodes: set[int] = set()
+    for obj, deleted in chain(((o, False) for o in session.dirty),
+                              ((o, True) for o in session.deleted)):  # fmt: skip
+        if isinstance(obj, Concept) and (deleted or _changed(obj, _CONCEPT_ATTRIBUTES)):
+            concepts.add(obj.id)
+        elif isinstance(obj, Sector) and (deleted or _changed(obj, _SECTOR_ATTRIBUTES)):
+            sectors.add(obj.id)
+            if deleted or _changed(obj, ("slug",)):
+                sector_slugs.add(obj.id)
+        elif isinstance(obj, Node) and (deleted or _changed(obj, _NODE_ATTRIBUTES)):
+            nodes.add(obj.id)
+    if concepts or sectors or nodes:
+        changes = session.info.setdefault(_INFO_KEY, set())
+        changes.update(_holders(session, concepts, sectors, sector_slugs, nodes))
+
+
+def _holders(session: Session, concepts: set[int], sectors: set[int], sector_slugs: set[int],
+             nodes: set[int]) -> set[tuple[str, int]]:  # fmt: skip
+    """(kind, id) of the documents holding these concepts, sectors (by labels, or by slug too)
+    and states: one query per kind of document that can hold any of them."""
+    held: set[tuple[str, int]] = set()
+
+    def collect(kind: str, column: Any, conditions: list[ColumnElement[bool]]) -> None:
+        if conditions:
+            held.update((kind, i) for i in session.scalars(select(column).where(or_(*conditions))))
+
+    member_concepts = [profile_concepts.c.concept_id.in_(concepts)] if concepts else []
+    if sector_slugs:
+        in_sector = select(Concept.id).where(Concept.sector_id.in_(sector_slugs))
+        member_concepts.append(profile_concepts.c.concept_id.in_(in_sector))
+    members: list[ColumnElement[bool]] = []
+    if member_concepts:
+        holding = select(profile_concepts.c.profile_id).where(or_(*member_concepts))
+        members.append(Profile.id.in_(holding))
+    if nodes:
+        members.append(Profile.state_of_origin_id.in_(nodes))
+    collect("member", Profile.user_id, members)
+    collect("event", event_topics.c.event_id,
+            [event_topics.c.concept_id.in_(concepts)] if concepts else [])  # fmt: skip
+    needs: list[ColumnElement[bool]] = []
+    if concepts:
+        for table in (need_required_concepts, need_nice_concepts):
+            needs.append(
+                Need.id.in_(select(table.c.need_id).where(table.c.concept_id.in_(concepts)))
+            )
+    if sectors:
+        needs.append(Need.sector_id.in_(sectors))
+    if nodes:
+        needs.append(Need.node_id.in_(nodes))
+    collect("need", Need.id, needs)
+    return held
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
@@ -369,6 +459,7 @@ def count_documents(session: Session) -> int:
 def register_indexer(app: Flask) -> None:
     app.extensions["search_index"] = SearchIndex(app)
     for name, listener in (
+        ("before_flush", _before_flush),
         ("after_flush", _after_flush),
         ("after_commit", _after_commit),
         ("after_soft_rollback", _after_rollback),

@@ -291,3 +291,14 @@ def make_member(app: Flask, make_user: Callable[..., User]) -> Callable[..., Use
         return user
 
     return make
+
+
+def bearer(app: Flask, user: User) -> dict[str, str]:
+    """An Authorization header with a new API token of `user`, made by the account page's
+    service (tests of the API need a token, not the page that creates it)."""
+    from network.auth.services import create_api_token
+
+    with app.test_request_context():
+        _row, plain = create_api_token(db.session.get(User, user.id), "tests")
+        db.session.commit()
+    return {"Authorization": f"Bearer {plain}"}

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import SelectChoice
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, StringField
+from wtforms.validators import Length
+from wtforms.validators import ValidationError as WTFValidationError
 
 from chapters import queries, services
 from chapters.forms import ChapterAdminForm, CoordinatorForm, NodeForm, RegionForm
@@ -15,6 +31,8 @@ from chapters.models import Chapter
 from network import audit
 from network.admin import bp
 from network.auth.services import get_user_by_email
+from network.csvsafe import csv_lines
+from network.db import utcnow
 from network.errors import ValidationError
 from network.extensions import db
 from network.forms import ActionForm, apply_error, page_arg
@@ -53,11 +71,13 @@ def edit_region(slug: str | None) -> str | Response:
             for name in ("slug", "name_es", "name_en", "description_es", "description_en")
         }
         fields["position"] = form.position.data or 0
+        action = "region.updated" if region else "region.created"
         try:
-            services.save_region(region, fields)
+            saved = services.save_region(region, fields)
         except ValidationError as error:
             apply_error(form, error)
         else:
+            audit.record(current_user, action, "region", saved.id, saved.slug)
             db.session.commit()
             flash(_("The region has been saved."), "success")
             return redirect(url_for("admin.index"))
@@ -93,6 +113,20 @@ def _chapter_form(chapter: Chapter | None) -> ChapterAdminForm:
     return form
 
 
+def _snapshot(chapter: Chapter, fields: dict[str, Any]) -> dict[str, Any]:
+    """The chapter's values of these fields, comparable before and after an edit, so the audit
+    log can say which fields an edit changed."""
+    values = {}
+    for name in fields:
+        value = getattr(chapter, name)
+        if isinstance(value, list):  # nodes: the same set in any order is no change
+            value = sorted(item.id for item in value)
+        elif hasattr(value, "id"):  # region
+            value = value.id
+        values[name] = value
+    return values
+
+
 @bp.route("/chapters/new", methods=["GET", "POST"])
 @ime_required
 def new_chapter() -> str | Response:
@@ -103,6 +137,7 @@ def new_chapter() -> str | Response:
         except ValidationError as error:
             apply_error(form, error)
         else:
+            audit.record(current_user, "chapter.created", "chapter", chapter.id, chapter.slug)
             db.session.commit()
             flash(_("The chapter has been created."), "success")
             return redirect(url_for("chapters.detail", slug=chapter.slug))
@@ -115,17 +150,27 @@ def edit_chapter(slug: str) -> str | Response:
     chapter = queries.get_chapter_by_slug(slug)
     form = _chapter_form(chapter)
     if form.validate_on_submit():
+        fields = _chapter_fields(form)
+        before = _snapshot(chapter, fields)
         try:
-            services.update_chapter(
-                chapter, _chapter_fields(form), allowed=services.EDITABLE_BY_IME
-            )
+            services.update_chapter(chapter, fields, allowed=services.EDITABLE_BY_IME)
         except ValidationError as error:
             apply_error(form, error)
         else:
+            changed = [name for name, value in _snapshot(chapter, fields).items()
+                       if value != before[name]]  # fmt: skip
+            audit.record(current_user, "chapter.updated", "chapter", chapter.id,
+                         f"{chapter.slug}: {', '.join(changed) or '—'}")  # fmt: skip
             db.session.commit()
             flash(_("The chapter has been updated."), "success")
             return redirect(url_for("chapters.detail", slug=chapter.slug))
     return render_template("admin/chapter.html", form=form, chapter=chapter)
+
+
+def _person(user: Any) -> str:
+    """Who an action concerned, in the audit detail: the name alone could be ambiguous, and the
+    e-mail address stays out of the log (members choose who sees it)."""
+    return f"{user.full_name} (#{user.id})"
 
 
 @bp.route("/chapters/<slug>/coordinators", methods=["GET", "POST"])
@@ -142,6 +187,8 @@ def coordinators(slug: str) -> str | Response:
         except ValidationError as error:
             apply_error(form, error)
         else:
+            audit.record(current_user, "coordinator.assigned", "chapter", chapter.id,
+                         _person(user))  # fmt: skip
             db.session.commit()
             flash(
                 _(
@@ -171,6 +218,7 @@ def remove_coordinator(slug: str, user_id: int) -> Response:
         flash(_("This person does not coordinate the chapter."), "warning")
     elif form.validate_on_submit():
         services.remove_coordinator(chapter, user)
+        audit.record(current_user, "coordinator.removed", "chapter", chapter.id, _person(user))
         db.session.commit()
         flash(_("%(name)s no longer coordinates the chapter.", name=user.full_name), "info")
     return redirect(url_for("admin.coordinators", slug=chapter.slug))
@@ -189,6 +237,7 @@ def edit_node(slug: str) -> str | Response:
                 "description_en": form.description_en.data,
             },
         )
+        audit.record(current_user, "node.updated", "node", node.id, node.slug)
         db.session.commit()
         flash(_("The node has been updated."), "success")
         return redirect(url_for("chapters.node", slug=node.slug))
@@ -214,6 +263,9 @@ def import_members() -> str | Response | tuple[str, int]:
                 text, dry_run=form.dry_run.data, partial=form.partial.data
             )
             if report.applied:
+                audit.record(current_user, "members.imported", "member_import", 0,
+                             f"{report.rows} rows: {report.created} created, {report.updated} "
+                             f"updated, {report.skipped} skipped")  # fmt: skip
                 db.session.commit()
                 flash(
                     _(
@@ -232,8 +284,14 @@ def import_members() -> str | Response | tuple[str, int]:
 @bp.route("/members/export.csv")
 @ime_required
 def export_members() -> Response:
+    """Every member's profile as IME sees it: the most sensitive thing the platform hands out,
+    so who took it and when is logged before the file leaves."""
+    body = csvio.export_csv(current_user)
+    rows = max(0, sum(1 for _row in csv.reader(io.StringIO(body))) - 1)
+    audit.record(current_user, "members.exported", "member_export", 0, f"{rows} members")
+    db.session.commit()
     return Response(
-        csvio.export_csv(current_user),
+        body,
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="red-global-mx-members.csv"'},
     )
@@ -249,20 +307,26 @@ def free_tags() -> str | Response:
                 concepts, _tags = member_services.resolve_expertise([form.concept.data])
                 if not concepts:
                     raise ValidationError("concept", _("No concept has that name or slug."))
-                count = member_services.map_free_tag(form.tag.data, concepts[0])
+                count = member_services.map_free_tag(current_user, form.tag.data, concepts[0])
                 message = _("%(count)d members now carry “%(concept)s”.", count=count,
                             concept=concepts[0].label(current_language()))  # fmt: skip
             elif form.new_tag.data:
-                count = member_services.rename_free_tag(form.tag.data, form.new_tag.data)
+                count = member_services.rename_free_tag(
+                    current_user, form.tag.data, form.new_tag.data
+                )
                 message = _("Renamed on %(count)d profiles.", count=count)
             else:
                 raise ValidationError(None, _("Choose a concept or a new name."))
         except ValidationError as error:
+            db.session.rollback()
             flash(str(error.message), "danger")
         else:
             db.session.commit()
             flash(message, "success")
         return redirect(url_for("admin.free_tags"))
+    for name, errors in form.errors.items():
+        if name != "csrf_token":
+            flash(f"{form[name].label.text or name}: {' '.join(errors)}", "danger")
     return render_template("admin/tags.html", tags=member_queries.list_free_tags())
 
 
@@ -308,18 +372,123 @@ def reject_organisation(organisation_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("admin.organisations"))
 
 
+AUDIT_CSV_COLUMNS = ("time_utc", "actor_name", "actor_id", "action", "subject_type",
+                     "subject_id", "detail")  # fmt: skip
+# The subjects entries name today, offered as suggestions; any other type may still be typed.
+AUDIT_SUBJECT_TYPES = ("member", "need", "organisation", "concept", "free_tag", "chapter",
+                       "region", "node", "member_import", "member_export", "audit_log")  # fmt: skip
+
+
+AUDIT_FILTERS = ("actor", "action", "subject_type", "subject_id", "date_from", "date_to")
+
+
+def _parse_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip()) if (text or "").strip() else None
+    except ValueError:
+        return None
+
+
+class AuditFilterForm(FlaskForm):
+    """The log's filters, read from the query string (a GET form: links to a filtered view and
+    its CSV can be shared, and nothing changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("Who (name, e-mail or account number)"), validators=[Length(max=120)])
+    action = StringField(_l("Action (or its start, e.g. contact.)"), validators=[Length(max=60)])
+    subject_type = StringField(_l("Subject type"), validators=[Length(max=40)],
+                               render_kw={"list": "audit-subject-types"})  # fmt: skip
+    subject_id = StringField(_l("Subject id"), validators=[Length(max=20)],
+                             render_kw={"inputmode": "numeric"})  # fmt: skip
+    date_from = StringField(_l("From (UTC day)"), render_kw={"type": "date"})
+    date_to = StringField(_l("To (UTC day, included)"), render_kw={"type": "date"})
+
+    def validate_subject_id(self, field: StringField) -> None:
+        if field.data and not field.data.strip().isdigit():
+            raise WTFValidationError(_("Enter a whole number."))
+
+    def _validate_day(self, field: StringField) -> None:
+        if field.data and field.data.strip() and _parse_day(field.data) is None:
+            raise WTFValidationError(
+                _("“%(value)s” is not a date: use YYYY-MM-DD, e.g. 2026-03-31.", value=field.data)
+            )
+
+    validate_date_from = _validate_day
+    validate_date_to = _validate_day
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        start, end = _parse_day(self.date_from.data), _parse_day(self.date_to.data)
+        if start and end and start > end:
+            self.date_to.errors = [
+                *self.date_to.errors,
+                _("The end date is before the start date: nothing can match. Swap them?"),
+            ]
+            return False
+        return valid
+
+    def filters(self) -> audit.AuditFilters:
+        subject_id = int(self.subject_id.data) if (self.subject_id.data or "").strip() else None
+        if subject_id is not None and not 0 <= subject_id < 2**31:
+            subject_id = -1  # no such subject: an empty list, not an overflow
+        return audit.AuditFilters(
+            action=(self.action.data or "").strip(),
+            subject_type=(self.subject_type.data or "").strip(),
+            subject_id=subject_id,
+            actor=(self.actor.data or "").strip(),
+            date_from=_parse_day(self.date_from.data),
+            date_to=_parse_day(self.date_to.data),
+        )
+
+
+def _filter_args() -> dict[str, str]:
+    """The query string's filters (not its page), for the CSV link and back to the page."""
+    return {k: v for k, v in request.args.items() if k in AUDIT_FILTERS and v}
+
+
 @bp.route("/audit")
 @ime_required
 def audit_log() -> str:
     """Who did what to whom: contact requests and answers, views of revealed contact details,
-    organisation decisions. Filters by action (or its prefix) and subject."""
+    every administrative action. Filters by actor, action (or its prefix), subject and days."""
     page = page_arg()
-    action = request.args.get("action", "").strip()[:60]
-    subject_type = request.args.get("subject_type", "").strip()[:40]
-    subject_id = request.args.get("subject_id", type=int)
-    if subject_id is not None and not 0 <= subject_id < 2**31:
-        subject_id = -1  # no such subject: an empty list, not an overflow
-    total, rows = audit.list_entries(action=action, subject_type=subject_type,
-                                     subject_id=subject_id, page=page)  # fmt: skip
-    return render_template("admin/audit.html", rows=rows, total=total, page=page, per_page=50,
-                           action=action, subject_type=subject_type, subject_id=subject_id)  # fmt: skip
+    form = AuditFilterForm(formdata=request.args)
+    total, rows = 0, []
+    if form.validate():
+        total, rows = audit.list_entries(form.filters(), page=page)
+    # A bad filter is shown next to its field with the page's usual status: nothing failed.
+    return render_template(
+        "admin/audit.html", form=form, rows=rows, total=total, page=page, per_page=50,
+        subject_types=AUDIT_SUBJECT_TYPES, filter_args=_filter_args(),
+    )  # fmt: skip
+
+
+@bp.route("/audit.csv")
+@ime_required
+def audit_csv() -> Response:
+    """The filtered log as a CSV file, every matching row, streamed. Taking a copy of the log is
+    itself logged, before the first row leaves."""
+    form = AuditFilterForm(formdata=request.args)
+    if not form.validate():
+        flash(_("Correct the filters before exporting."), "danger")
+        return redirect(url_for("admin.audit_log", **_filter_args()))
+    filters = form.filters()
+    described = "; ".join(f"{k}={v}" for k, v in _filter_args().items()) or "no filter"
+    audit.record(current_user, "audit.exported", "audit_log", 0, described)
+    db.session.commit()
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        yield AUDIT_CSV_COLUMNS
+        for entry, user in audit.iter_entries(filters):
+            yield (entry.created_at.isoformat(), user.full_name if user else "",
+                   user.id if user else "", entry.action, entry.subject_type,
+                   entry.subject_id, entry.detail)  # fmt: skip
+
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(csv_lines(rows())),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-log-{stamp}.csv"'},
+    )

@@ -13,6 +13,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -128,3 +129,11 @@ class ApiTokenForm(FlaskForm):
 class LanguageForm(FlaskForm):
     language = HiddenField(validators=[DataRequired()])
     next = HiddenField()
+
+
+class AccountSuspendForm(FlaskForm):
+    """IME's reason for a suspension: required, since the person is e-mailed it."""
+
+    reason = TextAreaField(
+        _l("Reason (sent to the person)"), validators=[_required, Length(max=2000)]
+    )

@@ -1,4 +1,5 @@
-"""Account rules: registration, confirmation, passwords, e-mail changes and API tokens.
+"""Account rules: registration, confirmation, passwords, e-mail changes, API tokens, and IME's
+suspension of accounts.
 
 Services never commit: the view or CLI command that calls them owns the transaction, so an
 e-mail queued here is only sent if the whole change is kept.
@@ -18,15 +19,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from network import audit
 from network.auth.models import ApiToken, User, new_auth_stamp
 from network.db import db, utcnow
 from network.errors import ValidationError
 from network.members.models import Profile
-from network.outbox import queue_email
-from network.security import Role
+from network.outbox import notify, queue_email
+from network.security import Role, is_ime_admin
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -241,7 +244,7 @@ def load_user_from_session(session_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.auth_stamp != stamp:
+    if user is None or user.auth_stamp != stamp or user.is_suspended:
         return None
     return user
 
@@ -252,7 +255,7 @@ def load_user_from_session(session_id: str) -> User | None:
 def request_password_reset(email: str) -> None:
     """Queue a reset link if the account exists. The caller says the same thing either way."""
     user = get_user_by_email(email)
-    if user is None:
+    if user is None or user.is_suspended:
         return
     send_password_link(
         user,
@@ -293,7 +296,9 @@ def check_reset_token(token: str) -> User:
         except InvalidToken:
             raise reset_error from None
     user = _user_from_token(data)
-    if data.get("stamp") != user.auth_stamp:
+    # Suspension changes the stamp too; the check on is_suspended also covers a link asked for
+    # later, so a suspended person cannot use a new password until IME reinstates them.
+    if data.get("stamp") != user.auth_stamp or user.is_suspended:
         raise InvalidToken()
     return user
 
@@ -410,10 +415,83 @@ def revoke_api_token(user: User, token_id: int) -> ApiToken:
 
 def user_for_api_token(plain: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plain)))
-    if token is None or token.revoked_at is not None:
+    # A suspended account's tokens are refused, not revoked: reinstating brings them back.
+    if token is None or token.revoked_at is not None or token.user.is_suspended:
         return None
     # Coarse on purpose: a write on every API read would contend with real writes.
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now
     return token.user
+
+
+# ---------------------------------------------------------------- suspension (IME)
+
+
+def ime_contact_address() -> str:
+    """Where a suspended person writes to IME: IME_CONTACT_EMAIL if the deployment sets it."""
+    return current_app.config.get("IME_CONTACT_EMAIL") or ""
+
+
+def suspend_account(admin: User, user: User, reason: str) -> None:
+    """IME suspends an account: it can no longer sign in or use its API tokens, and leaves the
+    directory and search (the search index follows `suspended_at`).
+
+    Changing the auth stamp ends every open session and outstanding password link at once. The
+    reason is required because the person is told it, with whom to ask about it."""
+    if not is_ime_admin(admin):
+        raise PermissionError
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(
+            "reason", _l("Give the reason for the suspension: the person will read it.")
+        )
+    if user.id == admin.id:
+        raise ValidationError(None, _l("You cannot suspend your own account."))
+    if user.is_suspended:
+        raise ValidationError(None, _l("%(name)s is already suspended.", name=user.full_name))
+    user.suspended_at = utcnow()
+    user.suspension_reason = reason[:2000]
+    user.auth_stamp = new_auth_stamp()
+    audit.record(admin, "account.suspended", "user", user.id, reason)
+    notify(user, _l("Your Red Global MX account is suspended"), "account_suspended",
+           reason=user.suspension_reason, contact=ime_contact_address() or admin.email)  # fmt: skip
+
+
+def reinstate_account(admin: User, user: User) -> None:
+    """IME lifts a suspension: the same password and API tokens work again, and the member
+    returns to the directory and search. The person is told they may sign in."""
+    if not is_ime_admin(admin):
+        raise PermissionError
+    if not user.is_suspended:
+        raise ValidationError(None, _l("%(name)s is not suspended.", name=user.full_name))
+    user.suspended_at = None
+    user.suspension_reason = ""
+    audit.record(admin, "account.reinstated", "user", user.id)
+    notify(user, _l("Your Red Global MX account is active again"), "account_reinstated",
+           link=url_for("auth.login", _external=True))  # fmt: skip
+
+
+def search_accounts(text: str, page: int, per_page: int = 25) -> Pagination:
+    """Accounts of every role whose name or e-mail address contains `text` (all of them when it
+    is empty), by name: how IME finds the account to suspend or reinstate."""
+    query = select(User)
+    text = " ".join(text.split())
+    if text:
+        query = query.where(
+            or_(User.full_name.icontains(text, autoescape=True),
+                User.email.icontains(text, autoescape=True))
+        )  # fmt: skip
+    query = query.order_by(User.full_name, User.id)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def list_suspended_accounts() -> list[User]:
+    """Every suspended account, the most recent suspension first (IME's list to review)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.suspended_at.is_not(None))
+            .order_by(User.suspended_at.desc(), User.id)
+        )
+    )

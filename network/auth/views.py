@@ -110,6 +110,15 @@ def resend_confirmation() -> str | Response:
     return render_template("auth/resend_confirmation.html", form=form)
 
 
+def _suspended_message() -> str:
+    contact = services.ime_contact_address()
+    if contact:
+        return _("This account is suspended. To ask about it, contact IME at %(email)s.",
+                 email=contact)  # fmt: skip
+    return _("This account is suspended. IME has e-mailed you the reason and whom to contact "
+             "about it.")  # fmt: skip
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_limit_per_ip, methods=["POST"], scope="login-ip")
 @limiter.limit(_limit_per_account, key_func=_login_account_key, methods=["POST"])
@@ -124,6 +133,11 @@ def login() -> str | Response:
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             form.form_errors.append(_("The e-mail address or the password is not correct."))
+        elif user.is_suspended:
+            # Said only after the right password, so the page does not reveal who is suspended.
+            db.session.commit()  # keeps a password rehash, like the unconfirmed case
+            form.form_errors.append(_suspended_message())
+            return render_template("auth/login.html", form=form), 403
         elif not user.is_confirmed:
             db.session.commit()
             form.form_errors.append(

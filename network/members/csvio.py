@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from chapters.models import Chapter, ChapterMembership, MembershipStatus
 from network.auth.models import User
 from network.auth.services import hash_password, normalise_email
+from network.csvsafe import FORMULA_STARTS, safe_cell
 from network.db import db, utcnow
 from network.errors import ValidationError
 from network.members.queries import build_viewer, eager_profiles, listed_members, present_profile
@@ -46,6 +48,22 @@ COLUMN_FIELD = {
 }  # fmt: skip
 VISIBILITY_COLUMNS = tuple(f"{c}_visibility" for c in COLUMNS)
 EXPORT_COLUMNS = COLUMNS + VISIBILITY_COLUMNS
+
+
+# A cell the export quoted so that a spreadsheet shows it as text: one quote, then either a
+# formula start or more quotes and then a formula start (see `_exported_cell`).
+_QUOTED = re.compile("'+[" + re.escape("".join(FORMULA_STARTS)) + "]")
+
+
+def _exported_cell(value: str) -> str:
+    """`safe_cell`, made reversible: a value that already looks quoted ("'=1") gets one more
+    quote too, so that the import, which takes one quote off such cells, gives it back as typed."""
+    return "'" + value if _QUOTED.match(value) else safe_cell(value)
+
+
+def _imported_cell(value: str) -> str:
+    """The value as typed, from a cell the export neutralised (or a spreadsheet kept quoted)."""
+    return value[1:] if _QUOTED.match(value) else value
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,7 @@ def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -
         if None in row:
             report.problems.append(Problem(line, "*", "more values than columns"))
         else:
+            row = {column: _imported_cell(value or "") for column, value in row.items()}
             checked = _check_row(line, row, seen, chapters, report.problems)
             if checked is not None:
                 good.append(checked)
@@ -221,7 +240,11 @@ def _cell(data: dict[str, Any], column: str) -> str:
 
 
 def export_rows(viewer: Viewer) -> Iterable[list[str]]:
-    """The export as rows, header first. Only what this viewer may see is written."""
+    """The export as rows, header first. Only what this viewer may see is written.
+
+    Cells are neutralised here rather than by each writer (the admin download, `flask members
+    export`): members type these values, and IME opens the file in a spreadsheet, where a
+    headline such as "=HYPERLINK(...)" would otherwise run as a formula."""
     yield list(EXPORT_COLUMNS)
     profiles = db.session.scalars(eager_profiles(listed_members().order_by(User.email)))
     for profile in profiles:
@@ -236,7 +259,7 @@ def export_rows(viewer: Viewer) -> Iterable[list[str]]:
                 visibility.append(str(Tier.PUBLIC if profile.name_public else Tier.MEMBERS))
             else:
                 visibility.append(tiers[COLUMN_FIELD[column]])
-        yield cells + visibility
+        yield [_exported_cell(cell) for cell in cells + visibility]
 
 
 def export_csv(user: Any) -> str:

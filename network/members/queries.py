@@ -7,15 +7,16 @@ exports all call it, and it asks network.visibility which fields to include.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node, Region
 from network.auth.models import User
-from network.db import db
+from network.db import db, month_key, year_month
 from network.geo import country_name, language_name
 from network.members.models import (
     MODE_LABELS,
@@ -78,13 +79,17 @@ def _name_clause(viewer: Viewer) -> ColumnElement[bool]:
     return true() if viewer.is_signed_in else Profile.name_public.is_(True)
 
 
-def listed_members() -> Any:
-    """Profiles that appear anywhere: confirmed member accounts."""
-    return (
+def listed_members(*, include_suspended: bool = False) -> Any:
+    """Profiles that appear anywhere: confirmed member accounts that IME has not suspended.
+
+    The directory, profiles, the API, search results, mentoring and contact requests all start
+    here, so a suspension hides a member everywhere at once; only IME asks for the suspended."""
+    query = (
         select(Profile)
         .join(Profile.user)
         .where(User.role == Role.MEMBER, User.email_confirmed_at.is_not(None))
     )
+    return query if include_suspended else query.where(User.suspended_at.is_(None))
 
 
 def eager_profiles(query: Any) -> Any:
@@ -188,8 +193,10 @@ def paginate_directory(
     )
 
 
-def get_profile_for_user_id(user_id: int) -> Profile | None:
-    return db.session.scalar(eager_profiles(listed_members().where(Profile.user_id == user_id)))
+def get_profile_for_user_id(user_id: int, *, include_suspended: bool = False) -> Profile | None:
+    """A listed member's profile; a suspended one only with `include_suspended` (IME's view)."""
+    query = listed_members(include_suspended=include_suspended).where(Profile.user_id == user_id)
+    return db.session.scalar(eager_profiles(query))
 
 
 def list_sectors() -> list[Sector]:
@@ -388,7 +395,9 @@ def get_own_data(user: User) -> dict[str, Any]:
     return data
 
 
-def count_members_by_sector() -> dict[str, int]:
+def count_members_by_sector(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> dict[str, int]:
     """Confirmed members holding at least one concept of each sector, by sector slug. A member
     who keeps their expertise to themselves ("only me") is not counted."""
     rows = db.session.execute(
@@ -397,8 +406,185 @@ def count_members_by_sector() -> dict[str, int]:
         .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
         .join(Profile, Profile.id == profile_concepts.c.profile_id)
         .join(User, User.id == Profile.user_id)
-        .where(User.role == Role.MEMBER, User.email_confirmed_at.is_not(None),
+        .where(*_members_in_scope(since, chapter_id),
                Profile.expertise_visibility != Tier.PRIVATE)
         .group_by(Sector.slug)
     )  # fmt: skip
     return {slug: count for slug, count in rows}
+
+
+# ---------------------------------------------------------------- figures for IME's dashboard
+# The dashboard reads a field only where the member shows it to IME at least ("only me" stays
+# out of every count, like the public figures), and counts confirmed member accounts.
+
+
+def _members_in_scope(since: datetime | None, chapter_id: int | None) -> list[Any]:
+    """Confirmed member accounts, joined since `since` when given, and members of one chapter
+    when given (a coordinator's dashboard)."""
+    clauses: list[Any] = [User.role == Role.MEMBER, User.email_confirmed_at.is_not(None)]
+    if since is not None:
+        clauses.append(User.created_at >= since)
+    if chapter_id is not None:
+        clauses.append(
+            User.id.in_(
+                select(ChapterMembership.user_id).where(
+                    ChapterMembership.chapter_id == chapter_id,
+                    ChapterMembership.status == MembershipStatus.APPROVED,
+                )
+            )
+        )
+    return clauses
+
+
+def count_members(*, since: datetime | None = None, chapter_id: int | None = None) -> int:
+    """Members in scope, the denominator of the dashboard's shares."""
+    return (
+        db.session.scalar(
+            select(func.count(Profile.id))
+            .join(User, User.id == Profile.user_id)
+            .where(*_members_in_scope(since, chapter_id))
+        )
+        or 0
+    )
+
+
+def count_members_by_country(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> dict[str | None, int]:
+    """Members by country of residence; None gathers those who give none or keep it to
+    themselves."""
+    shown = and_(Profile.country.is_not(None), Profile.country_visibility != Tier.PRIVATE)
+    country = case((shown, Profile.country), else_=None)
+    rows = db.session.execute(
+        select(country, func.count(Profile.id))
+        .join(User, User.id == Profile.user_id)
+        .where(*_members_in_scope(since, chapter_id))
+        .group_by(country)
+    )
+    return {code or None: count for code, count in rows}
+
+
+def top_concepts(
+    limit: int = 20, *, since: datetime | None = None, chapter_id: int | None = None
+) -> list[tuple[Concept, int]]:
+    """The concepts most members hold, most held first (ties by slug, so the list is stable)."""
+    count = func.count(profile_concepts.c.profile_id)
+    rows = db.session.execute(
+        select(profile_concepts.c.concept_id, count)
+        .join(Profile, Profile.id == profile_concepts.c.profile_id)
+        .join(User, User.id == Profile.user_id)
+        .where(*_members_in_scope(since, chapter_id), Profile.expertise_visibility != Tier.PRIVATE)
+        .group_by(profile_concepts.c.concept_id)
+        .order_by(count.desc(), profile_concepts.c.concept_id)
+        .limit(limit)
+    ).all()
+    concepts = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Concept)
+            .where(Concept.id.in_([concept_id for concept_id, _n in rows]))
+            .options(selectinload(Concept.sector))
+        )
+    }
+    return [(concepts[concept_id], n) for concept_id, n in rows]
+
+
+@dataclass(frozen=True)
+class Openness:
+    members: int
+    mentoring: int
+    requests: int
+
+
+def count_openness(*, since: datetime | None = None, chapter_id: int | None = None) -> Openness:
+    """How many members say they are open to mentoring and to organisations' requests (and
+    show it to IME at least)."""
+    mentoring = and_(Profile.open_to_mentoring.is_(True),
+                     Profile.mentoring_visibility != Tier.PRIVATE)  # fmt: skip
+    requests = and_(Profile.open_to_requests.is_(True),
+                    Profile.open_to_requests_visibility != Tier.PRIVATE)  # fmt: skip
+    total, open_mentoring, open_requests = db.session.execute(
+        select(
+            func.count(Profile.id),
+            func.count(case((mentoring, 1))),
+            func.count(case((requests, 1))),
+        )
+        .join(User, User.id == Profile.user_id)
+        .where(*_members_in_scope(since, chapter_id))
+    ).one()
+    return Openness(total or 0, open_mentoring or 0, open_requests or 0)
+
+
+def _count_by_month(column: Any, since: datetime | None, chapter_id: int | None) -> dict[str, int]:
+    year, month = year_month(column)
+    query = (
+        select(year, month, func.count(Profile.id))
+        .join(User, User.id == Profile.user_id)
+        .where(*_members_in_scope(None, chapter_id))
+        .group_by(year, month)
+    )
+    if since is not None:
+        query = query.where(column >= since)
+    return {month_key(y, m): n for y, m, n in db.session.execute(query)}
+
+
+def count_new_members_by_month(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> dict[str, int]:
+    """Accounts created per calendar month ("2026-03": 41)."""
+    return _count_by_month(User.created_at, since, chapter_id)
+
+
+def count_confirmations_by_month(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> dict[str, int]:
+    """Profiles by the month of their latest confirmation: a profile confirmed twice counts in
+    the later month only, as only the latest date is kept."""
+    return _count_by_month(Profile.confirmed_at, since, chapter_id)
+
+
+def _available_experts(chapter_id: int | None) -> list[Any]:
+    """Experts organisations can reach: open to requests and showing their expertise."""
+    return [
+        *_members_in_scope(None, chapter_id),
+        Profile.open_to_requests.is_(True),
+        Profile.open_to_requests_visibility != Tier.PRIVATE,
+        Profile.expertise_visibility != Tier.PRIVATE,
+    ]
+
+
+def count_experts_by_sector_and_country(
+    *, chapter_id: int | None = None
+) -> dict[tuple[str, str | None], int]:
+    """Available experts per (sector slug, country of residence); the supply side of the gap
+    table. A member with concepts in two sectors counts in both."""
+    shown = and_(Profile.country.is_not(None), Profile.country_visibility != Tier.PRIVATE)
+    country = case((shown, Profile.country), else_=None)
+    rows = db.session.execute(
+        select(Sector.slug, country, func.count(func.distinct(Profile.id)))
+        .join(Concept, Concept.sector_id == Sector.id)
+        .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
+        .join(Profile, Profile.id == profile_concepts.c.profile_id)
+        .join(User, User.id == Profile.user_id)
+        .where(*_available_experts(chapter_id))
+        .group_by(Sector.slug, country)
+    )
+    return {(slug, code or None): n for slug, code, n in rows}
+
+
+def count_experts_by_concept_and_country(
+    concept_ids: list[int], *, chapter_id: int | None = None
+) -> dict[tuple[int, str | None], int]:
+    """Available experts holding each concept, per country of residence."""
+    if not concept_ids:
+        return {}
+    shown = and_(Profile.country.is_not(None), Profile.country_visibility != Tier.PRIVATE)
+    country = case((shown, Profile.country), else_=None)
+    rows = db.session.execute(
+        select(profile_concepts.c.concept_id, country, func.count(Profile.id))
+        .join(Profile, Profile.id == profile_concepts.c.profile_id)
+        .join(User, User.id == Profile.user_id)
+        .where(*_available_experts(chapter_id), profile_concepts.c.concept_id.in_(concept_ids))
+        .group_by(profile_concepts.c.concept_id, country)
+    )
+    return {(concept_id, code or None): n for concept_id, code, n in rows}

@@ -16,12 +16,20 @@ from urllib.parse import urlsplit
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
 
 from chapters.models import Node
+from network import audit
 from network.auth.models import User
 from network.db import db, utcnow
 from network.errors import ValidationError
-from network.geo import default_timezone, is_country, is_timezone, language_names
+from network.geo import (
+    current_language,
+    default_timezone,
+    is_country,
+    is_timezone,
+    language_names,
+)
 from network.members.models import (
     LANGUAGE_LEVELS,
     Concept,
@@ -31,7 +39,9 @@ from network.members.models import (
     Profile,
     ProfileLanguage,
     ProfileMode,
+    profile_concepts,
 )
+from network.members.vocabulary import search_text_for
 from network.outbox import OutboxMessage, queue_email
 from network.text import fold
 from network.visibility import PRESET_FIELDS, PROFILE_FIELDS, Tier
@@ -464,23 +474,34 @@ def delete_account(user: User, password: str) -> None:
         refresh_mentor_load(mentor_id)
 
 
-def map_free_tag(tag: str, concept: Concept) -> int:
-    """Every member carrying this free tag gets the concept instead. Returns how many."""
+def map_free_tag(admin: User | None, tag: str, concept: Concept) -> int:
+    """Every member carrying this free tag gets the concept instead. Returns how many.
+
+    The profiles' concept lists change through the ORM, so the search index rewrites each
+    member's document after the commit, like any edited profile."""
     rows = db.session.scalars(select(FreeTag).where(FreeTag.tag == tag)).all()
+    if not rows:
+        raise ValidationError("tag", _l("No member carries this tag any more."))
     for row in rows:
         profile = row.profile
         if concept not in profile.concepts:
             profile.concepts.append(concept)
         db.session.delete(row)
     db.session.flush()
+    audit.record(admin, "tag.mapped", "concept", concept.id,
+                 f"“{tag}” → {concept.slug}: {len(rows)} members")  # fmt: skip
     return len(rows)
 
 
-def rename_free_tag(tag: str, new_tag: str) -> int:
+def rename_free_tag(admin: User | None, tag: str, new_tag: str) -> int:
+    """Correct a free tag on every profile carrying it (a profile that already has the new
+    spelling keeps one). Returns how many profiles carried it."""
     new_tag = " ".join(new_tag.replace(";", " ").split())[:MAX_FREE_TAG]
     if not new_tag:
         raise ValidationError("new_tag", _l("This field is required."))
     rows = db.session.scalars(select(FreeTag).where(FreeTag.tag == tag)).all()
+    if not rows:
+        raise ValidationError("tag", _l("No member carries this tag any more."))
     for row in rows:
         duplicate = any(
             fold(t.tag) == fold(new_tag) and t is not row for t in row.profile.free_tags
@@ -490,7 +511,161 @@ def rename_free_tag(tag: str, new_tag: str) -> int:
         else:
             row.tag = new_tag
     db.session.flush()
+    audit.record(admin, "tag.renamed", "free_tag", 0, f"“{tag}” → “{new_tag}”: {len(rows)} members")
     return len(rows)
+
+
+# ---------------------------------------------------------------- the vocabulary (IME)
+
+MAX_LABEL = 160
+CONCEPT_TEXT_FIELDS = ("label_es", "label_en", "synonyms_es", "synonyms_en")
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a merge moved, for IME's message and the audit log."""
+
+    members: int
+    needs: int
+    events: int
+
+
+def _synonym_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list | tuple) else re.split(r"[;\n]", str(value or ""))
+    return [" ".join(str(item).split())[:MAX_LABEL] for item in items if str(item).strip()]
+
+
+def _join_synonyms(items: list[str], *labels: str) -> str:
+    """Synonyms without repeats (ignoring case and accents) and without the concept's own
+    labels, which are matched anyway."""
+    seen = {fold(label) for label in labels}
+    kept = []
+    for item in items:
+        if fold(item) not in seen:
+            seen.add(fold(item))
+            kept.append(item)
+    return ";".join(kept)
+
+
+def rename_concept(admin: User | None, concept: Concept, data: Mapping[str, Any]) -> Concept:
+    """Correct a concept's labels and synonyms (keys of `data`: label_es, label_en, synonyms_es,
+    synonyms_en; synonyms as a list or separated by ";" or new lines). Every profile, need and
+    event holding the concept shows the new labels, since they refer to the concept itself.
+
+    A label another concept already uses is refused: typed expertise is matched to concepts by
+    label, so two concepts with one label would make one of them unreachable."""
+    labels = {key: " ".join(str(data.get(key) or "").split()) for key in ("label_es", "label_en")}
+    for key, label in labels.items():
+        if not label:
+            raise ValidationError(key, _l("This field is required."))
+        if len(label) > MAX_LABEL:
+            raise ValidationError(key, _l("Keep it under %(n)d characters.", n=MAX_LABEL))
+    others = db.session.scalars(select(Concept).where(Concept.id != concept.id))
+    taken = {fold(label): other for other in others for label in (other.label_es, other.label_en)}
+    for key, label in labels.items():
+        other = taken.get(fold(label))
+        if other is not None:
+            raise ValidationError(key, _l("“%(label)s” is already the label of %(slug)s.",
+                                          label=label, slug=other.slug))  # fmt: skip
+    new = {
+        **labels,
+        "synonyms_es": _join_synonyms(_synonym_list(data.get("synonyms_es")), *labels.values()),
+        "synonyms_en": _join_synonyms(_synonym_list(data.get("synonyms_en")), *labels.values()),
+    }
+    changed = [key for key in CONCEPT_TEXT_FIELDS if getattr(concept, key) != new[key]]
+    if not changed:
+        return concept
+    detail = "; ".join(f"{key}: {getattr(concept, key)} → {new[key]}" for key in changed)
+    for key in changed:
+        setattr(concept, key, new[key])
+    concept.search_text = search_text_for(concept)
+    db.session.flush()
+    audit.record(admin, "concept.renamed", "concept", concept.id, detail)
+    return concept
+
+
+def _swap(concepts: list[Concept], source: Concept, target: Concept) -> None:
+    """Replace `source` by `target` in a list of concepts that holds it, keeping one `target`."""
+    concepts.remove(source)
+    if target not in concepts:
+        concepts.append(target)
+
+
+def merge_concepts(admin: User | None, source: Concept, target: Concept, *,
+                   across_sectors: bool = False) -> MergeCounts:  # fmt: skip
+    """Fold `source` into `target` and delete it: a duplicate in the vocabulary, or a concept
+    too narrow to keep. Whoever held the source holds the target (once); a need that required
+    the source requires the target, even if it had the target as nice to have. The source's
+    labels and synonyms become the target's synonyms, so it is still found by its old names.
+
+    Concepts of different sectors are merged only when `across_sectors` says so: the sector
+    decides where members and needs are counted and filtered, so it is a deliberate choice."""
+    from network.events.models import Event, event_topics
+    from network.needs.models import Need, need_nice_concepts, need_required_concepts
+
+    if source.id == target.id:
+        raise ValidationError("target", _l("A concept cannot be merged into itself."))
+    if source.sector_id != target.sector_id and not across_sectors:
+        language = current_language()
+        raise ValidationError(
+            "across_sectors",
+            _l("“%(source)s” is in the sector %(source_sector)s and “%(target)s” in "
+               "%(target_sector)s. Confirm that you want to merge across sectors.",
+               source=source.label(language), source_sector=source.sector.label(language),
+               target=target.label(language), target_sector=target.sector.label(language)),
+        )  # fmt: skip
+
+    def holding(table: Any, column: Any) -> Any:
+        return select(column).where(table.c.concept_id == source.id)
+
+    profiles = db.session.scalars(
+        select(Profile)
+        .where(Profile.id.in_(holding(profile_concepts, profile_concepts.c.profile_id)))
+        .options(selectinload(Profile.concepts))
+    ).all()
+    for profile in profiles:
+        _swap(profile.concepts, source, target)
+    needs = db.session.scalars(
+        select(Need)
+        .where(
+            Need.id.in_(holding(need_required_concepts, need_required_concepts.c.need_id))
+            | Need.id.in_(holding(need_nice_concepts, need_nice_concepts.c.need_id))
+        )
+        .options(selectinload(Need.required_concepts), selectinload(Need.nice_concepts))
+    ).all()
+    for need in needs:
+        if source in need.required_concepts:
+            need.required_concepts.remove(source)
+            if target in need.nice_concepts:
+                need.nice_concepts.remove(target)
+            if target not in need.required_concepts:
+                need.required_concepts.append(target)
+        if source in need.nice_concepts:
+            need.nice_concepts.remove(source)
+            if target not in need.required_concepts and target not in need.nice_concepts:
+                need.nice_concepts.append(target)
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.id.in_(holding(event_topics, event_topics.c.event_id)))
+        .options(selectinload(Event.topics))
+    ).all()
+    for event in events:
+        _swap(event.topics, source, target)
+    labels = (target.label_es, target.label_en)
+    for language in ("es", "en"):
+        key = f"synonyms_{language}"
+        merged = [*_synonym_list(getattr(target, key)), getattr(source, f"label_{language}"),
+                  *_synonym_list(getattr(source, key))]  # fmt: skip
+        setattr(target, key, _join_synonyms(merged, *labels))
+    target.search_text = search_text_for(target)
+    db.session.flush()
+    counts = MergeCounts(members=len(profiles), needs=len(needs), events=len(events))
+    audit.record(admin, "concept.merged", "concept", target.id,
+                 f"{source.slug} (#{source.id}) → {target.slug}: {counts.members} members, "
+                 f"{counts.needs} needs, {counts.events} events")  # fmt: skip
+    db.session.delete(source)
+    db.session.flush()
+    return counts
 
 
 def invite_member(user: User) -> None:

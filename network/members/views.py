@@ -30,7 +30,7 @@ from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
 from network.mentoring.services import can_ask
-from network.security import is_member_account, login_required, require
+from network.security import is_ime_admin, is_member_account, login_required, require
 from network.visibility import (
     ANONYMOUS,
     FIELD_LABELS,
@@ -99,7 +99,8 @@ def _directory_choices(form: DirectoryForm, language: str) -> None:
 
 @bp.route("/<int:user_id>")
 def profile(user_id: int) -> str:
-    profile = queries.get_profile_for_user_id(user_id)
+    # A suspended member's page is gone for everyone but IME, who may need to review it.
+    profile = queries.get_profile_for_user_id(user_id, include_suspended=is_ime_admin(current_user))
     if profile is None:
         abort(404)
     is_self = current_user.is_authenticated and current_user.id == user_id
@@ -127,6 +128,7 @@ def profile(user_id: int) -> str:
         tier_labels=TIER_LABELS,
         action_form=ActionForm(),
         can_ask_mentoring=not preview and can_ask(current_user, profile),
+        ccime_terms=chapter_queries.ccime_terms_of(profile.user, current=True),
     )
 
 

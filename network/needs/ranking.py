@@ -386,7 +386,7 @@ def _load_facts(ctx: _Context) -> dict[int, Facts]:
             db.session.scalars(
                 select(User.id).where(
                     User.id.in_([row[1] for row in rows]), User.role == Role.MEMBER,
-                    User.email_confirmed_at.is_not(None),
+                    User.email_confirmed_at.is_not(None), User.suspended_at.is_(None),
                 )
             )
         )  # fmt: skip

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from chapters.models import Node
+from network.csvsafe import safe_row
 from network.errors import ValidationError
 from network.extensions import db
 from network.forms import ActionForm, apply_error, commit_or_flash, page_arg, safe_next
@@ -367,8 +368,10 @@ def shortlist_csv(need_id: int) -> ResponseReturnValue:
             in visible_fields(ORGANISATION_VIEWER, entry.member_id, profile.visibility)
             else ""
         )
-        writer.writerow([entry.member_id, entry.member.full_name, headline,
-                         entry.added_at.date().isoformat(), contact.status if contact else ""])  # fmt: skip
+        # Names and headlines are typed by members: neutralised for the spreadsheet they end in.
+        writer.writerow(safe_row([entry.member_id, entry.member.full_name, headline,
+                                  entry.added_at.date().isoformat(),
+                                  contact.status if contact else ""]))  # fmt: skip
     filename = f"need-{need.id}-shortlist-{date.today().isoformat()}.csv"
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})  # fmt: skip
