@@ -37,6 +37,16 @@ def can_manage_chapter(user: Any, chapter: Chapter) -> bool:
     return is_ime_admin(user) or chapter.id in user.coordinated_chapter_ids
 
 
+def dashboard_chapter_ids(user: Any) -> set[int] | None:
+    """Whose figures the dashboard shows this user: None for the whole network (IME), the
+    chapters a coordinator runs, or an empty set (no dashboard at all)."""
+    if is_ime_admin(user):
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(user.coordinated_chapter_ids)
+
+
 def is_member_account(user: Any) -> bool:
     """Skilled members have a profile and join chapters; organisation and IME accounts do not."""
     return bool(getattr(user, "is_authenticated", False) and user.role == Role.MEMBER)

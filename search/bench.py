@@ -764,6 +764,10 @@ def main(argv: list[str] | None = None) -> int:
     from network.needs.bench import time_ranking
 
     ranking = time_ranking(app)
+    step("building every panel of the dashboard, all time (5 runs)")
+    from network.dashboard.bench import time_dashboard
+
+    dashboard = time_dashboard(app)
 
     figures = {"reindex_s": reindex_s, **summarise(samples, updates),
                "rank_ms": ranking["rank_ms"]}  # fmt: skip
@@ -777,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": TARGETS,
         "also": {
             "seed_s": seed_s,
+            **dashboard,
             "fts5_build_s": fts5_build_s,
             "search_without_facets_p50_ms": _percentile([s.no_facets_ms for s in samples], 50),
             "search_without_facets_p95_ms": _percentile([s.no_facets_ms for s in samples], 95),

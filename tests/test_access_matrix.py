@@ -23,6 +23,8 @@ MEMBERS_ONLY = {"anonymous": 302, "member": 200, "coordinator": 200, "other_coor
                 "org_user": 403, "ime": 403}  # fmt: skip
 MEMBER_ONLY_REDIRECT = {role: 302 if code == 200 else code for role, code in MEMBERS_ONLY.items()}
 TOKEN_ONLY = dict.fromkeys(ROLES, 401)
+# IME sees the whole network; each coordinator their own chapter.
+DASHBOARD = {**CHAPTER_MANAGERS, "other_coordinator": 200}
 
 
 def _ok_to(expected: dict[str, int], success: int) -> dict[str, int]:
@@ -77,6 +79,10 @@ MATRIX = [
     ("GET", "/api/v1/openapi.json", ALL),
     ("GET", "/api/v1/stats", ALL),
     ("GET", "/about/stats", ALL),
+    ("GET", "/api/docs", ALL),
+    ("GET", "/dashboard", DASHBOARD),
+    ("GET", "/dashboard?period=all&chapter=paris&by=concept", DASHBOARD),
+    ("GET", "/dashboard/gap.csv", DASHBOARD),
     ("GET", "/members", ALL),
     ("GET", "/members/concepts?q=agua", ALL),
     ("GET", "/members/{member}", ALL),

@@ -563,3 +563,33 @@ class StatsOut:
     members_by_region: list[CountOut]
     members_by_sector: list[CountOut]
     suppressed_below: int
+
+
+@dataclass
+class DashboardColumnOut:
+    """A column of a dashboard table: `kind` is text, int, percent (a share from 0 to 1), days
+    or heat (a count of the supply-vs-demand table)."""
+
+    key: str
+    label: str
+    kind: str
+
+
+@dataclass
+class DashboardFigureOut:
+    label: str
+    value: str
+
+
+@dataclass
+class DashboardPanelOut:
+    """One panel of IME's dashboard: the table the page draws as a chart, with the scope it was
+    computed for. Each row maps column keys to values (null where there is nothing to divide)."""
+
+    panel: str
+    title: str
+    period: str
+    chapter: str | None
+    columns: list[DashboardColumnOut]
+    rows: list[dict]
+    summary: list[DashboardFigureOut]

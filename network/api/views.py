@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
 from sqlalchemy import case, func, select
 
 from chapters import queries as chapter_queries
@@ -25,6 +26,7 @@ from network.api.schemas import (
     CancellationOut,
     ChapterOut,
     ChapterRef,
+    DashboardPanelOut,
     EventCreatedOut,
     EventHitOut,
     EventHostOut,
@@ -44,6 +46,7 @@ from network.api.schemas import (
     StatsOut,
 )
 from network.auth.services import user_for_api_token
+from network.dashboard import panels as dashboard_panels
 from network.dashboard.queries import public_statistics
 from network.errors import ValidationError
 from network.events import queries as event_queries
@@ -209,6 +212,36 @@ def stats() -> ResponseReturnValue:
     Counts of people below five are given as "< 5" so that nobody can be singled out.
     """
     return jsonify(public_statistics("en"))
+
+
+@bp.get("/dashboard/<slug>")
+@token_required
+@documented(
+    DashboardPanelOut,
+    params=(
+        QueryParam("period", str, "3m, 12m (default), 24m or all."),
+        QueryParam("chapter", str, "A chapter's slug: IME may ask for any; a coordinator's "
+                   "token gets their own chapter (the first by name if not given)."),
+        QueryParam("by", str, "For the gap panel: sector (default) or concept."),
+    ),
+    errors=(403, 404),
+)  # fmt: skip
+def dashboard_panel(slug: str) -> ResponseReturnValue:
+    """One panel of the dashboard, the same figures as the table on /dashboard.
+
+    Panels: members-by-region, members-by-country, members-by-sector, top-concepts, openness,
+    growth, freshness, events-per-month, chapter-activity, needs-by-status, needs-by-sector,
+    needs-by-state, contact-requests, outcomes, gap. For IME tokens (the whole network or one
+    chapter) and coordinators' tokens (their chapter); others get 403.
+    """
+    if slug not in dashboard_panels.PANELS:
+        abort(404, description="No such panel. Known panels: "
+              + ", ".join(dashboard_panels.PANELS) + ".")  # fmt: skip
+    scope, _choices = dashboard_panels.scope_for(g.api_user, request.args)
+    with force_locale("en"):  # the API speaks English, whatever the account's language
+        body = dashboard_panels.build(slug, scope, "en").as_json()
+    return jsonify({**body, "period": scope.period,
+                    "chapter": scope.chapter.slug if scope.chapter else None})  # fmt: skip
 
 
 @bp.get("/openapi.json")

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from chapters.models import Chapter, Region
 from network.auth.models import User
-from network.db import db, utcnow
+from network.db import db, month_key, utcnow, year_month
 from network.events.models import (
     CalendarFeed,
     Event,
@@ -254,3 +254,79 @@ def count_events_held() -> int:
         )
         or 0
     )
+
+
+def _held_in_scope(since: datetime | None, chapter_id: int | None) -> list[Any]:
+    """Published events that have started, since `since`, hosted by one chapter when given."""
+    clauses: list[Any] = [Event.status == EventStatus.PUBLISHED, Event.starts_at <= utcnow()]
+    if since is not None:
+        clauses.append(Event.starts_at >= since)
+    if chapter_id is not None:
+        clauses.append(
+            Event.id.in_(
+                select(event_hosts.c.event_id).where(event_hosts.c.chapter_id == chapter_id)
+            )
+        )
+    return clauses
+
+
+def count_events_by_month(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> dict[str, int]:
+    """Published events by the month they started in (UTC), up to now."""
+    year, month = year_month(Event.starts_at)
+    rows = db.session.execute(
+        select(year, month, func.count(Event.id))
+        .where(*_held_in_scope(since, chapter_id))
+        .group_by(year, month)
+    )
+    return {month_key(y, m): n for y, m, n in rows}
+
+
+@dataclass(frozen=True)
+class ChapterActivity:
+    chapter: Chapter
+    events: int
+    registrations: int  # confirmed seats (cancelled ones and the waitlist left out)
+    attended: int
+    promotions: int  # seats given from the waitlist
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return self.attended / self.registrations if self.registrations else None
+
+
+def chapter_activity(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> list[ChapterActivity]:
+    """Per hosting chapter, for events that have started: events, confirmed registrations,
+    check-ins and waitlist promotions. An event hosted by two chapters counts for both."""
+    scope = _held_in_scope(since, chapter_id)
+    events = dict(
+        db.session.execute(
+            select(event_hosts.c.chapter_id, func.count(Event.id))
+            .join(Event, Event.id == event_hosts.c.event_id)
+            .where(*scope)
+            .group_by(event_hosts.c.chapter_id)
+        ).all()
+    )
+    confirmed = Registration.status == RegistrationStatus.CONFIRMED
+    seats = {
+        chapter: (registrations, attended, promotions)
+        for chapter, registrations, attended, promotions in db.session.execute(
+            select(
+                event_hosts.c.chapter_id,
+                func.count(case((confirmed, 1))),
+                func.count(case((and_(confirmed, Registration.attended_at.is_not(None)), 1))),
+                func.count(case((Registration.promoted_at.is_not(None), 1))),
+            )
+            .join(Event, Event.id == event_hosts.c.event_id)
+            .join(Registration, Registration.event_id == Event.id)
+            .where(*scope)
+            .group_by(event_hosts.c.chapter_id)
+        )
+    }
+    chapters = db.session.scalars(
+        select(Chapter).where(Chapter.id.in_(list(events))).order_by(Chapter.name)
+    )
+    return [ChapterActivity(c, events[c.id], *seats.get(c.id, (0, 0, 0))) for c in chapters]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from chapters.models import Node
+from chapters.models import ChapterMembership, MembershipStatus, Node
 from network.audit import AuditEntry
 from network.auth.models import User
 from network.db import db
@@ -17,6 +18,7 @@ from network.members.models import Concept, Profile, Sector
 from network.needs.models import (
     PUBLISHED_STATUSES,
     ContactRequest,
+    ContactStatus,
     Interest,
     Need,
     NeedMode,
@@ -167,3 +169,195 @@ def count_needs_completed() -> int:
         db.session.scalar(select(func.count(Need.id)).where(Need.status == NeedStatus.COMPLETED))
         or 0
     )
+
+
+# ---------------------------------------------------------------- figures for IME's dashboard
+# A need counts as posted once it was opened (drafts never were). Coordinators' dashboards see
+# published statuses only: drafts and closed needs stay with their organisation and IME.
+
+
+def _posted(since: datetime | None, statuses: tuple[NeedStatus, ...] | None) -> list[Any]:
+    clauses: list[Any] = []
+    if statuses is not None:
+        clauses.append(Need.status.in_([str(s) for s in statuses]))
+    if since is not None:
+        clauses.append(func.coalesce(Need.opened_at, Need.created_at) >= since)
+    return clauses
+
+
+def _chapter_members(chapter_id: int) -> Any:
+    return select(ChapterMembership.user_id).where(
+        ChapterMembership.chapter_id == chapter_id,
+        ChapterMembership.status == MembershipStatus.APPROVED,
+    )
+
+
+def count_needs_by_status(
+    *, since: datetime | None = None, statuses: tuple[NeedStatus, ...] | None = None
+) -> dict[str, int]:
+    """Needs by status (drafts included for IME), created or opened since `since`."""
+    rows = db.session.execute(
+        select(Need.status, func.count(Need.id))
+        .where(*_posted(since, statuses))
+        .group_by(Need.status)
+    )
+    return {str(status): n for status, n in rows}
+
+
+def count_needs_by_sector(
+    *, since: datetime | None = None, statuses: tuple[NeedStatus, ...] | None = None
+) -> dict[str, int]:
+    """Posted needs (opened at least once) per sector slug: the demand side of the gap table."""
+    rows = db.session.execute(
+        select(Sector.slug, func.count(Need.id))
+        .join(Need, Need.sector_id == Sector.id)
+        .where(Need.opened_at.is_not(None), *_posted(since, statuses))
+        .group_by(Sector.slug)
+    )
+    return dict(rows.all())
+
+
+def count_needs_by_node(
+    *, since: datetime | None = None, statuses: tuple[NeedStatus, ...] | None = None
+) -> dict[str | None, int]:
+    """Posted needs per Mexican state (Node code); None for national needs."""
+    rows = db.session.execute(
+        select(Node.code, func.count(Need.id))
+        .select_from(Need)
+        .outerjoin(Node, Node.id == Need.node_id)
+        .where(Need.opened_at.is_not(None), *_posted(since, statuses))
+        .group_by(Node.code)
+    )
+    return dict(rows.all())
+
+
+def count_needs_by_required_concept(
+    *, since: datetime | None = None, statuses: tuple[NeedStatus, ...] | None = None
+) -> dict[int, int]:
+    """Posted needs asking for each concept (as required), by concept id."""
+    rows = db.session.execute(
+        select(need_required_concepts.c.concept_id, func.count(Need.id))
+        .join(Need, Need.id == need_required_concepts.c.need_id)
+        .where(Need.opened_at.is_not(None), *_posted(since, statuses))
+        .group_by(need_required_concepts.c.concept_id)
+    )
+    return dict(rows.all())
+
+
+_ACCEPTED = (
+    ContactStatus.ACCEPTED,
+    ContactStatus.WITHDRAWN,
+)  # withdrawn: accepted, then taken back
+
+
+def days_to_first_acceptance(*, since: datetime | None = None) -> list[float]:
+    """For each need posted since `since` that an expert accepted to be contacted for, the days
+    from its opening to the first acceptance."""
+    first = func.min(ContactRequest.answered_at)
+    rows = db.session.execute(
+        select(Need.opened_at, first)
+        .join(ContactRequest, ContactRequest.need_id == Need.id)
+        .where(Need.opened_at.is_not(None), ContactRequest.answered_at.is_not(None),
+               ContactRequest.status.in_([str(s) for s in _ACCEPTED]), *_posted(since, None))
+        .group_by(Need.id, Need.opened_at)
+    )  # fmt: skip
+    return [max((answered - opened).total_seconds(), 0) / 86400 for opened, answered in rows]
+
+
+@dataclass(frozen=True)
+class ContactFigures:
+    sent: int
+    accepted: int  # including consents withdrawn later
+    declined: int
+    lapsed: int
+    pending: int
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Accepted among the requests that are settled (answered or lapsed unanswered)."""
+        settled = self.accepted + self.declined + self.lapsed
+        return self.accepted / settled if settled else None
+
+
+def contact_figures(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> ContactFigures:
+    """Contact requests sent since `since` (to one chapter's members when given), by outcome."""
+    query = select(ContactRequest.status, func.count(ContactRequest.id)).group_by(
+        ContactRequest.status
+    )
+    if since is not None:
+        query = query.where(ContactRequest.created_at >= since)
+    if chapter_id is not None:
+        query = query.where(ContactRequest.member_id.in_(_chapter_members(chapter_id)))
+    counts = {str(status): n for status, n in db.session.execute(query)}
+    return ContactFigures(
+        sent=sum(counts.values()),
+        accepted=sum(counts.get(str(s), 0) for s in _ACCEPTED),
+        declined=counts.get(str(ContactStatus.DECLINED), 0),
+        lapsed=counts.get(str(ContactStatus.LAPSED), 0),
+        pending=counts.get(str(ContactStatus.PENDING), 0),
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeFigures:
+    needs_completed: int
+    days_contributed: int
+    experts: int
+
+
+def outcome_figures(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> OutcomeFigures:
+    """Needs completed since `since`, the days experts recorded for them and how many experts
+    gave them. For one chapter: the needs its members contributed to, and only their days."""
+    by_sector = outcomes_by_sector(since=since, chapter_id=chapter_id)
+    experts = (
+        select(func.count(func.distinct(Outcome.member_id)))
+        .join(Need, Need.id == Outcome.need_id)
+        .where(Need.status == NeedStatus.COMPLETED)
+    )
+    if since is not None:
+        experts = experts.where(Need.finished_at >= since)
+    if chapter_id is not None:
+        experts = experts.where(Outcome.member_id.in_(_chapter_members(chapter_id)))
+    return OutcomeFigures(
+        needs_completed=sum(needs for needs, _days in by_sector.values()),
+        days_contributed=sum(days for _needs, days in by_sector.values()),
+        experts=db.session.scalar(experts) or 0,
+    )
+
+
+def outcomes_by_sector(
+    *, since: datetime | None = None, chapter_id: int | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per sector slug: needs completed since `since` and the days experts recorded for them
+    (for one chapter: the needs its members contributed to, and only their days)."""
+    completed = (
+        select(Sector.slug, func.count(Need.id))
+        .join(Need, Need.sector_id == Sector.id)
+        .where(Need.status == NeedStatus.COMPLETED)
+        .group_by(Sector.slug)
+    )
+    days = (
+        select(Sector.slug, func.coalesce(func.sum(Outcome.days), 0))
+        .join(Need, Need.sector_id == Sector.id)
+        .join(Outcome, Outcome.need_id == Need.id)
+        .where(Need.status == NeedStatus.COMPLETED)
+        .group_by(Sector.slug)
+    )
+    if since is not None:
+        completed = completed.where(Need.finished_at >= since)
+        days = days.where(Need.finished_at >= since)
+    if chapter_id is not None:
+        members = _chapter_members(chapter_id)
+        completed = completed.where(
+            Need.id.in_(select(Outcome.need_id).where(Outcome.member_id.in_(members)))
+        )
+        days = days.where(Outcome.member_id.in_(members))
+    needs = dict(db.session.execute(completed).all())
+    given = dict(db.session.execute(days).all())
+    return {
+        slug: (needs.get(slug, 0), int(given.get(slug, 0))) for slug in needs.keys() | given.keys()
+    }
