@@ -159,7 +159,9 @@ def paginate_chapters(*, region_slug: str | None, page: int, per_page: int) -> P
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
-def list_coordinators(chapter: Chapter) -> list[User]:
+def list_coordinators(chapter: Chapter, *, listed_only: bool = False) -> list[User]:
+    """The chapter's coordinators; `listed_only` leaves out suspended accounts (the public page;
+    IME's coordinators page keeps them, to remove them)."""
     return list(
         db.session.scalars(
             select(User)
@@ -168,6 +170,7 @@ def list_coordinators(chapter: Chapter) -> list[User]:
                 ChapterMembership.chapter_id == chapter.id,
                 ChapterMembership.role == ChapterRole.COORDINATOR,
                 *_approved(),
+                *([User.suspended_at.is_(None)] if listed_only else []),
             )
             .options(selectinload(User.profile))
             .order_by(User.full_name)
@@ -366,6 +369,7 @@ def list_current_ccime(chapter: Chapter, today: date | None = None) -> list[Ccim
                 CcimeTerm.chapter_id == chapter.id,
                 CcimeTerm.starts_on <= today,
                 CcimeTerm.ends_on >= today,
+                User.suspended_at.is_(None),
             )
             .options(selectinload(CcimeTerm.user).selectinload(User.profile))
             .order_by(User.full_name, CcimeTerm.id)

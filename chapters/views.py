@@ -78,7 +78,7 @@ def detail(slug: str) -> str:
         "chapters/detail.html",
         chapter=chapter,
         ccime_terms=queries.list_current_ccime(chapter),
-        coordinators=queries.list_coordinators(chapter),
+        coordinators=queries.list_coordinators(chapter, listed_only=True),
         member_count=queries.count_chapter_members(chapter),
         membership=queries.get_membership(current_user, chapter),
         upcoming_events=event_queries.list_chapter_events(chapter, current_user, limit=5),

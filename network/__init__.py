@@ -69,6 +69,8 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.name == "postgresql":
+            event.listen(db.engine, "connect", _postgresql_utc)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
@@ -95,6 +97,15 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _postgresql_utc(dbapi_connection: Any, connection_record: Any) -> None:
+    """Sessions in UTC, whatever the server's TimeZone: the dashboard groups timestamps by
+    calendar month with EXTRACT, which PostgreSQL evaluates in the session's time zone."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def _unauthorized():

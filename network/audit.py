@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, func, select
@@ -91,17 +91,20 @@ def _filtered(filters: AuditFilters) -> Any:
     if filters.subject_id is not None:
         query = query.where(AuditEntry.subject_id == filters.subject_id)
     actor = filters.actor.strip()
-    if actor.isdigit():
+    if actor.isdecimal() and actor.isascii():
         query = query.where(AuditEntry.actor_id == (int(actor) if len(actor) < 10 else -1))
     elif actor:
+        # Names match in part; an e-mail address only whole (a member may hide theirs).
         pattern = _like(actor)
         query = query.where(
-            User.full_name.ilike(pattern, escape="\\") | User.email.ilike(pattern, escape="\\")
+            User.full_name.ilike(pattern, escape="\\") | (User.email == actor.lower())
         )
     if filters.date_from is not None:
         query = query.where(AuditEntry.created_at >= _start_of(filters.date_from))
     if filters.date_to is not None:
-        query = query.where(AuditEntry.created_at < _start_of(filters.date_to + timedelta(days=1)))
+        # The whole last day, without adding a day (9999-12-31 would overflow).
+        end = datetime.combine(filters.date_to, time.max, tzinfo=UTC)
+        query = query.where(AuditEntry.created_at <= end)
     return query
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import click
 from flask import Flask
@@ -219,6 +220,7 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     from network.needs.demo import seed_demo_needs
 
     needs = seed_demo_needs(accounts["organisation"], accounts["member"], people, rng)
+    _seed_moderation(accounts, people, by_slug)
     from network.mentoring.models import Mentorship
 
     # A mentoring request waiting for the demo member's answer.
@@ -234,6 +236,23 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
         "nodes": created["nodes"],
         "members": len(people) + 2,
     }
+
+
+def _seed_moderation(accounts: dict[str, Any], people: list[Any], by_slug: dict[str, Any]) -> None:
+    """Something for IME to moderate: a chapter proposal waiting, and the demo coordinator's
+    current term as a CCIME representative (shown on the profile and the chapter page)."""
+    from chapters.services import add_ccime_term, propose_chapter
+
+    proposer = people[1]
+    propose_chapter(proposer, {
+        "name": "Lyon", "city": "Lyon", "country": "FR", "region": by_slug["paris"].region,
+        "timezone": "Europe/Paris",
+        "proposal_note": "Somos una docena de investigadores mexicanos en Lyon (INSA, CNRS y la "
+        "industria farmacéutica) y queremos organizar mentorías y charlas.",
+    })  # fmt: skip
+    today = date.today()
+    add_ccime_term(accounts["ime"], accounts["coordinator"], by_slug["silicon-valley"],
+                   date(today.year - 1, 1, 1), date(today.year + 1, 12, 31))  # fmt: skip
 
 
 @demo_cli.command("logins")

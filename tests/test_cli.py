@@ -56,6 +56,17 @@ def test_demo_seed_builds_a_realistic_network_once(app, runner):
             )
             == "pending"
         )
+        # IME has something to moderate and the dashboard something to draw.
+        from chapters.models import CcimeTerm, ChapterStatus
+
+        proposals = db.session.scalars(
+            select(Chapter.name).where(Chapter.status == ChapterStatus.PROPOSED)
+        ).all()
+        assert proposals == ["Lyon"]
+        assert db.session.scalar(select(func.count(CcimeTerm.id))) == 1
+        assert db.session.scalar(select(func.count(func.distinct(Need.sector_id)))) >= 8
+        months = {u.created_at.strftime("%Y-%m") for u in db.session.scalars(select(User))}
+        assert len(months) >= 6  # members joined over many months
     again = runner.invoke(args=["demo", "seed", "--members", "40"])
     assert again.exit_code == 0 and "nothing seeded" in again.output
     with app.app_context():

@@ -406,7 +406,7 @@ class AuditFilterForm(FlaskForm):
     date_to = StringField(_l("To (UTC day, included)"), render_kw={"type": "date"})
 
     def validate_subject_id(self, field: StringField) -> None:
-        if field.data and not field.data.strip().isdigit():
+        if field.data and not (field.data.strip().isdecimal() and field.data.strip().isascii()):
             raise WTFValidationError(_("Enter a whole number."))
 
     def _validate_day(self, field: StringField) -> None:

@@ -453,9 +453,32 @@ def suspend_account(admin: User, user: User, reason: str) -> None:
     user.suspended_at = utcnow()
     user.suspension_reason = reason[:2000]
     user.auth_stamp = new_auth_stamp()
+    _settle_open_requests(user)
     audit.record(admin, "account.suspended", "user", user.id, reason)
     notify(user, _l("Your Red Global MX account is suspended"), "account_suspended",
            reason=user.suspension_reason, contact=ime_contact_address() or admin.email)  # fmt: skip
+
+
+def _settle_open_requests(user: User) -> None:
+    """Nobody waits on a suspended person: organisations' unanswered contact requests to them
+    lapse, and mentoring requests from or to them are cancelled (reinstating does not reopen
+    them; they can be asked again)."""
+    from network.mentoring.models import MentoringStatus, Mentorship
+    from network.needs.models import ContactRequest, ContactStatus
+
+    now = utcnow()
+    for contact in db.session.scalars(
+        select(ContactRequest).where(ContactRequest.member_id == user.id,
+                                     ContactRequest.status == ContactStatus.PENDING)
+    ):  # fmt: skip
+        contact.status = ContactStatus.LAPSED
+    for mentorship in db.session.scalars(
+        select(Mentorship).where(
+            (Mentorship.mentor_id == user.id) | (Mentorship.mentee_id == user.id),
+            Mentorship.status == MentoringStatus.PENDING,
+        )
+    ):
+        mentorship.status, mentorship.ended_at = MentoringStatus.CANCELLED, now
 
 
 def reinstate_account(admin: User, user: User) -> None:
@@ -473,14 +496,15 @@ def reinstate_account(admin: User, user: User) -> None:
 
 
 def search_accounts(text: str, page: int, per_page: int = 25) -> Pagination:
-    """Accounts of every role whose name or e-mail address contains `text` (all of them when it
-    is empty), by name: how IME finds the account to suspend or reinstate."""
+    """Accounts of every role whose name contains `text`, or whose e-mail address is `text`
+    (all of them when it is empty), by name: how IME finds the account to suspend or reinstate.
+    Addresses match whole, so that a member's hidden address cannot be guessed piece by piece."""
     query = select(User)
     text = " ".join(text.split())
     if text:
         query = query.where(
             or_(User.full_name.icontains(text, autoescape=True),
-                User.email.icontains(text, autoescape=True))
+                User.email == text.lower())
         )  # fmt: skip
     query = query.order_by(User.full_name, User.id)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import abort
@@ -30,6 +30,7 @@ from network.members.models import Concept, Sector
 from network.needs import queries as need_queries
 from network.needs.models import NEED_STATUS_LABELS, PUBLISHED_STATUSES, NeedStatus
 from network.security import dashboard_chapter_ids, require
+from network.visibility import Viewer
 
 PERIODS: dict[str, tuple[Any, int | None]] = {
     "3m": (_l("Last 3 months"), 3),
@@ -42,6 +43,9 @@ FRESH_MONTHS = 12
 GAP_COUNTRIES = 8  # countries with the most experts get a column each; the rest are grouped
 
 
+IME_VIEWER = Viewer(is_signed_in=True, is_ime=True)
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a dashboard shows: a period, and one chapter (always, for a coordinator)."""
@@ -50,11 +54,18 @@ class Scope:
     chapter: Chapter | None = None
     by: str = "sector"  # the gap table's rows: "sector" or "concept"
     now: datetime = field(default_factory=utcnow)
+    # Whose eyes: members' fields are counted only where they show them to this viewer.
+    viewer: Viewer = IME_VIEWER
 
     @property
     def since(self) -> datetime | None:
+        """The first day of the period's first calendar month: "12 months" is this month and
+        the eleven before, whole, so that monthly series and totals agree."""
         months = PERIODS[self.period][1]
-        return None if months is None else self.now - timedelta(days=round(months * 30.44))
+        if months is None:
+            return None
+        index = self.now.year * 12 + self.now.month - 1 - (months - 1)
+        return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
     @property
     def chapter_id(self) -> int | None:
@@ -185,7 +196,9 @@ def members_by_region(scope: Scope, language: str) -> Panel:
 
 
 def members_by_country(scope: Scope, language: str) -> Panel:
-    counts = member_queries.count_members_by_country(since=scope.since, chapter_id=scope.chapter_id)
+    counts = member_queries.count_members_by_country(
+        since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
+    )
     rows = sorted(
         ({"country": country_name(code, language) if code else str(NOT_SHOWN), "code": code or "",
           "members": n} for code, n in counts.items()),
@@ -202,7 +215,9 @@ def members_by_country(scope: Scope, language: str) -> Panel:
 
 
 def members_by_sector(scope: Scope, language: str) -> Panel:
-    counts = member_queries.count_members_by_sector(since=scope.since, chapter_id=scope.chapter_id)
+    counts = member_queries.count_members_by_sector(
+        since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
+    )
     return _count_panel(
         "members-by-sector", _l("Members by sector of expertise"),
         _l("Members holding at least one concept of the sector; a member may count in several."),
@@ -212,7 +227,9 @@ def members_by_sector(scope: Scope, language: str) -> Panel:
 
 
 def top_concepts(scope: Scope, language: str) -> Panel:
-    pairs = member_queries.top_concepts(20, since=scope.since, chapter_id=scope.chapter_id)
+    pairs = member_queries.top_concepts(
+        20, since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
+    )
     rows = [
         {"concept": c.label(language), "sector": c.sector.label(language), "members": n}
         for c, n in pairs
@@ -227,7 +244,9 @@ def top_concepts(scope: Scope, language: str) -> Panel:
 
 
 def openness(scope: Scope, language: str) -> Panel:
-    figures = member_queries.count_openness(since=scope.since, chapter_id=scope.chapter_id)
+    figures = member_queries.count_openness(
+        since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
+    )
     rows = [
         {"what": str(_l("Open to mentoring")), "members": figures.mentoring,
          "share": _share(figures.mentoring, figures.members)},
@@ -364,7 +383,9 @@ def needs_by_state(scope: Scope, language: str) -> Panel:
 
 def contact_requests(scope: Scope, language: str) -> Panel:
     figures = need_queries.contact_figures(since=scope.since, chapter_id=scope.chapter_id)
-    days = need_queries.days_to_first_acceptance(since=scope.since)
+    days = need_queries.days_to_first_acceptance(
+        since=scope.since, chapter_id=scope.chapter_id, statuses=_need_statuses(scope)
+    )
     rows = [
         {"outcome": str(_l("Accepted")), "requests": figures.accepted},
         {"outcome": str(_l("Declined")), "requests": figures.declined},
@@ -401,7 +422,7 @@ def outcomes(scope: Scope, language: str) -> Panel:
     title = _l("Outcomes")
     return Panel(
         "outcomes", title,
-        _l("Needs completed during the period and the days experts recorded giving to them, by sector."),
+        _l("Needs completed during the period and the days of work recorded in their outcomes, by sector."),
         [Column("sector", _l("Sector"), "text"), Column("needs_completed", _l("Needs completed")),
          Column("days", _l("Days contributed"))],
         rows, _bars(title, rows, "sector", "days"),
@@ -420,11 +441,11 @@ def gap(scope: Scope, language: str) -> Panel:
     """Experts available (open to requests, showing their expertise) by country of residence,
     against the needs posted, per sector or per concept asked for: rows with needs and few
     experts come first, so the table answers "which needs does the diaspora not cover yet?"."""
-    statuses = _need_statuses(scope)
+    statuses = (NeedStatus.OPEN, NeedStatus.IN_PROGRESS)  # not covered *yet*: still open
     if scope.by == "concept":
         demand = need_queries.count_needs_by_required_concept(since=scope.since, statuses=statuses)
         supply_raw = member_queries.count_experts_by_concept_and_country(
-            list(demand), chapter_id=scope.chapter_id
+            list(demand), chapter_id=scope.chapter_id, viewer=scope.viewer
         )
         concepts = {
             c.id: c
@@ -435,7 +456,9 @@ def gap(scope: Scope, language: str) -> Panel:
         label_column = Column("row", _l("Concept asked for"), "text")
     else:
         demand_by_slug = need_queries.count_needs_by_sector(since=scope.since, statuses=statuses)
-        supply = member_queries.count_experts_by_sector_and_country(chapter_id=scope.chapter_id)  # type: ignore[assignment]
+        supply = member_queries.count_experts_by_sector_and_country(
+            chapter_id=scope.chapter_id, viewer=scope.viewer
+        )  # type: ignore[assignment]
         keys = [(s.slug, s.label(language)) for s in _sectors(language)]
         demand = demand_by_slug  # type: ignore[assignment]
         label_column = Column("row", _l("Sector"), "text")
@@ -460,7 +483,7 @@ def gap(scope: Scope, language: str) -> Panel:
     title = _l("Supply and demand: experts available against needs posted")
     return Panel(
         "gap", title,
-        _l("Experts open to organisations' requests, by country of residence, against the needs posted during the period. Rows with needs and the fewest experts per need come first; “not covered” marks needs no available expert holds."),
+        _l("Experts organisations can reach (open to requests, showing it and their expertise), by country of residence, against the needs posted during the period that are still open or in progress. Rows with needs and the fewest experts per need come first; “not covered” marks needs no available expert holds."),
         [label_column, Column("needs", _l("Needs posted")), Column("experts", _l("Experts available")),
          Column("per_need", _l("Experts per need"), "text"),
          *[Column(f"country_{c}", country_name(c, language), "heat") for c in countries],
@@ -489,6 +512,7 @@ def scope_for(user: Any, args: Any) -> tuple[Scope, list[Chapter]]:
     by = str(args.get("by", ""))
     return (
         Scope(
+            viewer=member_queries.build_viewer(user),
             period=period if period in PERIODS else DEFAULT_PERIOD,
             chapter=chapter,
             by=by if by in ("sector", "concept") else "sector",
@@ -515,13 +539,16 @@ PANELS: dict[str, Callable[[Scope, str], Panel]] = {
     "gap": gap,
 }
 
-GROUPS: list[tuple[Any, list[str]]] = [
+# (title, panels, what a chapter's view of the group counts, when it is not only the chapter)
+GROUPS: list[tuple[Any, list[str], Any]] = [
     (_l("Members"), ["members-by-region", "members-by-country", "members-by-sector", "top-concepts",
-                     "openness", "growth", "freshness"]),
-    (_l("Chapters' activity"), ["events-per-month", "chapter-activity"]),
+                     "openness", "growth", "freshness"], None),
+    (_l("Chapters' activity"), ["events-per-month", "chapter-activity"], None),
     (_l("Needs"), ["needs-by-status", "needs-by-sector", "needs-by-state", "contact-requests",
-                   "outcomes"]),
-    (_l("Supply and demand"), ["gap"]),
+                   "outcomes"],
+     _l("Needs by status, sector and state are the whole network's published needs; contact requests and outcomes are those of the chapter's members.")),
+    (_l("Supply and demand"), ["gap"],
+     _l("The experts are the chapter's members; the needs are the whole network's.")),
 ]  # fmt: skip
 
 

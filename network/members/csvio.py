@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chapters.models import Chapter, ChapterMembership, MembershipStatus
+from chapters.models import Chapter, ChapterMembership, ChapterStatus, MembershipStatus
 from network.auth.models import User
 from network.auth.services import hash_password, normalise_email
 from network.csvsafe import FORMULA_STARTS, safe_cell
@@ -166,7 +166,11 @@ def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -
         report.problems.append(Problem(1, column, "unknown column"))
     if missing:
         return report
-    chapters = {c.slug: c for c in db.session.scalars(select(Chapter))}
+    # Approved chapters only: a proposal waiting for IME cannot take members yet.
+    chapters = {
+        c.slug: c
+        for c in db.session.scalars(select(Chapter).where(Chapter.status == ChapterStatus.APPROVED))
+    }
     seen: dict[str, int] = {}
     good: list[_Row] = []
     line = 2

@@ -31,7 +31,14 @@ from network.members.models import (
 )
 from network.security import Role
 from network.text import fold
-from network.visibility import Tier, Viewer, name_is_visible, viewer_for, visible_fields
+from network.visibility import (
+    ORGANISATION_VIEWER,
+    Tier,
+    Viewer,
+    name_is_visible,
+    viewer_for,
+    visible_fields,
+)
 
 
 def build_viewer(user: Any) -> Viewer:
@@ -396,32 +403,48 @@ def get_own_data(user: User) -> dict[str, Any]:
 
 
 def count_members_by_sector(
-    *, since: datetime | None = None, chapter_id: int | None = None
+    *, since: datetime | None = None, chapter_id: int | None = None, viewer: Viewer | None = None
 ) -> dict[str, int]:
     """Confirmed members holding at least one concept of each sector, by sector slug. A member
-    who keeps their expertise to themselves ("only me") is not counted."""
+    who keeps their expertise to themselves ("only me") is not counted, nor one who hides it
+    from the viewer when one is given."""
     rows = db.session.execute(
         select(Sector.slug, func.count(func.distinct(Profile.id)))
         .join(Concept, Concept.sector_id == Sector.id)
         .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
         .join(Profile, Profile.id == profile_concepts.c.profile_id)
         .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(since, chapter_id),
-               Profile.expertise_visibility != Tier.PRIVATE)
+        .where(*_members_in_scope(since, chapter_id), _shown("expertise", viewer))
         .group_by(Sector.slug)
     )  # fmt: skip
     return {slug: count for slug, count in rows}
 
 
 # ---------------------------------------------------------------- figures for IME's dashboard
-# The dashboard reads a field only where the member shows it to IME at least ("only me" stays
-# out of every count, like the public figures), and counts confirmed member accounts.
+# The dashboard reads a field only where the member shows it to whoever is looking: IME holds
+# every tier but "only me"; a coordinator, what their chapter's members show coordinators. It
+# counts confirmed member accounts that are not suspended.
+
+
+def _shown(field: str, viewer: Viewer | None) -> Any:
+    """Rows whose `field` the viewer may read; without a viewer, all but "only me" (the public
+    figures, which are aggregated and suppressed when small)."""
+    if viewer is None:
+        return getattr(Profile, f"{field}_visibility") != Tier.PRIVATE
+    return visible_clause(field, viewer)
+
+
+def _country(viewer: Viewer | None) -> Any:
+    """The country of residence where shown, else NULL (counted as "not given or not shown")."""
+    return case((and_(Profile.country.is_not(None), _shown("country", viewer)), Profile.country),
+                else_=None)  # fmt: skip
 
 
 def _members_in_scope(since: datetime | None, chapter_id: int | None) -> list[Any]:
     """Confirmed member accounts, joined since `since` when given, and members of one chapter
     when given (a coordinator's dashboard)."""
-    clauses: list[Any] = [User.role == Role.MEMBER, User.email_confirmed_at.is_not(None)]
+    clauses: list[Any] = [User.role == Role.MEMBER, User.email_confirmed_at.is_not(None),
+                          User.suspended_at.is_(None)]  # fmt: skip
     if since is not None:
         clauses.append(User.created_at >= since)
     if chapter_id is not None:
@@ -449,12 +472,11 @@ def count_members(*, since: datetime | None = None, chapter_id: int | None = Non
 
 
 def count_members_by_country(
-    *, since: datetime | None = None, chapter_id: int | None = None
+    *, since: datetime | None = None, chapter_id: int | None = None, viewer: Viewer | None = None
 ) -> dict[str | None, int]:
-    """Members by country of residence; None gathers those who give none or keep it to
-    themselves."""
-    shown = and_(Profile.country.is_not(None), Profile.country_visibility != Tier.PRIVATE)
-    country = case((shown, Profile.country), else_=None)
+    """Members by country of residence; None gathers those who give none or hide it from the
+    viewer."""
+    country = _country(viewer)
     rows = db.session.execute(
         select(country, func.count(Profile.id))
         .join(User, User.id == Profile.user_id)
@@ -465,7 +487,11 @@ def count_members_by_country(
 
 
 def top_concepts(
-    limit: int = 20, *, since: datetime | None = None, chapter_id: int | None = None
+    limit: int = 20,
+    *,
+    since: datetime | None = None,
+    chapter_id: int | None = None,
+    viewer: Viewer | None = None,
 ) -> list[tuple[Concept, int]]:
     """The concepts most members hold, most held first (ties by slug, so the list is stable)."""
     count = func.count(profile_concepts.c.profile_id)
@@ -473,7 +499,7 @@ def top_concepts(
         select(profile_concepts.c.concept_id, count)
         .join(Profile, Profile.id == profile_concepts.c.profile_id)
         .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(since, chapter_id), Profile.expertise_visibility != Tier.PRIVATE)
+        .where(*_members_in_scope(since, chapter_id), _shown("expertise", viewer))
         .group_by(profile_concepts.c.concept_id)
         .order_by(count.desc(), profile_concepts.c.concept_id)
         .limit(limit)
@@ -496,13 +522,13 @@ class Openness:
     requests: int
 
 
-def count_openness(*, since: datetime | None = None, chapter_id: int | None = None) -> Openness:
+def count_openness(
+    *, since: datetime | None = None, chapter_id: int | None = None, viewer: Viewer | None = None
+) -> Openness:
     """How many members say they are open to mentoring and to organisations' requests (and
-    show it to IME at least)."""
-    mentoring = and_(Profile.open_to_mentoring.is_(True),
-                     Profile.mentoring_visibility != Tier.PRIVATE)  # fmt: skip
-    requests = and_(Profile.open_to_requests.is_(True),
-                    Profile.open_to_requests_visibility != Tier.PRIVATE)  # fmt: skip
+    show it to the viewer)."""
+    mentoring = and_(Profile.open_to_mentoring.is_(True), _shown("mentoring", viewer))
+    requests = and_(Profile.open_to_requests.is_(True), _shown("open_to_requests", viewer))
     total, open_mentoring, open_requests = db.session.execute(
         select(
             func.count(Profile.id),
@@ -543,48 +569,50 @@ def count_confirmations_by_month(
     return _count_by_month(Profile.confirmed_at, since, chapter_id)
 
 
-def _available_experts(chapter_id: int | None) -> list[Any]:
-    """Experts organisations can reach: open to requests and showing their expertise."""
+def _available_experts(chapter_id: int | None, viewer: Viewer | None) -> list[Any]:
+    """Experts organisations can reach, as the ranking of candidates finds them (open to
+    requests and showing it and their expertise to organisations), that the viewer may see
+    as such."""
     return [
         *_members_in_scope(None, chapter_id),
         Profile.open_to_requests.is_(True),
-        Profile.open_to_requests_visibility != Tier.PRIVATE,
-        Profile.expertise_visibility != Tier.PRIVATE,
-    ]
+        *(_shown(field, reader) for field in ("open_to_requests", "expertise")
+          for reader in (ORGANISATION_VIEWER, viewer)),
+    ]  # fmt: skip
 
 
 def count_experts_by_sector_and_country(
-    *, chapter_id: int | None = None
+    *, chapter_id: int | None = None, viewer: Viewer | None = None
 ) -> dict[tuple[str, str | None], int]:
     """Available experts per (sector slug, country of residence); the supply side of the gap
     table. A member with concepts in two sectors counts in both."""
-    shown = and_(Profile.country.is_not(None), Profile.country_visibility != Tier.PRIVATE)
-    country = case((shown, Profile.country), else_=None)
+    country = _country(viewer)
     rows = db.session.execute(
         select(Sector.slug, country, func.count(func.distinct(Profile.id)))
         .join(Concept, Concept.sector_id == Sector.id)
         .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
         .join(Profile, Profile.id == profile_concepts.c.profile_id)
         .join(User, User.id == Profile.user_id)
-        .where(*_available_experts(chapter_id))
+        .where(*_available_experts(chapter_id, viewer))
         .group_by(Sector.slug, country)
     )
     return {(slug, code or None): n for slug, code, n in rows}
 
 
 def count_experts_by_concept_and_country(
-    concept_ids: list[int], *, chapter_id: int | None = None
+    concept_ids: list[int], *, chapter_id: int | None = None, viewer: Viewer | None = None
 ) -> dict[tuple[int, str | None], int]:
     """Available experts holding each concept, per country of residence."""
     if not concept_ids:
         return {}
-    shown = and_(Profile.country.is_not(None), Profile.country_visibility != Tier.PRIVATE)
-    country = case((shown, Profile.country), else_=None)
+    country = _country(viewer)
     rows = db.session.execute(
         select(profile_concepts.c.concept_id, country, func.count(Profile.id))
         .join(Profile, Profile.id == profile_concepts.c.profile_id)
         .join(User, User.id == Profile.user_id)
-        .where(*_available_experts(chapter_id), profile_concepts.c.concept_id.in_(concept_ids))
+        .where(
+            *_available_experts(chapter_id, viewer), profile_concepts.c.concept_id.in_(concept_ids)
+        )
         .group_by(profile_concepts.c.concept_id, country)
     )
     return {(concept_id, code or None): n for concept_id, code, n in rows}

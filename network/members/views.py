@@ -30,7 +30,7 @@ from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
 from network.mentoring.services import can_ask
-from network.security import is_ime_admin, is_member_account, login_required, require
+from network.security import Role, is_ime_admin, is_member_account, login_required, require
 from network.visibility import (
     ANONYMOUS,
     FIELD_LABELS,
@@ -325,4 +325,11 @@ def _visibility_helpers() -> dict[str, Any]:
         profile = getattr(user, "profile", None)
         return name_is_visible(_request_viewer(), user.id, bool(profile and profile.name_public))
 
-    return {"can_see": can_see, "name_visible": name_visible}
+    def email_shown(user: Any) -> str:
+        """An account's e-mail address where the viewer may read it: always for organisation
+        and IME accounts (they sign for an institution), for members as their profile says."""
+        if getattr(user, "role", None) != Role.MEMBER:
+            return user.email
+        return user.email if can_see(user, "email") else ""
+
+    return {"can_see": can_see, "name_visible": name_visible, "email_shown": email_shown}

@@ -34,6 +34,28 @@ NEEDS = [
     ("Taller de gobernanza del agua en Zacatecas", "water", "MX-ZAC",
      ["water-governance"], [], 5, "completed",
      "Taller de dos días con el organismo operador del agua."),
+    # More open needs across sectors, so that IME's supply-vs-demand table has demand to show.
+    ("Refuerzo sísmico de escuelas en Guerrero", "infrastructure_transport", "MX-GRO",
+     ["earthquake-engineering", "structural-engineering"], [], 15, "open",
+     "Revisión de criterios de refuerzo para 120 escuelas públicas."),
+    ("Agricultura de precisión para productores de Sinaloa", "agriculture_food", "MX-SIN",
+     ["precision-agriculture", "soil-science"], ["agronomy"], 20, "open",
+     "Sensores y mapas de suelo para reducir el uso de agua y fertilizantes."),
+    ("Ciberseguridad del padrón de programas sociales", "software_ai", None,
+     ["cybersecurity", "cloud-computing"], [], 20, "open",
+     "Auditoría de la arquitectura y plan de respuesta a incidentes."),
+    ("Evaluación de yacimientos de litio en Sonora", "mining_materials", "MX-SON",
+     ["critical-minerals", "geology"], ["metallurgy"], 25, "in_progress",
+     "Acompañamiento técnico a la evaluación de reservas."),
+    ("Hidrógeno verde para el corredor industrial del Bajío", "energy", "MX-GUA",
+     ["green-hydrogen"], ["energy-efficiency"], 20, "open",
+     "Estudio de factibilidad para la industria automotriz de Guanajuato."),
+    ("Monitoreo satelital de la Selva Lacandona", "aerospace", "MX-CHP",
+     ["remote-sensing", "satellite-systems"], [], 15, "open",
+     "Detección temprana de deforestación con imágenes satelitales."),
+    ("Programa de retorno de talento científico", "public_policy_law", None,
+     ["migration-policy", "program-evaluation"], [], 10, "open",
+     "Diseño y evaluación de incentivos para investigadores que regresan a México."),
 ]  # fmt: skip
 
 
@@ -45,6 +67,9 @@ def seed_demo_needs(organisation_user: User, member: User, people: list[User],
     sectors = {s.slug: s for s in db.session.scalars(select(Sector))}
     nodes = {n.code: n for n in db.session.scalars(select(Node))}
     today = date.today()
+    # Needs were posted over the past year (the dashboard counts them by period); a generator of
+    # their own leaves every other demo choice as it was.
+    posted = random.Random(len(NEEDS))
     for title, sector, state, required, nice, effort, status, text in NEEDS:
         need = post_need(organisation_user, NeedData(
             title=title, description=text, sector=sectors[sector],
@@ -54,7 +79,10 @@ def seed_demo_needs(organisation_user: User, member: User, people: list[User],
             node=nodes.get(state) if state else None, remote=True,
             status=NeedStatus.OPEN if status != "draft" else NeedStatus.DRAFT,
         ))  # fmt: skip
-        if need.node is not None and need.node.code == "MX-SON":
+        need.opened_at = need.created_at = utcnow() - timedelta(days=posted.randint(50, 330))
+        if status == "in_progress":
+            change_status(organisation_user, need, NeedStatus.IN_PROGRESS)
+        if need.node is not None and need.node.code == "MX-SON" and "hydrology" in required:
             # A request for the demo member to answer (added directly: no e-mail from the CLI).
             db.session.add(ContactRequest(
                 need=need, organisation_id=need.organisation_id, member_id=member.id,

@@ -250,15 +250,23 @@ _ACCEPTED = (
 )  # withdrawn: accepted, then taken back
 
 
-def days_to_first_acceptance(*, since: datetime | None = None) -> list[float]:
+def days_to_first_acceptance(
+    *,
+    since: datetime | None = None,
+    chapter_id: int | None = None,
+    statuses: tuple[NeedStatus, ...] | None = None,
+) -> list[float]:
     """For each need posted since `since` that an expert accepted to be contacted for, the days
-    from its opening to the first acceptance."""
+    from its opening to the first acceptance (for one chapter: the first acceptance by one of
+    its members)."""
     first = func.min(ContactRequest.answered_at)
     rows = db.session.execute(
         select(Need.opened_at, first)
         .join(ContactRequest, ContactRequest.need_id == Need.id)
         .where(Need.opened_at.is_not(None), ContactRequest.answered_at.is_not(None),
-               ContactRequest.status.in_([str(s) for s in _ACCEPTED]), *_posted(since, None))
+               ContactRequest.status.in_([str(s) for s in _ACCEPTED]), *_posted(since, statuses),
+               *([ContactRequest.member_id.in_(_chapter_members(chapter_id))]
+                 if chapter_id is not None else []))
         .group_by(Need.id, Need.opened_at)
     )  # fmt: skip
     return [max((answered - opened).total_seconds(), 0) / 86400 for opened, answered in rows]

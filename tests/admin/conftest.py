@@ -7,6 +7,7 @@ import pytest
 from network.auth.models import User
 from network.security import Role
 from tests.conftest import login
+from tests.needs.conftest import make_expert, make_need, sonora, world  # noqa: F401
 
 
 @pytest.fixture

@@ -231,8 +231,11 @@ def test_the_accounts_page_finds_by_name_or_address_and_lists_the_suspended(app,
     assert first.status_code == 200 and "32 accounts" in first.text
     assert "Miembro 23" in first.text and "Miembro 24" not in first.text  # 25 a page, by name
     assert "Miembro 24" in admin.get("/admin/accounts?page=2").text
-    by_address = admin.get("/admin/accounts?q=OTRA.MX").text
+    by_address = admin.get("/admin/accounts?q=Carla@Otra.MX").text
     assert "Carla Núñez" in by_address and "Miembro" not in by_address
+    # A part of an address finds nothing: members may hide theirs, even from IME.
+    assert "Carla Núñez" not in admin.get("/admin/accounts?q=otra.mx").text
+    assert "carla@otra.mx" not in first.text  # her profile-less account shows no address
     assert "Carla Núñez" in admin.get("/admin/accounts?q=carla+n").text
     assert "No account matches." in admin.get("/admin/accounts?q=100%25").text
     admin.post(f"/admin/accounts/{carla.id}/suspend?q=otra", data={"reason": REASON})
@@ -257,3 +260,25 @@ def test_only_ime_manages_accounts(app, network, tomas, who):
         else:
             assert response.status_code == 403
     assert _user(app, tomas.id).suspended_at is None
+
+
+def test_suspension_settles_what_waited_on_the_person(app, world):
+    from network.mentoring.models import MentoringStatus, Mentorship
+    from network.needs.models import ContactRequest, ContactStatus
+
+    with app.app_context():
+        contact = ContactRequest(need_id=world.need_id, organisation_id=world.organisation.id,
+                                 member_id=world.elena.id, message="¿Nos ayudas?")  # fmt: skip
+        asked = Mentorship(mentor_id=world.elena.id, mentee_id=world.marco.id, goal="Aprender",
+                           duration_weeks=8)  # fmt: skip
+        db.session.add_all([contact, asked])
+        db.session.commit()
+        contact_id, asked_id = contact.id, asked.id
+    with app.test_request_context():
+        suspend_account(db.session.get(User, world.ime.id), db.session.get(User, world.elena.id),
+                        REASON)  # fmt: skip
+        db.session.commit()
+    with app.app_context():
+        # The organisation is no longer kept waiting, and the request stops counting in caps.
+        assert db.session.get(ContactRequest, contact_id).status == ContactStatus.LAPSED
+        assert db.session.get(Mentorship, asked_id).status == MentoringStatus.CANCELLED

@@ -57,7 +57,8 @@ def _actions(app) -> list[tuple[str, str, int, str]]:
 
 def test_filters_by_actor_name_email_or_id(ime, network, log):
     assert _details(ime.get("/admin/audit?actor=ibáñez")) == ["second", "first"]
-    assert _details(ime.get("/admin/audit?actor=SECIHTI.gob")) == ["second", "first"]
+    assert _details(ime.get("/admin/audit?actor=Mariana@SECIHTI.gob.mx")) == ["second", "first"]
+    assert _details(ime.get("/admin/audit?actor=secihti.gob")) == [], "addresses match whole"
     by_id = ime.get(f"/admin/audit?actor={network.ime.id}")
     assert _details(by_id) == ["=cmd|' /C calc'!A0", "third"]
     assert _details(ime.get("/admin/audit?actor=%25")) == [], "% is a character, not a wildcard"
@@ -186,3 +187,11 @@ def test_only_ime_reaches_the_new_pages(app, network, vocabulary, method, path):
     for user in (network.member, network.coordinator, network.org_user):
         assert login(app.test_client(), user).open(url, method=method).status_code == 403
     assert login(app.test_client(), network.ime).open(url, method=method).status_code in (200, 302)
+
+
+def test_extreme_filter_values_are_answered_not_crashed(ime, log):
+    for query in ("date_to=9999-12-31", "date_from=0001-01-01", "subject_id=%C2%B2",
+                  "actor=%C2%B2", "subject_id=99999999999999999999"):  # fmt: skip
+        assert ime.get(f"/admin/audit?{query}").status_code == 200, query
+        assert ime.get(f"/admin/audit.csv?{query}").status_code in (200, 302), query
+    assert "Enter a whole number." in ime.get("/admin/audit?subject_id=%C2%B2").text

@@ -89,6 +89,19 @@ def test_a_term_that_ended_is_not_shown(app, network, representative):
     assert "Representative to the CCIME" not in profile.get_data(as_text=True)
 
 
+def test_a_suspended_representative_leaves_the_chapter_page(app, network, representative):
+    today = utcnow().date()
+    _term(app, representative, network.madrid, starts_on=today - timedelta(days=10),
+          ends_on=today + timedelta(days=900))  # fmt: skip
+    assert "Rosa Medina" in app.test_client().get("/chapters/madrid", headers=EN).text
+    with app.app_context():
+        from network.auth.models import User
+
+        db.session.get(User, representative.id).suspended_at = utcnow()
+        db.session.commit()
+    assert "Rosa Medina" not in app.test_client().get("/chapters/madrid", headers=EN).text
+
+
 def test_a_hidden_name_is_not_shown_on_the_chapter_page(app, network, make_member):
     hidden = make_member(full_name="Tomás Quiroga", preferred_language="en")  # name not public
     _term(app, hidden, network.madrid, starts_on=date(2020, 1, 1), ends_on=date(2099, 1, 1))

@@ -269,3 +269,13 @@ def test_only_ime_reaches_the_moderation_pages(app, network, proposal, make_memb
         assert response.status_code == ime_status
     else:
         assert response.status_code == 403
+
+
+def test_a_member_import_cannot_join_a_proposal(app, network, proposal):
+    from network.members.csvio import import_members
+
+    with app.test_request_context():
+        report = import_members("email,full_name,chapters\nrosa@ejemplo.mx,Rosa Vega,nueva-york\n")
+        db.session.rollback()
+    assert [(p.column, p.message) for p in report.problems] == [
+        ("chapters", "unknown chapter 'nueva-york'")]  # fmt: skip

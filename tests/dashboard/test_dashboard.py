@@ -240,15 +240,16 @@ def test_gap_table_sets_experts_by_country_against_needs(app, client, network, n
     keys = [c["key"] for c in body["columns"]]
     assert "country_ES" in keys and "country_FR" not in keys  # no available expert in France
     rows = {r["row"]: r for r in body["rows"]}
-    # Water: 4 experts open to requests (the mentor is not); one hides their country.
-    assert rows["Water"]["needs"] == 2 and rows["Water"]["experts"] == 4
+    # Water: 4 experts open to requests (the mentor is not); one hides their country. Of the
+    # two water needs only the open one counts: the completed one is no longer to be covered.
+    assert rows["Water"]["needs"] == 1 and rows["Water"]["experts"] == 4
     assert rows["Water"]["country_ES"] == 3 and rows["Water"]["elsewhere"] == 1
     # Energy: a need and no available expert (the French members are not open to requests).
     assert rows["Energy"] == {**rows["Energy"], "needs": 1, "experts": 0, "per_need": 0}
     assert body["rows"][0]["row"] == "Energy"  # the uncovered need first
 
     concepts = {r["row"]: r for r in _panel(client, headers, "gap", by="concept", **ALL)["rows"]}
-    assert concepts["Hydrology"]["needs"] == 2 and concepts["Hydrology"]["experts"] == 4
+    assert concepts["Hydrology"]["needs"] == 1 and concepts["Hydrology"]["experts"] == 4
     assert concepts["Water treatment"]["experts"] == 1
     assert concepts["Wind power"]["experts"] == 0
 
@@ -307,6 +308,12 @@ def test_coordinator_sees_only_their_chapter(app, client, network, members, need
     assert body["chapter"] == "madrid" and "FR" not in _column(body, "code", "members")
     status = _column(_panel(client, headers, "needs-by-status", **ALL), "status", "needs")
     assert "Draft" not in status and "Closed" not in status  # only what is published
+    # The experts show their openness to organisations only, not to coordinators: the
+    # coordinator's figures do not reveal it, while IME's do.
+    openness = _column(_panel(client, headers, "openness", **ALL), "what", "members")
+    assert openness["Open to organisations' requests"] == 0
+    gap = {r["row"]: r for r in _panel(client, headers, "gap", **ALL)["rows"]}
+    assert gap["Water"]["experts"] == 0
     contacts = _panel(client, headers, "contact-requests", **ALL)
     assert {s["label"]: s["value"] for s in contacts["summary"]}["Requests sent"] == "3"
 
@@ -347,3 +354,27 @@ def test_bad_scope_values_fall_back_to_defaults(app, client, network):
     response = client.get("/dashboard?period=forever&chapter=%00&by=<script>")
     assert response.status_code == 200
     assert 'value="12m" selected' in response.get_data(as_text=True)
+
+
+def test_suspended_members_leave_every_count(app, client, network, members):
+    from network.auth.services import suspend_account
+
+    with app.test_request_context():
+        suspend_account(db.session.get(User, network.ime.id),
+                        db.session.get(User, members.france.id), "Spam")  # fmt: skip
+        db.session.commit()
+    by_country = _column(_panel(client, bearer(app, network.ime), "members-by-country", **ALL),
+                         "code", "members")  # fmt: skip
+    assert by_country == {"ES": 4, "FR": 1, "": 1}
+
+
+def test_periods_are_whole_calendar_months(app):
+    from datetime import UTC, datetime
+
+    from network.dashboard.panels import Scope
+
+    scope = Scope(period="12m", now=datetime(2026, 11, 23, 22, 0, tzinfo=UTC))
+    assert scope.since == datetime(2025, 12, 1, tzinfo=UTC)
+    assert scope.months(set())[0] == "2025-12" and len(scope.months(set())) == 12
+    assert Scope(period="3m", now=datetime(2026, 2, 5, tzinfo=UTC)).since == datetime(
+        2025, 12, 1, tzinfo=UTC)  # fmt: skip
