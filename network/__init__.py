@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from network.config import ROOT, Config, config_from_environment
@@ -44,6 +45,11 @@ def register_config(app: Flask, config: type[Config] | Mapping[str, Any] | None)
             raise RuntimeError("Set SECRET_KEY in the environment for production.")
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx every request comes from 127.0.0.1: trust that many proxies' X-Forwarded-*
+        # headers, so per-address log-in limits and https links see the real client.
+        count = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 
 def _instance_secret_key(instance: Path) -> str:
@@ -147,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
     from network.dashboard import views as _dashboard_views  # noqa: F401
     from network.events import bp as events_bp
     from network.events import views as _events_views  # noqa: F401
+    from network.health import bp as health_bp
     from network.members import bp as members_bp
     from network.members import views as _members_views  # noqa: F401
     from network.mentoring import bp as mentoring_bp
@@ -169,6 +176,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_docs_bp)
+    app.register_blueprint(health_bp)
     # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
     csrf.exempt(api_bp)
 

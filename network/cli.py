@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shlex
+import sqlite3
+import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from flask_migrate.cli import db as db_group
 from sqlalchemy import func, select
+from sqlalchemy.engine import URL
 
 from network.db import db, utcnow
 from network.security import Role
@@ -52,6 +60,10 @@ def _ascii(text: str) -> str:
 def seed(members: int, seed_value: int) -> None:
     """Seed a demo network if the database is empty (running it again changes nothing)."""
     from chapters.models import Chapter
+
+    if not current_app.config.get("DEMO_ALLOWED", True):
+        # Production: the demo's accounts share a password written in this file.
+        raise click.ClickException("Refusing to seed demo accounts in production.")
 
     if db.session.scalar(select(func.count(Chapter.id))):
         click.echo("The database already has a network; nothing seeded.")
@@ -262,6 +274,84 @@ def logins() -> None:
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.role:<13} {account.email:<34} {account.note}")
     click.echo("")
+
+
+# Flask-Migrate owns `flask db`; the backup sits beside `flask db upgrade` where a deployer looks.
+@db_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@with_appcontext
+def backup(path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while the app keeps serving (PostgreSQL: use pg_dump).
+
+    Restore by stopping the app, moving the database and its -wal and -shm files aside and
+    copying PATH in their place."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        click.echo(_pg_dump_advice(url, path), err=True)
+        # Non-zero: a scheduled job must not mistake "nothing written" for a backup.
+        raise SystemExit(1)
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to replace it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    size = backup_sqlite(path)
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"Backed up {url.database or 'the in-memory database'} to {path}: "
+        f"{size / 1024 / 1024:.1f} MiB in {elapsed:.2f} s"
+    )
+
+
+def backup_sqlite(path: Path) -> int:
+    """Write a consistent copy of the app's SQLite database to `path`; return its size in bytes.
+
+    SQLite's backup API reads one snapshot: in WAL mode writers carry on meanwhile and their
+    uncommitted work is not copied (copying the file with `cp` could catch a half-written page
+    or miss what still sits in the -wal file). The copy goes to a private temporary file beside
+    `path` and is renamed into place once checked, so `path` is never a half-written backup."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)  # mkstemp made it 0600: a backup holds the members' personal data
+    try:
+        target = sqlite3.connect(temporary)
+        try:
+            with db.engine.connect() as connection:
+                source = connection.connection.driver_connection
+                assert isinstance(source, sqlite3.Connection)
+                source.backup(target)
+            # One self-contained file: no -wal beside it to forget when copying it around.
+            target.execute("PRAGMA journal_mode=DELETE")
+            (verdict,) = target.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise click.ClickException(f"The copy failed SQLite's quick_check: {verdict}")
+        finally:
+            target.close()
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path.stat().st_size
+
+
+def _pg_dump_advice(url: URL, path: Path) -> str:
+    """The pg_dump and pg_restore commands for this database, without its password.
+
+    libpq does not read SQLAlchemy's `+psycopg` driver suffix, so the URL shown is the plain
+    `postgresql://` one; the password comes from ~/.pgpass or PGPASSWORD."""
+    plain = URL.create(
+        "postgresql", url.username, None, url.host, url.port, url.database, url.query
+    ).render_as_string(hide_password=False)
+    target = shlex.quote(str(path))
+    return (
+        f"flask db backup copies SQLite databases; this one is {url.get_backend_name()}. "
+        "Back it up with pg_dump instead (password from ~/.pgpass or PGPASSWORD):\n\n"
+        f"  pg_dump --format=custom --file={target} {shlex.quote(plain)}\n\n"
+        "or, in bash, from the app's environment:\n\n"
+        f'  pg_dump --format=custom --file={target} "${{DATABASE_URL/+psycopg/}}"\n\n'
+        "Restore into an empty database with:\n\n"
+        f"  pg_restore --no-owner --dbname={shlex.quote(plain)} {target}\n\n"
+        "See docs/deploy.md (Backups)."
+    )
 
 
 def register_cli(app: Flask) -> None:

@@ -81,12 +81,22 @@ class Config:
     # Where members write to IME, e.g. about a suspended account (empty: the e-mail names the
     # administrator who acted).
     IME_CONTACT_EMAIL = os.environ.get("IME_CONTACT_EMAIL", "")
+    # Request bodies above this are refused with 413 (JSON API, CSV import, forms).
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    # How many reverse proxies (nginx: 1) sit in front and set X-Forwarded-For/-Proto/-Host;
+    # 0 trusts none (a client could otherwise forge its address).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Where the site is served, for links in e-mails that periodic jobs queue (no request there).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     # "file": an index under SEARCH_INDEX_DIR (default instance/search_index); "ram" for tests.
     SEARCH_STORAGE = os.environ.get("SEARCH_STORAGE", "file")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")
     SEARCH_PAGE_SIZE = 20
     SEARCH_TIME_BUDGET = float(os.environ.get("SEARCH_TIME_BUDGET", "0.8"))  # seconds per query
+
+    # /healthz turns "degraded" (still HTTP 200) once the oldest unsent e-mail is older than this.
+    HEALTH_OUTBOX_MAX_AGE_MINUTES = int(os.environ.get("HEALTH_OUTBOX_MAX_AGE_MINUTES", "60"))
 
     API_PAGE_SIZE = 50
     MEMBER_LIST_PAGE_SIZE = 50
@@ -115,6 +125,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    # `flask demo seed` makes accounts with a password known from the code.
+    DEMO_ALLOWED = False
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "smtp")
 
 
