@@ -8,7 +8,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard network/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-postgres bench lint format translations extract-messages chromium install clean
+.PHONY: run test test-postgres bench loadtest lint format translations extract-messages chromium install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ test-postgres: translations chromium
 # instance/bench/results.json. BENCH_ARGS="--members 5000" for a quick look.
 bench: translations
 	$(BIN)/python -m search.bench $(BENCH_ARGS)
+
+# gunicorn (2 workers) on the bench database, driven by ApacheBench: 50 clients, a fixed number
+# of requests per endpoint, at most 60 s. Needs `make bench` once (the 100,000-member corpus).
+loadtest: translations
+	@command -v ab >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; \
+		else echo "The load test needs ApacheBench: run 'sudo apt-get install apache2-utils'."; exit 1; fi; }
+	$(BIN)/python -m network.loadtest $(LOAD_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

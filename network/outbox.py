@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -66,6 +68,15 @@ def notify(user: Any, subject: Any, template: str, **context: Any) -> OutboxMess
                        kind=template, user=user, **context)  # fmt: skip
 
 
+def site_links() -> AbstractContextManager[Any]:
+    """Where e-mails queued by a periodic job (reminders, nudges) take their links from: there
+    is no request to take the host from, so without SERVER_NAME `url_for(_external=True)` would
+    fail. BASE_URL says where the site is served."""
+    if current_app.config.get("SERVER_NAME"):
+        return nullcontext()
+    return current_app.test_request_context(base_url=current_app.config["BASE_URL"])
+
+
 class Sender(Protocol):
     def send(self, message: OutboxMessage) -> None: ...
 
@@ -104,7 +115,9 @@ class SMTPSender:
         email.set_content(message.body)
         with smtplib.SMTP(self.config["MAIL_SERVER"], self.config["MAIL_PORT"], timeout=10) as smtp:
             if self.config["MAIL_USE_TLS"]:
-                smtp.starttls()
+                # Verify the server's certificate: smtplib's default context does not, and the
+                # messages carry sign-in links (and the SMTP password follows).
+                smtp.starttls(context=ssl.create_default_context())
             if self.config["MAIL_USERNAME"]:
                 smtp.login(self.config["MAIL_USERNAME"], self.config["MAIL_PASSWORD"] or "")
             smtp.send_message(email)

@@ -179,3 +179,28 @@ def test_catalogue_template_is_up_to_date():
         )
     }
     assert found - template == set(), "run `make extract-messages` and translate"
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_real_one():
+    """With nginx in front (TRUSTED_PROXIES=1), per-address limits see each visitor, not nginx;
+    without it, a forged X-Forwarded-For is ignored."""
+    from flask import request
+
+    from network import create_app
+    from network.config import TestConfig
+
+    class BehindNginx(TestConfig):
+        TRUSTED_PROXIES = 1
+
+    for config, expected in ((BehindNginx, "203.0.113.7"), (TestConfig, "127.0.0.1")):
+        app = create_app(config)
+        app.add_url_rule("/_address", "address", lambda: request.remote_addr or "")
+        answer = app.test_client().get(
+            "/_address", headers={"X-Forwarded-For": "203.0.113.7"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )  # fmt: skip
+        assert answer.get_data(as_text=True) == expected
+
+
+def test_oversized_bodies_are_refused_before_reading(client):
+    assert client.post("/login", data={"email": "a" * (8 * 1024 * 1024 + 1)}).status_code == 413

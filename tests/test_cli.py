@@ -136,3 +136,11 @@ def test_users_token_prints_a_working_token_per_account(app, runner, make_user):
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
         assert me["email"] == email
     assert runner.invoke(args=["users", "token", "nadie@x.mx"]).exit_code != 0
+
+
+def test_demo_seed_refuses_production(app, runner):
+    app.config["DEMO_ALLOWED"] = False  # what ProductionConfig says
+    result = runner.invoke(args=["demo", "seed", "--members", "5"])
+    assert result.exit_code != 0 and "production" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0

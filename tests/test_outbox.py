@@ -57,3 +57,41 @@ def test_backoff_waits_before_retrying(app, outbox, monkeypatch):
     with app.app_context():
         assert send_pending() == (0, 0), "still inside its back-off"
         assert send_pending(force=True) == (1, 0)
+
+
+def test_smtp_over_tls_checks_the_servers_certificate(app, monkeypatch):
+    """STARTTLS with Python's default context verifies the certificate and host name; smtplib's
+    own default would accept anyone in the middle (and hand them the SMTP password)."""
+    import ssl
+
+    from network.outbox import OutboxMessage, SMTPSender
+
+    seen: dict[str, object] = {}
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            seen["host"] = host
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self, context=None):
+            seen["context"] = context
+
+        def login(self, user, password):
+            seen["login"] = user
+
+        def send_message(self, email):
+            seen["to"] = email["To"]
+
+    monkeypatch.setattr("network.outbox.smtplib.SMTP", FakeSMTP)
+    app.config.update(MAIL_USE_TLS=True, MAIL_USERNAME="red", MAIL_PASSWORD="secreto",
+                      MAIL_SERVER="smtp.example.org")  # fmt: skip
+    SMTPSender(app).send(OutboxMessage(recipient="ana@ejemplo.mx", subject="Hola", body="Texto"))
+    context = seen["context"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert seen["to"] == "ana@ejemplo.mx" and seen["login"] == "red"

@@ -324,6 +324,12 @@ def _set_password(user: User, new_password: str) -> None:
     user.auth_stamp = new_auth_stamp()
 
 
+def end_sessions(user: User) -> None:
+    """Signing out ends every session of the account, on every device: sessions live in signed
+    cookies, so a copy of one would otherwise still open the account after "Sign out"."""
+    user.auth_stamp = new_auth_stamp()
+
+
 # ---------------------------------------------------------------- e-mail change
 
 

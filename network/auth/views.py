@@ -158,6 +158,9 @@ def login() -> str | Response:
 def logout() -> Response:
     form = ActionForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            services.end_sessions(current_user)
+            db.session.commit()
         logout_user()
         flash(_("You have signed out."), "info")
     return redirect(url_for("chapters.home"))

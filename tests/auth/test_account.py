@@ -151,3 +151,17 @@ def test_cannot_revoke_someone_elses_token(client, make_user, app):
 def test_account_page_in_both_languages(client, make_user, language, text):
     login(client, make_user(preferred_language=language))
     assert text in client.get("/account").get_data(as_text=True)
+
+
+def test_signing_out_ends_the_session_even_for_a_copied_cookie(app, make_user):
+    """The session is a signed cookie: without ending it server-side, a copy taken before
+    "Sign out" (a shared computer, a stolen cookie) would still open the account."""
+    from tests.conftest import login
+
+    user = make_user()
+    client = login(app.test_client(), user)
+    copy = login(app.test_client(), user)  # the same session cookie, elsewhere
+    assert copy.get("/account").status_code == 200
+    client.post("/logout")
+    assert client.get("/account").status_code == 302
+    assert copy.get("/account").status_code == 302

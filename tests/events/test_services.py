@@ -333,3 +333,21 @@ def test_no_duplicate_rows_per_person(app, make_event, make_members):
         assert db.session.scalar(select(func.count(Registration.id))) == 1
         row = db.session.scalar(select(Registration))
         assert row.status == RegistrationStatus.CANCELLED
+
+
+def test_the_hourly_reminder_job_links_to_the_configured_site(app, make_event, make_members,
+                                                              outbox, runner):  # fmt: skip
+    """In production no SERVER_NAME is set and cron has no request: links come from BASE_URL."""
+    soon = make_event(
+        starts_local=local_in(0.5, 23), ends_local=local_in(0.5, 23) + timedelta(minutes=50)
+    )
+    (seated,) = make_members(1)
+    _do(app, services.register, soon, seated)
+    app.config.update(SERVER_NAME=None, BASE_URL="https://red.example.org")
+    with app.app_context():
+        starts = db.session.get(Event, soon.id).starts_at
+    with freeze_time(starts - timedelta(hours=20)):
+        result = runner.invoke(args=["events", "send-reminders"])
+    assert result.exit_code == 0, result.output
+    (reminder,) = [m for m in outbox() if m.kind == "event_reminder"]
+    assert f"https://red.example.org/events/{soon.id}" in reminder.body
