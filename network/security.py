@@ -190,5 +190,32 @@ def _set_security_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul_characters() -> None:
+    """A NUL character cannot be stored in PostgreSQL text and is never meant: a form or JSON
+    body holding one is refused at the door with a clear 400, rather than failing as a database
+    error (a 500) deep inside a query. (Query strings lose theirs, see `_QueryWithoutNul`.)"""
+    values = request.form.values() if request.form else []
+    if any("\x00" in value for value in values) or (
+        request.is_json and b"\\u0000" in (request.get_data(cache=True) or b"")
+    ):
+        abort(400, description="The request contains a NUL character, which is not allowed.")
+
+
+class _QueryWithoutNul:
+    """Search boxes and filters are typed or pasted: a stray NUL (%00) is dropped from the query
+    string before anyone reads it, so the page answers as if it had not been there."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if "%00" in query:
+            environ["QUERY_STRING"] = query.replace("%00", "")
+        return self.app(environ, start_response)
+
+
 def register_security_headers(app: Flask) -> None:
+    app.wsgi_app = _QueryWithoutNul(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(_refuse_nul_characters)
     app.after_request(_set_security_headers)

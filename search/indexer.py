@@ -9,6 +9,7 @@ write fails, the keys are kept in `search_pending` and retried by the next write
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -134,10 +135,15 @@ class SearchIndex:
                     writer.delete_by_term("key", key)
                 for document in updates:
                     writer.update_document(**document)
+                writer.commit()
             except Exception:
-                writer.cancel()
+                # A failed commit (found by fuzzing: a merge that cannot read a segment) must
+                # still release the lock, or every later write waits for it and gives up.
+                with contextlib.suppress(Exception):
+                    writer.cancel()
+                if not writer.is_closed and writer.writelock is not None:
+                    writer.writelock.release()
                 raise
-            writer.commit()
             return
 
     def rebuild(self, documents: Iterable[dict[str, Any]], progress: Callable[[int], None]) -> int:

@@ -326,7 +326,7 @@ def free_tags() -> str | Response:
         return redirect(url_for("admin.free_tags"))
     for name, errors in form.errors.items():
         if name != "csrf_token":
-            flash(f"{form[name].label.text or name}: {' '.join(errors)}", "danger")
+            flash(f"{form[name].label.text or name}: {' '.join(map(str, errors))}", "danger")
     return render_template("admin/tags.html", tags=member_queries.list_free_tags())
 
 

@@ -407,6 +407,11 @@ def waitlist_position(registration: Registration) -> int | None:
 
 def _store_answers(registration: Registration, event: Event, answers: dict[int, str]) -> None:
     by_id = {q.id: q for q in event.questions}
+    if registration.answers:
+        # Delete the old answers first: the unit of work inserts before it deletes orphans,
+        # which broke the unique (registration, question) when answers were changed.
+        registration.answers = []
+        db.session.flush()
     registration.answers = [
         RegistrationAnswer(question_id=qid, answer=text.strip()[:500])
         for qid, text in sorted(answers.items())
