@@ -40,16 +40,19 @@ def _listed() -> list:
     return [Chapter.status == ChapterStatus.APPROVED, Chapter.is_active.is_(True)]
 
 
+def counted_members() -> list[Any]:
+    """Who the network's figures count: confirmed member accounts that are not suspended (the
+    home page, public statistics and IME's dashboard agree on it)."""
+    return [User.role == Role.MEMBER, User.email_confirmed_at.is_not(None),
+            User.suspended_at.is_(None)]  # fmt: skip
+
+
 def get_network_figures() -> NetworkFigures:
     """The home page's headline numbers: active chapters, their countries, skilled members."""
     chapters, countries = db.session.execute(
         select(func.count(Chapter.id), func.count(func.distinct(Chapter.country))).where(*_listed())
     ).one()
-    members = db.session.scalar(
-        select(func.count(User.id)).where(
-            User.role == Role.MEMBER, User.email_confirmed_at.is_not(None)
-        )
-    )
+    members = db.session.scalar(select(func.count(User.id)).where(*counted_members()))
     regions = db.session.scalar(select(func.count(Region.id)))
     return NetworkFigures(chapters or 0, countries or 0, members or 0, regions or 0)
 
@@ -259,8 +262,7 @@ def count_members_by_region(
         .join(Chapter, Chapter.region_id == Region.id)
         .join(ChapterMembership, ChapterMembership.chapter_id == Chapter.id)
         .join(User, User.id == ChapterMembership.user_id)
-        .where(*_approved(), *_listed(), User.role == Role.MEMBER,
-               User.email_confirmed_at.is_not(None))
+        .where(*_approved(), *_listed(), *counted_members())
         .group_by(Region.slug)
     )  # fmt: skip
     if since is not None:
@@ -290,8 +292,7 @@ def profile_freshness_by_chapter(
         .join(ChapterMembership, ChapterMembership.chapter_id == Chapter.id)
         .join(User, User.id == ChapterMembership.user_id)
         .join(Profile, Profile.user_id == User.id)
-        .where(*_approved(), *_listed(), User.role == Role.MEMBER,
-               User.email_confirmed_at.is_not(None))
+        .where(*_approved(), *_listed(), *counted_members())
         .group_by(Chapter.id)
         .order_by(Chapter.name)
     )  # fmt: skip

@@ -138,16 +138,15 @@ def _plain(value: Any, kind: str) -> Any:
 
 
 def format_cell(value: Any, kind: str) -> str:
-    """How a table cell reads on the page (the CSV keeps plain numbers)."""
+    """How a table cell reads on the page: the CSV's plain value, with a dash for nothing, a
+    percent sign and thousands separators."""
     if value is None:
         return "—"
     if kind == "percent":
-        return f"{100 * value:.1f} %"
-    if kind == "days":
-        return f"{value:.1f}"
-    if isinstance(value, int):
+        return f"{_plain(value, kind)} %"
+    if isinstance(value, int) and kind != "days":
         return f"{value:,}"
-    return str(value)
+    return str(_plain(value, kind))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -413,7 +412,9 @@ def contact_requests(scope: Scope, language: str) -> Panel:
 
 def outcomes(scope: Scope, language: str) -> Panel:
     by_sector = need_queries.outcomes_by_sector(since=scope.since, chapter_id=scope.chapter_id)
-    totals = need_queries.outcome_figures(since=scope.since, chapter_id=scope.chapter_id)
+    experts = need_queries.count_contributing_experts(
+        since=scope.since, chapter_id=scope.chapter_id
+    )
     rows = sorted(
         ({"sector": s.label(language), "needs_completed": by_sector[s.slug][0],
           "days": by_sector[s.slug][1]} for s in _sectors(language) if s.slug in by_sector),
@@ -427,9 +428,9 @@ def outcomes(scope: Scope, language: str) -> Panel:
          Column("days", _l("Days contributed"))],
         rows, _bars(title, rows, "sector", "days"),
         summary=[
-            (_l("Needs completed"), format_cell(totals.needs_completed, "int")),
-            (_l("Days contributed"), format_cell(totals.days_contributed, "int")),
-            (_l("Experts who contributed"), format_cell(totals.experts, "int")),
+            (_l("Needs completed"), format_cell(sum(n for n, _d in by_sector.values()), "int")),
+            (_l("Days contributed"), format_cell(sum(d for _n, d in by_sector.values()), "int")),
+            (_l("Experts who contributed"), format_cell(experts, "int")),
         ],
     )  # fmt: skip
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node, Region
+from chapters.queries import counted_members
 from network.auth.models import User
 from network.db import db, month_key, year_month
 from network.geo import country_name, language_name
@@ -443,8 +444,7 @@ def _country(viewer: Viewer | None) -> Any:
 def _members_in_scope(since: datetime | None, chapter_id: int | None) -> list[Any]:
     """Confirmed member accounts, joined since `since` when given, and members of one chapter
     when given (a coordinator's dashboard)."""
-    clauses: list[Any] = [User.role == Role.MEMBER, User.email_confirmed_at.is_not(None),
-                          User.suspended_at.is_(None)]  # fmt: skip
+    clauses: list[Any] = counted_members()
     if since is not None:
         clauses.append(User.created_at >= since)
     if chapter_id is not None:
@@ -457,18 +457,6 @@ def _members_in_scope(since: datetime | None, chapter_id: int | None) -> list[An
             )
         )
     return clauses
-
-
-def count_members(*, since: datetime | None = None, chapter_id: int | None = None) -> int:
-    """Members in scope, the denominator of the dashboard's shares."""
-    return (
-        db.session.scalar(
-            select(func.count(Profile.id))
-            .join(User, User.id == Profile.user_id)
-            .where(*_members_in_scope(since, chapter_id))
-        )
-        or 0
-    )
 
 
 def count_members_by_country(

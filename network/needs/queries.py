@@ -308,19 +308,11 @@ def contact_figures(
     )
 
 
-@dataclass(frozen=True)
-class OutcomeFigures:
-    needs_completed: int
-    days_contributed: int
-    experts: int
-
-
-def outcome_figures(
+def count_contributing_experts(
     *, since: datetime | None = None, chapter_id: int | None = None
-) -> OutcomeFigures:
-    """Needs completed since `since`, the days experts recorded for them and how many experts
-    gave them. For one chapter: the needs its members contributed to, and only their days."""
-    by_sector = outcomes_by_sector(since=since, chapter_id=chapter_id)
+) -> int:
+    """Experts with an outcome on a need completed since `since` (for one chapter: its members);
+    the needs and days themselves are `outcomes_by_sector`'s."""
     experts = (
         select(func.count(func.distinct(Outcome.member_id)))
         .join(Need, Need.id == Outcome.need_id)
@@ -330,11 +322,7 @@ def outcome_figures(
         experts = experts.where(Need.finished_at >= since)
     if chapter_id is not None:
         experts = experts.where(Outcome.member_id.in_(_chapter_members(chapter_id)))
-    return OutcomeFigures(
-        needs_completed=sum(needs for needs, _days in by_sector.values()),
-        days_contributed=sum(days for _needs, days in by_sector.values()),
-        experts=db.session.scalar(experts) or 0,
-    )
+    return db.session.scalar(experts) or 0
 
 
 def outcomes_by_sector(
