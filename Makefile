@@ -8,7 +8,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard network/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-postgres bench loadtest lint format translations extract-messages chromium install clean
+.PHONY: run test test-postgres bench bench-postgres loadtest lint format translations extract-messages chromium install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,19 +48,26 @@ chromium:
 test: translations chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The same suite against a throwaway PostgreSQL cluster; pg_virtualenv exports PG* variables
-# that a bare postgresql+psycopg:// URL picks up.
+# The same suite against a throwaway PostgreSQL cluster, searching with the PostgreSQL backend
+# (SEARCH_BACKEND=postgres): the search contract tests run on both backends. pg_virtualenv
+# exports PG* variables that a bare postgresql+psycopg:// URL picks up.
 test-postgres: translations chromium
 	@command -v pg_virtualenv >/dev/null || { echo "Install Debian's postgresql and postgresql-common first."; exit 1; }
 	@# -t: the cluster lives in a temporary directory even as root, so a run killed midway
 	@# leaves nothing in /etc/postgresql for the next one to trip over.
-	pg_virtualenv -t sh -c 'TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
+	pg_virtualenv -t sh -c 'SEARCH_BACKEND=postgres TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
 
 # Seeds 100,000 synthetic members into instance/bench/ (never the development database), rebuilds
 # the index, times a fixed query mix against SQLite FTS5, prints the table and writes
 # instance/bench/results.json. BENCH_ARGS="--members 5000" for a quick look.
 bench: translations
 	$(BIN)/python -m search.bench $(BENCH_ARGS)
+
+# The same, plus the PostgreSQL search backend's figures beside Whoosh's, on a throwaway cluster
+# (or give your own: make bench BENCH_ARGS="--postgres postgresql+psycopg://..."; it is emptied).
+bench-postgres: translations
+	@command -v pg_virtualenv >/dev/null || { echo "Install Debian's postgresql and postgresql-common first."; exit 1; }
+	pg_virtualenv -t sh -c '$(BIN)/python -m search.bench --postgres postgresql+psycopg:// $(BENCH_ARGS)'
 
 # gunicorn (2 workers) on the bench database, driven by ApacheBench: 50 clients, a fixed number
 # of requests per endpoint, at most 60 s. Needs `make bench` once (the 100,000-member corpus).

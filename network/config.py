@@ -89,7 +89,10 @@ class Config:
     # Where the site is served, for links in e-mails that periodic jobs queue (no request there).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
-    # "file": an index under SEARCH_INDEX_DIR (default instance/search_index); "ram" for tests.
+    # "whoosh": an index on this machine's disk (one app server); "postgres": PostgreSQL full-text
+    # search in the database itself, for several app servers (needs a PostgreSQL DATABASE_URL).
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
+    # Whoosh: "file": an index under SEARCH_INDEX_DIR (default instance/search_index); "ram" for tests.
     SEARCH_STORAGE = os.environ.get("SEARCH_STORAGE", "file")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")
     SEARCH_PAGE_SIZE = 20

@@ -3,8 +3,9 @@
 The answer is cheap (a handful of indexed queries and a reused searcher), anonymous and carries
 only counts and ages, never personal data. The HTTP status says what a balancer needs to know:
 503 only when this server cannot serve pages (database or search index unreachable). A backlog
-of unsent e-mail is "degraded" but still 200: taking every server out of rotation because the
-mail relay is down would turn a delay into an outage. The body says why, for a person.
+of unsent e-mail, or index changes waiting for a retry, is "degraded" but still 200: taking
+every server out of rotation because the mail relay is down or the index directory is read-only
+would turn a delay into an outage. The body says why, for a person.
 """
 
 from __future__ import annotations
@@ -58,14 +59,15 @@ def check_database() -> Check:
 
 
 def check_search_index() -> Check:
-    """Open the app's index through the reused searcher and read its document count.
+    """Read the search backend's document count.
 
-    The searcher is the one searches use, so this costs no new reader unless the index changed;
-    a deleted or unreadable index directory fails here, as it would for the next search."""
+    For Whoosh this opens the reused searcher searches use, so it costs no new reader unless
+    the index changed; a deleted or unreadable index directory fails here, as it would for the
+    next search. For PostgreSQL it counts the documents' table."""
     from search.indexer import get_index  # search imports the domains; the core never at import
 
     try:
-        documents = get_index().searcher().doc_count()
+        documents = get_index().doc_count()
     except Exception as exc:  # Whoosh raises OSError, EmptyIndexError, IndexError...
         return _failed("search_index", exc)
     return {"status": "ok", "documents": documents}
@@ -92,8 +94,9 @@ def check_outbox() -> Check:
 
 
 def check_search_pending() -> Check:
-    """Index changes kept for retry (`search_pending`): informative, never degrading by itself,
-    since the next write or `flask search reindex --pending` clears them."""
+    """Index changes kept for retry (`search_pending`): degraded while any wait, since search
+    then shows older text than the pages (an unwritable index directory, say). Still 200: the
+    next write or `flask search reindex --pending` clears them, and pages keep answering."""
     from search.models import SearchPending
 
     try:
@@ -102,7 +105,11 @@ def check_search_pending() -> Check:
         ).one()
     except Exception as exc:
         return _failed("search_pending", exc)
-    return {"status": "ok", "pending": pending, "oldest_pending_age_seconds": _age_seconds(oldest)}
+    return {
+        "status": "degraded" if pending else "ok",
+        "pending": pending,
+        "oldest_pending_age_seconds": _age_seconds(oldest),
+    }
 
 
 @bp.get("/healthz")

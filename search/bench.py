@@ -462,15 +462,19 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def make_app(bench_dir: Path) -> Any:
-    """The app on the throwaway database and index; nothing of it lives outside bench_dir."""
+def make_app(bench_dir: Path, postgres_url: str | None = None) -> Any:
+    """The app on the throwaway database and index; nothing of it lives outside bench_dir.
+
+    With a PostgreSQL URL: that database (emptied first) and the PostgreSQL search backend."""
     os.environ["INSTANCE_PATH"] = str(bench_dir)  # create_app's instance folder
     from network import create_app
 
+    backend = {"SEARCH_BACKEND": "postgres"} if postgres_url else {"SEARCH_BACKEND": "whoosh"}
     return create_app(
         {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{bench_dir / 'bench.db'}",
+            "SQLALCHEMY_DATABASE_URI": postgres_url or f"sqlite:///{bench_dir / 'bench.db'}",
             "SQLALCHEMY_ENGINE_OPTIONS": {},
+            **backend,
             "SECRET_KEY": "bench-only",
             "SEARCH_STORAGE": "file",
             "SEARCH_INDEX_DIR": str(bench_dir / "index"),
@@ -726,6 +730,16 @@ def print_table(results: dict[str, Any]) -> None:
     print("\nalso measured (not targets):")
     for name, value in results["also"].items():
         print(f"  {name:<34}{value:>10.1f}")
+    postgres = results.get("postgres")
+    if postgres:
+        whoosh, pg = results["figures"], postgres["figures"]
+        print(f"\nPostgreSQL search backend ({postgres['server']}), same corpus and queries:")
+        print(f"{'metric':<26}{'whoosh':>12}{'postgres':>12}")
+        for name in ("reindex_s", "search_p50_ms", "search_p95_ms", "single_update_ms",
+                     "slowest_query_ms"):  # fmt: skip
+            print(f"{name:<26}{whoosh[name]:>12.1f}{pg[name]:>12.1f}")
+        for name, value in postgres["also"].items():
+            print(f"  {name:<34}{value:>10.1f}")
     print(f"\nwritten to {BENCH_DIR.relative_to(ROOT) / 'results.json'}")
 
 
@@ -735,6 +749,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--members", type=int, default=100_000, help="synthetic members to seed")
     parser.add_argument("--passes", type=int, default=3, help="measured passes over the queries")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="also seed this PostgreSQL database (it is EMPTIED first) with the same corpus and "
+        "measure the PostgreSQL search backend (SEARCH_BACKEND=postgres) beside Whoosh",
+    )
     args = parser.parse_args(argv)
 
     shutil.rmtree(BENCH_DIR, ignore_errors=True)
@@ -771,6 +792,9 @@ def main(argv: list[str] | None = None) -> int:
 
     figures = {"reindex_s": reindex_s, **summarise(samples, updates),
                "rank_ms": ranking["rank_ms"]}  # fmt: skip
+    postgres = None
+    if args.postgres:
+        postgres = bench_postgres(args.postgres, args.members, args.passes, step)
     index_dir = BENCH_DIR / "index"
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -795,9 +819,56 @@ def main(argv: list[str] | None = None) -> int:
         "updates_ms": updates,
         "queries": [vars(s) for s in samples],
     }
+    if postgres:
+        results["postgres"] = postgres
     (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print_table(results)
     return 0
+
+
+def bench_postgres(url: str, members: int, passes: int, step: Callable[[str], None]) -> dict:
+    """The same corpus, queries and viewers on PostgreSQL with its own search backend: the
+    figures an operator weighs before moving from one app server to several. The FTS5
+    reference built from the SQLite corpus checks that both backends count alike."""
+    from sqlalchemy import text
+
+    from network.db import db
+
+    app = make_app(BENCH_DIR, url)
+    step("PostgreSQL: seeding the same corpus (the database is emptied first)")
+    start = time.perf_counter()
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        user_ids = seed_corpus(members, SEED)
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    seed_s = time.perf_counter() - start
+    step(f"PostgreSQL: seeded in {seed_s:.1f} s; rebuilding the search documents")
+    reindex_s, reindex_output = time_reindex(app)
+    step(f"PostgreSQL: {reindex_output} in {reindex_s:.1f} s; searching")
+    viewers = build_viewers(app, user_ids)
+    samples = run_searches(app, viewers, Fts5(BENCH_DIR / "fts5.db"), passes)
+    step("PostgreSQL: timing single profile updates")
+    updates = time_updates(app, viewers["member"])
+    with app.app_context():
+        size = app.extensions["search_index"].size_bytes()
+        version = db.session.execute(text("SHOW server_version")).scalar()
+        db.session.remove()
+        db.engine.dispose()
+    figures = {"reindex_s": reindex_s, **summarise(samples, updates)}
+    return {
+        "server": f"PostgreSQL {version}",
+        "figures": figures,
+        "also": {
+            "seed_s": seed_s,
+            "search_without_facets_p50_ms": _percentile([s.no_facets_ms for s in samples], 50),
+            "search_without_facets_p95_ms": _percentile([s.no_facets_ms for s in samples], 95),
+            "page_reload_p95_ms": _percentile([s.page_reload_ms for s in samples], 95),
+            "documents_mib": size / 2**20,
+        },
+        "queries": [vars(s) for s in samples],
+    }
 
 
 if __name__ == "__main__":

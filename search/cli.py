@@ -17,7 +17,7 @@ cli = AppGroup("search", help="The search index.")
 @click.option("--if-empty", is_flag=True, help="Only if the index has no documents yet.")
 def reindex(pending: bool, if_empty: bool) -> None:
     """Rebuild the index from the database (the database is the truth)."""
-    if if_empty and get_index().searcher().doc_count():
+    if if_empty and get_index().doc_count():
         click.echo("the index already has documents; nothing done")
         return
     if pending:
@@ -36,12 +36,7 @@ def reindex(pending: bool, if_empty: bool) -> None:
 @cli.command("stats")
 def stats() -> None:
     """Documents per kind and the index's size on disk."""
-    index = get_index().index
-    searcher = get_index().searcher()
-    kinds: dict[str, int] = {}
-    for stored in searcher.all_stored_fields():
-        kinds[stored["kind"]] = kinds.get(stored["kind"], 0) + 1
-    for kind, count in sorted(kinds.items()):
+    index = get_index()
+    for kind, count in sorted(index.kinds().items()):
         click.echo(f"{kind}: {count}")
-    size = sum(index.storage.file_length(name) for name in index.storage.list())
-    click.echo(f"documents: {searcher.doc_count()}, size: {size / 1024:.1f} KiB")
+    click.echo(f"documents: {index.doc_count()}, size: {index.size_bytes() / 1024:.1f} KiB")

@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -27,6 +26,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import LockError
 from whoosh.searching import Searcher
+from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR
 
 from chapters.models import Chapter, ChapterMembership, Node
@@ -74,6 +74,9 @@ _NEED_CHILDREN = (NeedLanguage, NeedMode)
 # 100,000 members by about a third, for well under a GiB per worker.
 MAX_REBUILD_PROCS = 4
 REBUILD_LIMIT_MB = 512
+# How long a write waits for another process's write (a rebuild holds the lock longer: its
+# changes then stay pending and are retried).
+WRITE_LOCK_WAIT_S = 10.0
 
 
 class SearchIndex:
@@ -116,20 +119,41 @@ class SearchIndex:
             self._local.searcher = current
         return current
 
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def close(self) -> None:
+        """Close this thread's reused searcher (its open segment files), e.g. at shutdown."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+
+    def kinds(self) -> dict[str, int]:
+        kinds: dict[str, int] = {}
+        for stored in self.searcher().all_stored_fields():
+            kinds[stored["kind"]] = kinds.get(stored["kind"], 0) + 1
+        return kinds
+
+    def size_bytes(self) -> int:
+        storage = self.index.storage
+        return sum(storage.file_length(name) for name in storage.list())
+
     def write(self, updates: list[dict[str, Any]], deletions: list[str]) -> None:
-        """Apply documents in one writer; wait and retry while another process holds the lock."""
+        """Apply documents in one writer; wait (up to WRITE_LOCK_WAIT_S) while another process
+        holds the lock.
+
+        The lock is taken here and released in `finally`, not by Whoosh's writer: a writer that
+        fails while creating its segment (an unwritable index directory) raises from its
+        constructor holding the lock, and would keep every later write on this host waiting
+        until the garbage collector freed it, so a recovered directory stayed unusable."""
         if not updates and not deletions:
             return
-        delay = 0.05
-        for attempt in range(8):
-            try:
-                writer = self.index.writer(timeout=2.0, compound=False)
-            except LockError:
-                if attempt == 7:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-                continue
+        lock = self.index.lock("WRITELOCK")
+        if not try_for(lambda: lock.acquire(blocking=False), WRITE_LOCK_WAIT_S, delay=0.05):
+            raise LockError("another process has been writing the search index for too long")
+        try:
+            writer = self.index.writer(_lk=False, compound=False)
             try:
                 for key in deletions:
                     writer.delete_by_term("key", key)
@@ -137,14 +161,11 @@ class SearchIndex:
                     writer.update_document(**document)
                 writer.commit()
             except Exception:
-                # A failed commit (found by fuzzing: a merge that cannot read a segment) must
-                # still release the lock, or every later write waits for it and gives up.
                 with contextlib.suppress(Exception):
                     writer.cancel()
-                if not writer.is_closed and writer.writelock is not None:
-                    writer.writelock.release()
                 raise
-            return
+        finally:
+            lock.release()
 
     def rebuild(self, documents: Iterable[dict[str, Any]], progress: Callable[[int], None]) -> int:
         """Replace the whole index with these documents.
@@ -188,7 +209,9 @@ class SearchIndex:
         return max(1, min(len(os.sched_getaffinity(0)), MAX_REBUILD_PROCS))
 
 
-def get_index() -> SearchIndex:
+def get_index() -> Any:
+    """The app's search backend: a `SearchIndex` (Whoosh), or a `search.pg.PostgresIndex`. Both
+    take the same documents (`write`, `rebuild`) and count them (`doc_count`)."""
     return current_app.extensions["search_index"]
 
 
@@ -463,7 +486,15 @@ def count_documents(session: Session) -> int:
 
 
 def register_indexer(app: Flask) -> None:
-    app.extensions["search_index"] = SearchIndex(app)
+    backend = app.config["SEARCH_BACKEND"]
+    if backend == "postgres":
+        from search.pg import PostgresIndex  # it imports the queries, which import this module
+
+        app.extensions["search_index"] = PostgresIndex(app)
+    elif backend == "whoosh":
+        app.extensions["search_index"] = SearchIndex(app)
+    else:
+        raise RuntimeError(f"SEARCH_BACKEND must be 'whoosh' or 'postgres', not {backend!r}")
     for name, listener in (
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),

@@ -636,6 +636,10 @@ def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) 
     if not terms:
         return {}
     counts = dict(known or {})
+    if current_app.config["SEARCH_BACKEND"] == "postgres":
+        from search import pg  # it builds on this module
+
+        return pg.kind_counts(terms, viewer, counts)
     searcher = get_index().searcher()
     if "members" not in counts:
         expanded = _expand_members(searcher, terms, viewer)
@@ -655,6 +659,10 @@ def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) 
 
 def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
          fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+    if current_app.config["SEARCH_BACKEND"] == "postgres":
+        from search import pg  # it builds on this module
+
+        return pg.run(terms, viewer, kind, page, per_page, language, fuzzy, filters, with_facets)
     searcher = get_index().searcher()
     if kind == "members":
         return _run_members(searcher, terms, viewer, page, per_page, language, fuzzy, filters,

@@ -36,16 +36,35 @@ def _reset_database(app: Flask) -> None:
         db.create_all()
 
 
-@pytest.fixture
-def app() -> Iterator[Flask]:
-    app = create_app(TestConfig)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "whoosh: tests the Whoosh index's own machinery, so it runs on Whoosh whatever "
+        "SEARCH_BACKEND the run chose (the search contract itself runs on both backends)",
+    )
+
+
+class WhooshTestConfig(TestConfig):
+    SEARCH_BACKEND = "whoosh"
+
+
+def app_for(config: type) -> Iterator[Flask]:
+    """An app on an empty database, dropped afterwards: for fixtures of their own config."""
+    app = create_app(config)
     _reset_database(app)
     limiter.reset()
     yield app
+    app.extensions["search_index"].close()
     with app.app_context():
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    whoosh = request.node.get_closest_marker("whoosh") is not None
+    yield from app_for(WhooshTestConfig if whoosh else TestConfig)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ def test_production_cookies_are_secure_and_need_a_secret(monkeypatch):
     class NoSecret(ProductionConfig):
         SECRET_KEY = None
         SQLALCHEMY_DATABASE_URI = "sqlite://"
+        SEARCH_BACKEND = "whoosh"  # a SQLite database searches with Whoosh
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(NoSecret)
@@ -69,6 +70,7 @@ def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_path):
 
     class FileDb(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+        SEARCH_BACKEND = "whoosh"  # a SQLite database searches with Whoosh
 
     app = create_app(FileDb)
     with app.app_context():

@@ -33,6 +33,7 @@ def live(tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
 
     class FileConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{database}"
+        SEARCH_BACKEND = "whoosh"  # a SQLite database searches with Whoosh
 
     app = create_app(FileConfig)
     with app.app_context():

@@ -284,6 +284,7 @@ def test_reindex_includes_needs(app, runner, world, make_need):
     assert _found(app, "cuenca") == [world.need_id]
 
 
+@pytest.mark.whoosh
 def test_member_documents_hold_nothing_of_needs(app, world):
     from search.indexer import get_index
     from search.schema import NEED_FACETS, NEED_TEXT_FIELDS, need_facet_field

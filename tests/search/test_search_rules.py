@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from network.auth.models import User
 from network.extensions import db
 from network.members.queries import build_viewer
@@ -48,6 +50,7 @@ def test_coordinator_prefix_not_crowded_by_unreadable_words(app, network, make_m
         assert search("zeta*", coordinator).total == 1
 
 
+@pytest.mark.whoosh
 def test_own_hidden_document_in_another_segment(app, make_member):
     from network.members.services import update_profile
     from search import bitsets
@@ -77,6 +80,7 @@ def test_own_hidden_document_in_another_segment(app, make_member):
         assert search("xylofonia", SIGNED_IN, with_facets=True).facets["country"] == {"CL": 3}
 
 
+@pytest.mark.whoosh
 def test_whoosh_branch_agrees_with_bitsets(app, network, make_member, add_membership, monkeypatch):
     import search.queries as queries
 

@@ -18,7 +18,7 @@ from network.extensions import db
 from network.members.models import Concept, Sector
 from network.members.queries import build_viewer
 from network.members.services import merge_concepts, rename_concept
-from search.indexer import SearchIndex, retry_pending
+from search.indexer import retry_pending
 from search.models import SearchPending
 from search.queries import search
 from tests.conftest import _saved
@@ -178,7 +178,7 @@ def test_a_failed_write_keeps_the_holders_for_retry(app, world, event_id, monkey
     def broken(self, updates, deletions):
         raise OSError("disk full")
 
-    monkeypatch.setattr(SearchIndex, "write", broken)
+    monkeypatch.setattr(type(app.extensions["search_index"]), "write", broken)
     _rename(app, "hydrology", GEOHYDROLOGY)
     with app.app_context():
         pending = set(db.session.scalars(select(SearchPending.key)))
