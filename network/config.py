@@ -42,6 +42,11 @@ class Config:
     # (spraying many accounts from one place).
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;20 per hour")
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per minute;200 per hour")
+    # Registrations from one client address, and links e-mailed on request (password reset, a
+    # new confirmation link) per client address and per recipient address.
+    REGISTER_LIMIT_PER_IP = os.environ.get("REGISTER_LIMIT_PER_IP", "10 per hour")
+    MAIL_LINK_LIMIT_PER_IP = os.environ.get("MAIL_LINK_LIMIT_PER_IP", "20 per hour")
+    MAIL_LINK_LIMIT_PER_ADDRESS = os.environ.get("MAIL_LINK_LIMIT_PER_ADDRESS", "5 per hour")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -105,6 +110,7 @@ class Config:
     MEMBER_LIST_PAGE_SIZE = 50
 
 
+
 class TestConfig(Config):
     """Fast and isolated: in-memory SQLite (or TEST_DATABASE_URL), cheap hashes, mail kept in memory."""
 
@@ -114,6 +120,9 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # Tests post many registrations and reset requests from one address; the tests of these
+    # limits set their own.
+    REGISTER_LIMIT_PER_IP = MAIL_LINK_LIMIT_PER_IP = MAIL_LINK_LIMIT_PER_ADDRESS = "1000 per hour"
     MAIL_SENDER = "memory"
     SEARCH_STORAGE = "ram"
     ARGON2_TIME_COST = 1
@@ -131,6 +140,9 @@ class ProductionConfig(Config):
     # `flask demo seed` makes accounts with a password known from the code.
     DEMO_ALLOWED = False
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "smtp")
+    # Mail carries sign-in links: STARTTLS (certificate verified) unless MAIL_USE_TLS=0 says the
+    # server is on a trusted local socket.
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
 
 
 def config_from_environment() -> type[Config]:

@@ -50,6 +50,22 @@ def test_production_cookies_are_secure_and_need_a_secret(monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
 
 
+def test_production_sends_mail_over_tls_unless_told_otherwise(monkeypatch):
+    """Mail carries sign-in links: production speaks STARTTLS to the mail server by default."""
+    import importlib
+
+    import network.config
+
+    monkeypatch.delenv("MAIL_USE_TLS", raising=False)
+    config = importlib.reload(network.config)
+    assert config.ProductionConfig.MAIL_USE_TLS is True
+    assert config.Config.MAIL_USE_TLS is False  # development mail goes to the console
+    monkeypatch.setenv("MAIL_USE_TLS", "0")  # a server on a trusted local socket
+    assert importlib.reload(network.config).ProductionConfig.MAIL_USE_TLS is False
+    monkeypatch.undo()
+    importlib.reload(network.config)
+
+
 def test_development_secret_is_generated_once_into_the_instance(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
 

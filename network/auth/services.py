@@ -119,6 +119,15 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalised))
 
 
+class EmailTaken(Exception):
+    """Registration with an address that has an account: the owner was e-mailed; the page says
+    what it says to everyone ("check your e-mail")."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(email)
+        self.email = email
+
+
 def _ensure_email_free(email: str, field: str = "email") -> None:
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValidationError(field, _l("An account with this e-mail address already exists."))
@@ -166,10 +175,18 @@ def register_user(
     if len(full_name) < 2:
         raise ValidationError("full_name", _l("Enter your full name."))
     email = normalise_email(email)
-    _ensure_email_free(email)
     check_password_strength(password, email=email, name=full_name)
     if language not in current_app.config["LANGUAGES"]:
         raise ValidationError("language", _l("Choose Spanish or English."))
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        # The page must not tell a stranger who has an account: it answers as for a new one,
+        # and the owner (only they read that inbox) learns of the attempt and how to get in.
+        hash_password(password)  # the same work as a real registration, so the same delay
+        notify(existing, _l("Someone tried to register with your address"),
+               "register_existing", login=url_for("auth.login", email=email, _external=True),
+               reset=url_for("auth.request_password_reset", _external=True))  # fmt: skip
+        raise EmailTaken(email)
     user = User(
         full_name=full_name,
         email=email,
@@ -319,9 +336,13 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def _set_password(user: User, new_password: str) -> None:
+    """Every password change ends the other sessions (a new auth stamp) and tells the owner by
+    e-mail, so a change they did not make (a stolen session, a read inbox) does not go unseen."""
     check_password_strength(new_password, email=user.email, name=user.full_name)
     user.password_hash = hash_password(new_password)
     user.auth_stamp = new_auth_stamp()
+    notify(user, _l("Your Red Global MX password was changed"), "password_changed",
+           when=utcnow(), reset=url_for("auth.request_password_reset", _external=True))  # fmt: skip
 
 
 def end_sessions(user: User) -> None:

@@ -58,7 +58,24 @@ def _limit_per_ip() -> str:
     return current_app.config["LOGIN_LIMIT_PER_IP"]
 
 
+def _limit_register() -> str:
+    return current_app.config["REGISTER_LIMIT_PER_IP"]
+
+
+def _limit_mail_per_ip() -> str:
+    return current_app.config["MAIL_LINK_LIMIT_PER_IP"]
+
+
+def _limit_mail_per_address() -> str:
+    return current_app.config["MAIL_LINK_LIMIT_PER_ADDRESS"]
+
+
+def _mail_address_key() -> str:
+    return "mail-link:" + request.form.get("email", "").strip().lower()
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_limit_register, methods=["POST"], scope="register-ip")
 def register() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("chapters.home"))
@@ -73,6 +90,9 @@ def register() -> str | Response:
             )
         except ValidationError as error:
             apply_error(form, error)
+        except services.EmailTaken as taken:
+            db.session.commit()  # the notice to the address's owner
+            return render_template("auth/check_email.html", email=taken.email)
         else:
             db.session.commit()
             return render_template("auth/check_email.html", email=user.email)
@@ -97,6 +117,10 @@ def confirm_email(token: str) -> Response:
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
+# Pages that e-mail an address anyone may type: limited per client address (no bulk mailing of
+# strangers) and per recipient (nobody's inbox is flooded).
+@limiter.limit(_limit_mail_per_ip, methods=["POST"], scope="mail-link-ip")
+@limiter.limit(_limit_mail_per_address, key_func=_mail_address_key, methods=["POST"])
 def resend_confirmation() -> str | Response:
     form = EmailOnlyForm()
     if form.validate_on_submit():
@@ -167,6 +191,10 @@ def logout() -> Response:
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+# Pages that e-mail an address anyone may type: limited per client address (no bulk mailing of
+# strangers) and per recipient (nobody's inbox is flooded).
+@limiter.limit(_limit_mail_per_ip, methods=["POST"], scope="mail-link-ip")
+@limiter.limit(_limit_mail_per_address, key_func=_mail_address_key, methods=["POST"])
 def request_password_reset() -> str | Response:
     form = EmailOnlyForm()
     if form.validate_on_submit():

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from network.auth.models import ApiToken, User
 from network.db import utcnow
 from network.extensions import db
+from network.outbox import OutboxMessage
 from tests.conftest import PASSWORD, link_in, login
 
 NEW = "otra frase secreta 2027"
@@ -39,6 +40,12 @@ def test_password_reset_works_once(client, outbox, make_user):
 
     again = client.get(link, follow_redirects=True)
     assert "no es válido o ya se usó" in again.get_data(as_text=True)
+
+    # The owner is told, in case it was not them.
+    notice = outbox()[-1]
+    assert (notice.recipient, notice.kind) == ("ana@ejemplo.mx", "password_changed")
+    assert notice.subject == "Se cambió la contraseña de tu cuenta de Red Global MX"
+    assert "/reset" in notice.body
 
 
 def test_password_reset_link_expires_after_an_hour(client, outbox, make_user):
@@ -77,6 +84,12 @@ def test_change_password_signs_out_other_sessions(app, make_user):
     assert changed.status_code == 302
     assert laptop.get("/account").status_code == 200
     assert phone.get("/account").status_code == 302, "the other device is signed out"
+    with app.app_context():
+        notices = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "password_changed")
+        ).all()
+        assert [m.recipient for m in notices] == ["ana@ejemplo.mx"]  # the wrong try sent none
+        assert "Tus otros dispositivos" in notices[0].body
 
 
 def test_change_email_needs_the_new_address_confirmed(client, outbox, make_user, app):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from network.auth.models import User
 from network.extensions import db
@@ -53,12 +53,47 @@ def test_password_is_hashed_with_argon2id(client, app):
         assert PASSWORD not in user.password_hash
 
 
-def test_duplicate_email_is_refused_in_the_users_language(client, make_user):
-    make_user(email="ximena@ejemplo.mx")
-    spanish = client.post("/register", data=FORM)
-    assert "Ya existe una cuenta con este correo" in spanish.get_data(as_text=True)
-    english = client.post("/register", data=FORM, headers={"Accept-Language": "en"})
-    assert "An account with this e-mail address already exists." in english.get_data(as_text=True)
+def test_a_taken_address_gets_the_same_answer_and_its_owner_is_told(client, make_user, outbox, app):
+    make_user(email="ximena@ejemplo.mx", full_name="Ximena Original", preferred_language="en")
+    page = client.post("/register", data=FORM)
+    # A stranger learns nothing: the page is the one a new registration gets.
+    assert page.status_code == 200
+    assert "Revisa tu correo" in page.get_data(as_text=True)
+    assert "Ya existe" not in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1  # no second account
+    [notice] = outbox()
+    assert notice.recipient == "ximena@ejemplo.mx"
+    assert notice.kind == "register_existing"
+    assert notice.subject == "Someone tried to register with your address"  # the owner's language
+    assert "No new account was created" in notice.body
+    assert "/login?email=ximena" in notice.body and "/reset" in notice.body
+    # ...and the owner's password did not change.
+    signed_in = client.post("/login", data={"email": "ximena@ejemplo.mx", "password": PASSWORD})
+    assert signed_in.status_code == 302
+
+
+def test_registrations_are_limited_per_client_address(client, app):
+    app.config["REGISTER_LIMIT_PER_IP"] = "2 per hour"
+    for number in range(2):
+        form = {**FORM, "email": f"persona{number}@ejemplo.mx"}
+        assert client.post("/register", data=form).status_code == 200
+    refused = client.post("/register", data={**FORM, "email": "tercera@ejemplo.mx"})
+    assert refused.status_code == 429
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 2
+
+
+def test_reset_links_are_limited_per_recipient(client, app, make_user, outbox):
+    app.config["MAIL_LINK_LIMIT_PER_ADDRESS"] = "2 per hour"
+    make_user(email="ana@ejemplo.mx")
+    for _ in range(2):
+        assert client.post("/reset", data={"email": "ana@ejemplo.mx"}).status_code == 302
+    assert client.post("/reset", data={"email": "ANA@ejemplo.mx"}).status_code == 429
+    assert len(outbox()) == 2
+    # Another person's request is not held up by it.
+    make_user(email="luis@ejemplo.mx")
+    assert client.post("/reset", data={"email": "luis@ejemplo.mx"}).status_code == 302
 
 
 def test_weak_passwords_are_refused_with_a_reason(client, outbox):
