@@ -23,13 +23,17 @@ Whoosh's (`search.queries`), and the same tests hold both to it:
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
+from psycopg.errors import QueryCanceled
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from network.db import db, utcnow
 from network.visibility import Tier, Viewer
@@ -83,6 +87,7 @@ RANK_WEIGHTS = {
     "chapter": "{0.33, 0.4, 0.83, 1.0}",
     "need": "{0.33, 0.5, 0.83, 1.0}",  # title 3, required 2.5, nice/org/sector/place ~1.5, body 1
 }
+log = logging.getLogger(__name__)
 TIERS = tuple(str(tier) for tier in Tier)
 MAX_WORD = 100
 BATCH = 500
@@ -607,20 +612,45 @@ def _run_needs(terms: list[str], page: int, per_page: int, language: str, fuzzy:
     return SearchResult(" ".join(terms), terms, total, hits, facets=facets)
 
 
+@contextmanager
+def _time_budget() -> Iterator[None]:
+    """Each statement of a search may take SEARCH_TIME_BUDGET seconds (Whoosh's budget).
+
+    Inside a savepoint: a statement cancelled for taking too long rolls back to it, which also
+    undoes the SET LOCAL, and the request's transaction carries on. On success the budget is
+    lifted again for whatever the request does next."""
+    budget = int(float(current_app.config["SEARCH_TIME_BUDGET"]) * 1000)
+    with db.session.begin_nested():
+        db.session.execute(text(f"SET LOCAL statement_timeout = {budget}"))
+        yield
+        db.session.execute(text("SET LOCAL statement_timeout = DEFAULT"))
+
+
 def run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
         fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
-    """One kind of document for this viewer: `search.queries._run` on PostgreSQL."""
-    if kind == "members":
-        return _run_members(terms, viewer, page, per_page, language, fuzzy, filters, with_facets)
-    if kind == "events":
-        return _run_events(terms, viewer, page, per_page, language, fuzzy, filters, with_facets)
-    if kind == "needs":
-        return _run_needs(terms, page, per_page, language, fuzzy, filters, with_facets)
-    return _run_chapters(terms, page, per_page, fuzzy)
+    """One kind of document for this viewer: `search.queries._run` on PostgreSQL. A search
+    that runs out of time answers "too slow" (nothing found) rather than an error."""
+    try:
+        with _time_budget():
+            if kind == "members":
+                return _run_members(terms, viewer, page, per_page, language, fuzzy, filters,
+                                    with_facets)  # fmt: skip
+            if kind == "events":
+                return _run_events(terms, viewer, page, per_page, language, fuzzy, filters,
+                                   with_facets)  # fmt: skip
+            if kind == "needs":
+                return _run_needs(terms, page, per_page, language, fuzzy, filters, with_facets)
+            return _run_chapters(terms, page, per_page, fuzzy)
+    except OperationalError as error:
+        if not isinstance(error.orig, QueryCanceled):
+            raise
+        log.warning("search ran out of time: %s %s", kind, terms)
+        return SearchResult(" ".join(terms), terms, 0, [], message="slow")
 
 
 def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dict[str, int]:
-    """The totals `search.queries.kind_counts` does not know yet, by the same rules."""
+    """The totals `search.queries.kind_counts` does not know yet, by the same rules; none (no
+    tabs' counts) if they run out of time."""
     queries, _expanded = _queries(terms, False)
     makers: dict[str, Callable[[], _Sql]] = {
         "members": lambda: _member_sql(terms, queries, viewer, {})[0],
@@ -628,6 +658,11 @@ def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dic
         "chapters": lambda: _chapter_sql(queries),
         "needs": lambda: _need_sql(queries, {}),
     }
-    return {
-        kind: counts[kind] if kind in counts else _count(make()) for kind, make in makers.items()
-    }
+    try:
+        with _time_budget():
+            return {kind: counts[kind] if kind in counts else _count(make())
+                    for kind, make in makers.items()}  # fmt: skip
+    except OperationalError as error:
+        if not isinstance(error.orig, QueryCanceled):
+            raise
+        return {}

@@ -6,10 +6,13 @@ rest of `tests/search`: `make test` runs it on Whoosh, `make test-postgres` on P
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from network import create_app
 from network.config import TestConfig
+from tests.conftest import login
 
 
 def test_the_postgres_backend_needs_a_postgres_database(tmp_path) -> None:
@@ -27,3 +30,33 @@ def test_an_unknown_backend_is_refused() -> None:
 
     with pytest.raises(RuntimeError, match="'whoosh' or 'postgres'"):
         create_app(Elastic)
+
+
+@pytest.mark.skipif(
+    os.environ.get("SEARCH_BACKEND") != "postgres",
+    reason="PostgreSQL's statement timeout; `make test-postgres` runs it",
+)
+def test_a_postgres_search_out_of_time_says_so_and_the_page_still_works(
+    app, client, make_member, monkeypatch
+) -> None:
+    from sqlalchemy import text
+
+    from network.extensions import db
+    from search import pg
+
+    make_member({"headline": "Hidróloga"}, full_name="Ana López")
+    login(client, make_member({}, full_name="Luis Pérez"))
+    app.config["SEARCH_TIME_BUDGET"] = 0.2
+    counted = pg._count
+
+    def slow_count(sql):
+        db.session.execute(text("SELECT pg_sleep(1)"))
+        return counted(sql)
+
+    monkeypatch.setattr(pg, "_count", slow_count)
+    page = client.get("/search?q=hidrologa")
+    assert page.status_code == 200
+    assert "Esta búsqueda tardó demasiado" in page.get_data(as_text=True)
+    monkeypatch.undo()
+    # The budget is lifted afterwards: the next search finds her.
+    assert "Ana López" in client.get("/search?q=hidrologa").get_data(as_text=True)
