@@ -31,6 +31,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
+    register_page_cache(app)
     return app
 
 
@@ -195,5 +196,12 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from network.cli import register_cli as register
+
+    register(app)
+
+
+def register_page_cache(app: Flask) -> None:
+    # Last: its listeners follow the search indexer's, its after_request runs first.
+    from network.pagecache import register_page_cache as register
 
     register(app)

@@ -109,6 +109,19 @@ class Config:
     API_PAGE_SIZE = 50
     MEMBER_LIST_PAGE_SIZE = 50
 
+    # Anonymous visitors' copies of these pages, per worker, dropped as soon as any data they
+    # show changes (network/pagecache.py). An empty list turns the cache off.
+    PAGE_CACHE_ENDPOINTS: tuple[str, ...] = tuple(
+        name.strip()
+        for name in os.environ.get(
+            "PAGE_CACHE_ENDPOINTS", "chapters.home,members.directory,search.page"
+        ).split(",")
+        if name.strip()
+    )
+    PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "256"))
+    # An upper bound on a copy's age: pages also show the time ("upcoming events"), which no
+    # write changes. Data changes drop copies at once, whatever this says.
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
 
 
 class TestConfig(Config):
@@ -125,6 +138,8 @@ class TestConfig(Config):
     REGISTER_LIMIT_PER_IP = MAIL_LINK_LIMIT_PER_IP = MAIL_LINK_LIMIT_PER_ADDRESS = "1000 per hour"
     MAIL_SENDER = "memory"
     SEARCH_STORAGE = "ram"
+    # Off, so tests see every render; tests/test_pagecache.py turns it on.
+    PAGE_CACHE_ENDPOINTS: tuple[str, ...] = ()
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1

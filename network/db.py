@@ -92,7 +92,8 @@ def import_models() -> None:
     import network.mentoring.models
     import network.needs.models
     import network.organisations.models
-    import network.outbox  # noqa: F401
+    import network.outbox
+    import network.pagecache  # noqa: F401
     import search.models  # noqa: F401
 
 

@@ -63,8 +63,12 @@ def prepare() -> dict[str, Any]:
         from network.db import db
         from network.events import services as event_services
         from network.events.models import Event, EventFormat, EventStatus, EventVisibility
+        from network.pagecache import PageGeneration
         from network.security import Role
 
+        # A bench database made before the page cache has no generation table yet: add it (with
+        # its row) rather than rebuild 100,000 members. Every commit below needs it.
+        PageGeneration.__table__.create(db.engine, checkfirst=True)
         member = db.session.scalar(select(User).where(User.role == Role.MEMBER).order_by(User.id))
         if member is None:
             raise SystemExit("The bench database has no members: run `make bench` first.")

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from network.db import db
+from network.pagecache import bump_generation
 from search.indexer import all_documents, count_documents, get_index, retry_pending
 
 cli = AppGroup("search", help="The search index.")
@@ -22,6 +23,8 @@ def reindex(pending: bool, if_empty: bool) -> None:
         return
     if pending:
         count, ok = retry_pending()
+        if count and ok:
+            bump_generation()  # cached search pages showed the index without these changes
         click.echo(f"{count} pending changes {'applied' if ok else 'still pending'}")
         if not ok:
             raise SystemExit(1)
@@ -30,6 +33,7 @@ def reindex(pending: bool, if_empty: bool) -> None:
         total = count_documents(session)
         with click.progressbar(length=total, label="Indexing", show_pos=True) as bar:
             written = get_index().rebuild(all_documents(session), bar.update)
+    bump_generation()  # no cached search page outlives the rebuilt index
     click.echo(f"indexed {written} documents")
 
 

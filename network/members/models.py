@@ -97,6 +97,9 @@ class Profile(db.Model):
     """What a member tells the network about themselves; each field has its own visibility."""
 
     __tablename__ = "profiles"
+    # Anonymous visitors see only members whose name is public: the directory counts and lists
+    # those from this index instead of reading every profile.
+    __table_args__ = (Index("ix_profiles_name_public_user_id", "name_public", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
