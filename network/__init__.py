@@ -127,13 +127,33 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def _digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers from 0 to `limit` (leading zeros allowed up
+    to `limit`'s width), so that a larger number does not match at all."""
+    digits = str(limit)
+    options = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - i - 1
+            lower = "0" if digit == "1" else f"[0-{int(digit) - 1}]"
+            options.append(digits[:i] + lower + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class BoundedInt(IntegerConverter):
     """`<int:...>` in URLs stops at 2**31 - 1: a larger id is a 404, not an overflow in the
-    database driver (SQLite refuses integers beyond 64 bits with an error, hence a 500)."""
+    database driver (SQLite refuses integers beyond 64 bits with an error, hence a 500).
+
+    The bound is in the regular expression, not only in `max`: werkzeug checks `max` after it has
+    picked a rule by method, so a rule of another method for the same path turned an out-of-range
+    id into a 405 naming the wrong methods."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
+        if self.max is not None and not self.signed and not self.fixed_digits:
+            self.regex = _digits_up_to(self.max)
 
 
 def register_blueprints(app: Flask) -> None:

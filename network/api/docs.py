@@ -193,7 +193,7 @@ class _Reader:
                     required=key in required,
                     # A nested schema's own description is shown once, where it is listed.
                     description=_text(prop.get("description", "")),
-                    allowed=tuple(str(v) for v in target.get("enum", ())),
+                    allowed=tuple(str(v) for v in target.get("enum", ()) if v is not None),
                 )
             )
             nested = self._nested_object(prop) if depth < _MAX_DEPTH else None

@@ -40,6 +40,7 @@ from network.api.schemas import (
 )
 from network.api.views import (
     PAGING,
+    _check_choices,
     _defaults,
     _int_arg,
     _invalid_values,
@@ -292,7 +293,12 @@ def create_need() -> ResponseReturnValue:
     paginated=True,
     anonymous=True,
     params=(
-        QueryParam("status", str, "open, in_progress or completed (default: all three)."),
+        QueryParam(
+            "status",
+            str,
+            "open, in_progress or completed (default: all three).",
+            choices=tuple(str(status) for status in PUBLISHED_STATUSES),
+        ),
         QueryParam("sector", str, "Only needs of this sector (slug or label)."),
         QueryParam("state", str, "Only needs of this Mexican state (MX-SON), or national."),
         *PAGING,
@@ -305,9 +311,8 @@ def needs() -> ResponseReturnValue:
     """
     user = _optional_token_user()
     page, per_page = _paging()
+    _check_choices()
     status = request.args.get("status") or ""
-    if status and status not in set(PUBLISHED_STATUSES):
-        abort(400, description=f"'status' must be one of: {', '.join(PUBLISHED_STATUSES)}.")
     sector_text = request.args.get("sector") or ""
     sector = ""
     if sector_text:
@@ -448,7 +453,9 @@ def _answer(request_id: int, accept: bool) -> ResponseReturnValue:
 
 @bp.post("/contact-requests/<int:request_id>/accept")
 @token_required
-@documented(ContactRequestOut, request_body=ContactAnswerIn, errors=(403, 404, 409))
+@documented(
+    ContactRequestOut, request_body=ContactAnswerIn, body_optional=True, errors=(403, 404, 409)
+)
 def accept_contact_request(request_id: int) -> ResponseReturnValue:
     """Accept a request, as the member it was sent to: the organisation may now see your e-mail
     address (and phone, if given).
@@ -461,7 +468,9 @@ def accept_contact_request(request_id: int) -> ResponseReturnValue:
 
 @bp.post("/contact-requests/<int:request_id>/decline")
 @token_required
-@documented(ContactRequestOut, request_body=ContactAnswerIn, errors=(403, 404, 409))
+@documented(
+    ContactRequestOut, request_body=ContactAnswerIn, body_optional=True, errors=(403, 404, 409)
+)
 def decline_contact_request(request_id: int) -> ResponseReturnValue:
     """Decline a request, as the member it was sent to.
 

@@ -15,10 +15,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask
+from werkzeug.routing.converters import NumberConverter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _PY_TO_JSON = {str: "string", int: "integer", bool: "boolean", float: "number"}
+
+
+def constraints(**schema: Any) -> dict[str, Any]:
+    """Metadata for a request dataclass's field: JSON Schema keywords (maxLength, enum, pattern,
+    minimum, ...) the document adds to the field's schema, `items` to a list's items. Used as
+    `title: str = field(metadata=constraints(maxLength=200))`."""
+    return {"openapi": schema}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +36,8 @@ class QueryParam:
     description: str
     minimum: int | None = None
     maximum: int | None = None
+    # The only values the API accepts (any other answers 400).
+    choices: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -41,6 +51,8 @@ class Operation:
     anonymous: bool = False
     status: int = 200
     errors: tuple[int, ...] = ()
+    body_optional: bool = False
+    path_choices: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 # Error answers an operation may list beyond the 400 and 401 every operation has.
@@ -62,9 +74,12 @@ def documented(
     anonymous: bool = False,
     status: int = 200,
     errors: tuple[int, ...] = (),
+    body_optional: bool = False,
+    path_choices: dict[str, tuple[str, ...]] | None = None,
 ):
     """Attach what the spec needs to a view: its response type and status, query parameters,
-    request body and the error statuses it may answer besides 400 and 401."""
+    request body (optional if `body_optional`), the values a string path parameter may take,
+    and the error statuses it may answer besides 400 and 401."""
 
     def decorator(view: F) -> F:
         doc = inspect.cleandoc(view.__doc__ or "").split("\n\n", 1)
@@ -78,6 +93,8 @@ def documented(
             anonymous=anonymous,
             status=status,
             errors=errors,
+            body_optional=body_optional,
+            path_choices=path_choices or {},
         )
         return view
 
@@ -93,11 +110,7 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
             nullable = type(None) in typing.get_args(tp)
             return {**schema, "nullable": True} if nullable else schema
         schema = _schema_for(args[0], components)
-        return (
-            {**schema, "nullable": True}
-            if "$ref" not in schema
-            else {"allOf": [schema], "nullable": True}
-        )
+        return _nullable(schema) if "$ref" not in schema else {"allOf": [schema], "nullable": True}
     if origin is list:
         return {"type": "array", "items": _schema_for(typing.get_args(tp)[0], components)}
     if dataclasses.is_dataclass(tp):
@@ -113,7 +126,7 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
             ]
             schema: dict[str, Any] = {
                 "type": "object",
-                "properties": {f.name: _schema_for(hints[f.name], components) for f in fields},
+                "properties": {f.name: _field_schema(f, hints[f.name], components) for f in fields},
             }
             doc = (tp.__doc__ or "").strip()
             if doc and not doc.startswith(f"{name}("):  # dataclass's generated signature
@@ -129,6 +142,49 @@ def _schema_for(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
     if tp is dict:
         return {"type": "object", "additionalProperties": True}
     raise TypeError(f"No JSON schema for {tp!r}")
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` or null. OpenAPI 3.0 checks `enum` even when `nullable` is true, so a nullable
+    enum lists null among its values."""
+    schema = {**schema, "nullable": True}
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def _field_schema(
+    field: dataclasses.Field, hint: Any, components: dict[str, Any]
+) -> dict[str, Any]:
+    """A dataclass field's schema, with the `constraints` in its metadata. A nullable field
+    still takes null, whatever they say (an `enum` they add lists it)."""
+    schema = _schema_for(hint, components)
+    extra = dict(field.metadata.get("openapi", {}))
+    if not extra:
+        return schema
+    if "items" in extra:
+        schema = {**schema, "items": {**schema["items"], **extra.pop("items")}}
+    schema = {**schema, **extra}
+    return _nullable(schema) if schema.get("nullable") else schema
+
+
+def _path_parameter(rule: Any, name: str, choices: tuple[str, ...] | None) -> dict[str, Any]:
+    """A path parameter as the URL converter matches it: `<int:...>` within its bounds (beyond
+    them the route does not match), a string among `choices` when the view names them."""
+    converter = rule._converters[name]
+    schema: dict[str, Any] = {"type": "string"}
+    if isinstance(converter, NumberConverter):
+        schema = {"type": "integer" if converter.num_convert is int else "number"}
+        low = converter.min
+        if low is None and not converter.signed:
+            low = 0
+        if low is not None:
+            schema["minimum"] = low
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+    elif choices:
+        schema["enum"] = list(choices)
+    return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
 def _error_response(components: dict[str, Any]) -> dict[str, Any]:
@@ -195,12 +251,7 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
         if operation.paginated:
             body = _page_schema(body)
         parameters = [
-            {
-                "name": argument,
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer" if "int:" in rule.rule else "string"},
-            }
+            _path_parameter(rule, argument, operation.path_choices.get(argument))
             for argument in sorted(rule.arguments)
         ]
         for param in operation.params:
@@ -209,6 +260,8 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
                 schema["minimum"] = param.minimum
             if param.maximum is not None:
                 schema["maximum"] = param.maximum
+            if param.choices:
+                schema["enum"] = list(param.choices)
             parameters.append(
                 {
                     "name": param.name,
@@ -223,7 +276,11 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
                 "description": "Created" if operation.status == 201 else "OK",
                 "content": {"application/json": {"schema": body}},
             },
-            "400": {"description": "Malformed request", "content": errors},
+            "400": {
+                "description": "Malformed request: not JSON, a wrong type, an unknown field or "
+                "parameter value, or a NUL character (never accepted in any text)",
+                "content": errors,
+            },
         }
         secured = rule.endpoint != f"{blueprint}.openapi"
         if secured:
@@ -238,11 +295,12 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
         if parameters:
             entry["parameters"] = parameters
         if operation.request_body is not None:
+            body_schema = _schema_for(operation.request_body, components)
+            # The API refuses fields it does not know (400), so the document says so.
+            components[operation.request_body.__name__]["additionalProperties"] = False
             entry["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": _schema_for(operation.request_body, components)}
-                },
+                "required": not operation.body_optional,
+                "content": {"application/json": {"schema": body_schema}},
             }
             responses["422"] = {"description": ERROR_DESCRIPTIONS[422], "content": errors}
         for code in operation.errors:

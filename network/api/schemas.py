@@ -7,13 +7,33 @@ import enum
 from dataclasses import dataclass
 from typing import get_type_hints
 
+from network.api.openapi import constraints
+from network.events.forms import EVENT_LANGUAGES
 from network.events.models import (
     EventFormat,
     EventStatus,
     EventVisibility,
     RegistrationStatus,
 )
+from network.events.services import MAX_QUESTIONS
+from network.members.models import Mode
+from network.needs.forms import NEED_LANGUAGES
 from network.needs.models import ContactStatus, NeedStatus
+from network.needs.services import MAX_DESCRIPTION, MAX_MESSAGE
+from network.visibility import PROFILE_FIELDS, Tier
+
+# Request limits the document states; the API's checks answer 422 beyond them.
+MAX_QUESTION_LENGTH = 200
+MAX_EVENT_DESCRIPTION = 10_000
+# Ids and counts are 32-bit: larger ones are nonsense, and SQLite overflows beyond 64 bits.
+MAX_INT = 2**31 - 1
+# A wall-clock time without an offset, as the event API takes it (the API also accepts a space
+# for the `T` and refuses impossible dates such as 30 February).
+LOCAL_TIME_PATTERN = (
+    r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+)
+COUNTRY_PATTERN = "^[A-Za-z]{2}$"
 
 
 @dataclass
@@ -155,31 +175,56 @@ class MemberOut:
 
 
 @dataclass
-class ProfileUpdateIn:
-    """Fields to change on one's own profile (any subset). Lists may be JSON arrays or
-    `;`-separated strings; visibility keys are `<field>_visibility` with a tier name."""
-
-    full_name: str | None = None
-    headline: str | None = None
-    bio: str | None = None
+class _ProfileFields:
+    # Every field may be left out (its default). `| None` where null is a value (it clears the
+    # field), not where null is refused (the name; yes-or-no answers).
+    full_name: str = dataclasses.field(  # type: ignore[assignment]
+        default=None, metadata=constraints(minLength=2, maxLength=120)
+    )
+    headline: str | None = dataclasses.field(default=None, metadata=constraints(maxLength=160))
+    bio: str | None = dataclasses.field(default=None, metadata=constraints(maxLength=5000))
     country: str | None = None
-    city: str | None = None
+    city: str | None = dataclasses.field(default=None, metadata=constraints(maxLength=120))
     state_of_origin: str | None = None
     timezone: str | None = None
-    languages: str | None = None
-    position: str | None = None
-    employer: str | None = None
-    expertise: str | None = None
-    modes: str | None = None
-    days_per_year: int | None = None
-    open_to_mentor: bool | None = None
-    mentor_capacity: int | None = None
-    open_to_requests: bool | None = None
+    languages: str | list[str] | None = None
+    position: str | None = dataclasses.field(default=None, metadata=constraints(maxLength=160))
+    employer: str | None = dataclasses.field(default=None, metadata=constraints(maxLength=160))
+    expertise: str | list[str] | None = None
+    modes: str | list[str] | None = None
+    days_per_year: int | None = dataclasses.field(
+        default=None, metadata=constraints(minimum=0, maximum=365)
+    )
+    open_to_mentor: bool = None  # type: ignore[assignment]
+    mentor_capacity: int | None = dataclasses.field(
+        default=None, metadata=constraints(minimum=0, maximum=50)
+    )
+    open_to_requests: bool = None  # type: ignore[assignment]
     phone: str | None = None
     website: str | None = None
     linkedin: str | None = None
     orcid: str | None = None
-    name_public: bool | None = None
+    name_public: bool = None  # type: ignore[assignment]
+
+
+# The fields above plus `<field>_visibility` for each field with a visibility of its own.
+ProfileUpdateIn = dataclasses.make_dataclass(
+    "ProfileUpdateIn",
+    [
+        *(
+            (f.name, get_type_hints(_ProfileFields)[f.name], f)
+            for f in dataclasses.fields(_ProfileFields)
+        ),
+        *(
+            (f"{name}_visibility", Tier | None, dataclasses.field(default=None))
+            for name in PROFILE_FIELDS
+        ),
+    ],
+)
+ProfileUpdateIn.__doc__ = (
+    "Fields to change on one's own profile (any subset). `languages`, `expertise` and `modes` "
+    "may be JSON arrays or `;`-separated strings; `<field>_visibility` sets who sees a field."
+)
 
 
 @dataclass
@@ -315,26 +360,41 @@ class EventIn:
     a network-wide event); `topics` are expertise concept slugs or labels. A new event is a
     draft or published; `cancelled` is only reached by editing."""
 
-    title: str
-    starts_at: str
-    ends_at: str
-    timezone: str
-    description: str = ""
+    title: str = dataclasses.field(metadata=constraints(minLength=1, maxLength=200))
+    starts_at: str = dataclasses.field(metadata=constraints(pattern=LOCAL_TIME_PATTERN))
+    ends_at: str = dataclasses.field(metadata=constraints(pattern=LOCAL_TIME_PATTERN))
+    timezone: str = dataclasses.field(metadata=constraints(minLength=1, maxLength=64))
+    description: str = dataclasses.field(
+        default="", metadata=constraints(maxLength=MAX_EVENT_DESCRIPTION)
+    )
     chapters: list[str] = dataclasses.field(default_factory=list)
     format: EventFormat = EventFormat.IN_PERSON
-    venue: str = ""
-    address: str = ""
-    city: str = ""
-    country: str | None = None
-    language: str = "es"
-    online_url: str = ""
-    capacity: int | None = None
+    venue: str = dataclasses.field(default="", metadata=constraints(maxLength=200))
+    address: str = dataclasses.field(default="", metadata=constraints(maxLength=300))
+    city: str = dataclasses.field(default="", metadata=constraints(maxLength=120))
+    country: str | None = dataclasses.field(
+        default=None, metadata=constraints(pattern=COUNTRY_PATTERN)
+    )
+    language: str = dataclasses.field(
+        default="es", metadata=constraints(enum=list(EVENT_LANGUAGES))
+    )
+    online_url: str = dataclasses.field(default="", metadata=constraints(maxLength=500))
+    capacity: int | None = dataclasses.field(
+        default=None, metadata=constraints(minimum=1, maximum=100_000)
+    )
     visibility: EventVisibility = EventVisibility.PUBLIC
     status: EventStatus = EventStatus.DRAFT
-    registration_opens_at: str | None = None
-    registration_closes_at: str | None = None
+    registration_opens_at: str | None = dataclasses.field(
+        default=None, metadata=constraints(pattern=LOCAL_TIME_PATTERN)
+    )
+    registration_closes_at: str | None = dataclasses.field(
+        default=None, metadata=constraints(pattern=LOCAL_TIME_PATTERN)
+    )
     topics: list[str] = dataclasses.field(default_factory=list)
-    questions: list[str] = dataclasses.field(default_factory=list)
+    questions: list[str] = dataclasses.field(
+        default_factory=list,
+        metadata=constraints(maxItems=MAX_QUESTIONS, items={"maxLength": MAX_QUESTION_LENGTH}),
+    )
 
 
 # Every field of EventIn, none required (a default makes a field optional in the document, and
@@ -343,8 +403,12 @@ class EventIn:
 EventPatchIn = dataclasses.make_dataclass(
     "EventPatchIn",
     [
-        (name, hint, dataclasses.field(default=None))
-        for name, hint in get_type_hints(EventIn).items()
+        (
+            f.name,
+            get_type_hints(EventIn)[f.name],
+            dataclasses.field(default=None, metadata=f.metadata),
+        )
+        for f in dataclasses.fields(EventIn)
     ],
 )
 EventPatchIn.__doc__ = (
@@ -395,16 +459,26 @@ class NeedIn:
     `research`); `languages` are ISO 639-1 codes. Dates are `YYYY-MM-DD`. `state` is the code of
     the Mexican state concerned (`MX-SON`), or `null` for a national need."""
 
-    title: str
+    title: str = dataclasses.field(metadata=constraints(minLength=5, maxLength=200))
     sector: str
-    required_concepts: list[str]
-    description: str = ""
-    nice_concepts: list[str] = dataclasses.field(default_factory=list)
-    languages: list[str] = dataclasses.field(default_factory=list)
-    modes: list[str] = dataclasses.field(default_factory=list)
-    effort_days: int | None = None
-    starts_on: str | None = None
-    ends_on: str | None = None
+    required_concepts: list[str] = dataclasses.field(metadata=constraints(minItems=1, maxItems=10))
+    description: str = dataclasses.field(
+        default="", metadata=constraints(maxLength=MAX_DESCRIPTION)
+    )
+    nice_concepts: list[str] = dataclasses.field(
+        default_factory=list, metadata=constraints(maxItems=10)
+    )
+    languages: list[str] = dataclasses.field(
+        default_factory=list, metadata=constraints(items={"enum": list(NEED_LANGUAGES)})
+    )
+    modes: list[str] = dataclasses.field(
+        default_factory=list, metadata=constraints(items={"enum": [m.value for m in Mode]})
+    )
+    effort_days: int | None = dataclasses.field(
+        default=None, metadata=constraints(minimum=1, maximum=365)
+    )
+    starts_on: str | None = dataclasses.field(default=None, metadata=constraints(format="date"))
+    ends_on: str | None = dataclasses.field(default=None, metadata=constraints(format="date"))
     state: str | None = None
     remote: bool = True
     status: NewNeedStatus = NewNeedStatus.DRAFT
@@ -494,8 +568,8 @@ class CandidatesOut:
 class ContactRequestIn:
     """Ask a member whether they agree to be contacted about this need (10 to 2,000 characters)."""
 
-    member_id: int
-    message: str
+    member_id: int = dataclasses.field(metadata=constraints(minimum=1, maximum=MAX_INT))
+    message: str = dataclasses.field(metadata=constraints(minLength=10, maxLength=MAX_MESSAGE))
 
 
 @dataclass
@@ -510,7 +584,7 @@ class ContactCreatedOut:
 class ContactAnswerIn:
     """An optional reply to the organisation (at most 2,000 characters)."""
 
-    reply: str = ""
+    reply: str = dataclasses.field(default="", metadata=constraints(maxLength=MAX_MESSAGE))
 
 
 @dataclass

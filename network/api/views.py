@@ -23,6 +23,8 @@ from chapters.models import Chapter, MembershipStatus
 from network.api import bp
 from network.api.openapi import QueryParam, build_spec, documented
 from network.api.schemas import (
+    MAX_EVENT_DESCRIPTION,
+    MAX_QUESTION_LENGTH,
     CancellationOut,
     ChapterOut,
     ChapterRef,
@@ -73,8 +75,14 @@ from network.security import (
     is_ime_admin,
     is_member_account,
 )
-from network.visibility import ANONYMOUS, PROFILE_FIELDS
-from search.queries import EVENT_FILTERS, NEED_FILTERS, kind_counts, load_results
+from network.visibility import ANONYMOUS, Tier
+from search.queries import (
+    EVENT_FILTERS,
+    NEED_FILTERS,
+    NEED_STATUS_FILTERS,
+    kind_counts,
+    load_results,
+)
 from search.queries import KINDS as SEARCH_KINDS
 from search.queries import search as run_search
 from search.schema import FACETS as SEARCH_FACETS
@@ -111,6 +119,16 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         abort(400, description=f"'{name}' must be between {minimum} and {maximum}.")
     return value
+
+
+def _check_choices() -> None:
+    """400 for a query parameter outside the values the OpenAPI document lists for it (its
+    `choices`), read from the view's own documentation so the two cannot disagree."""
+    operation = current_app.view_functions[request.endpoint].openapi  # type: ignore[index]
+    for param in operation.params:
+        raw = request.args.get(param.name)
+        if param.choices and raw is not None and raw not in param.choices:
+            abort(400, description=f"'{param.name}' must be one of: {', '.join(param.choices)}.")
 
 
 PAGING = (
@@ -219,12 +237,15 @@ def stats() -> ResponseReturnValue:
 @documented(
     DashboardPanelOut,
     params=(
-        QueryParam("period", str, "3m, 12m (default), 24m or all."),
+        QueryParam("period", str, "3m, 12m (default), 24m or all.",
+                   choices=tuple(dashboard_panels.PERIODS)),
         QueryParam("chapter", str, "A chapter's slug: IME may ask for any; a coordinator's "
                    "token gets their own chapter (the first by name if not given)."),
-        QueryParam("by", str, "For the gap panel: sector (default) or concept."),
+        QueryParam("by", str, "For the gap panel: sector (default) or concept.",
+                   choices=("sector", "concept")),
     ),
     errors=(403, 404),
+    path_choices={"slug": tuple(dashboard_panels.PANELS)},
 )  # fmt: skip
 def dashboard_panel(slug: str) -> ResponseReturnValue:
     """One panel of the dashboard, the same figures as the table on /dashboard.
@@ -237,6 +258,7 @@ def dashboard_panel(slug: str) -> ResponseReturnValue:
     if slug not in dashboard_panels.PANELS:
         abort(404, description="No such panel. Known panels: "
               + ", ".join(dashboard_panels.PANELS) + ".")  # fmt: skip
+    _check_choices()  # the pages fall back to the defaults; the API says what is wrong
     scope, _choices = dashboard_panels.scope_for(g.api_user, request.args)
     with force_locale("en"):  # the API speaks English, whatever the account's language
         body = dashboard_panels.build(slug, scope, "en").as_json()
@@ -260,7 +282,7 @@ def _member_json(data: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/members/<int:member_id>")
 @token_required
-@documented(MemberOut)
+@documented(MemberOut, errors=(404,))
 def member(member_id: int) -> ResponseReturnValue:
     """One member, with only the fields the token's account may see."""
     profile = member_queries.get_profile_for_user_id(member_id)
@@ -309,9 +331,12 @@ def members() -> ResponseReturnValue:
     )
 
 
+PROFILE_FIELDS_IN = get_type_hints(ProfileUpdateIn)
+
+
 @bp.patch("/me/profile")
 @token_required
-@documented(MemberOut, request_body=ProfileUpdateIn)
+@documented(MemberOut, request_body=ProfileUpdateIn, errors=(403,))
 def update_my_profile() -> ResponseReturnValue:
     """Change one's own profile, with the same checks as the profile form.
 
@@ -320,15 +345,14 @@ def update_my_profile() -> ResponseReturnValue:
     user = g.api_user
     if not is_member_account(user):
         abort(403, description="Only member accounts have a profile.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="Send a JSON object with the fields to change.")
-    allowed = {f.name for f in dataclasses.fields(ProfileUpdateIn)} | {
-        f"{name}_visibility" for name in PROFILE_FIELDS
-    }
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        abort(400, description=f"Unknown fields: {', '.join(unknown)[:200]}.")
+    body = _json_object(PROFILE_FIELDS_IN, "the fields to change")
+    # The form sends "" for a visibility left alone; in JSON that is null, and "" no tier.
+    blank = sorted(
+        name for name, value in body.items() if name.endswith("_visibility") and value == ""
+    )
+    if blank:
+        choices = ", ".join(Tier)
+        return _invalid_values([(name, f"Choose one of: {choices} (or null).") for name in blank])
     try:
         member_services.update_profile(user, body)
     except member_services.ProfileErrors as errors:
@@ -362,7 +386,9 @@ def _invalid_values(
     anonymous=True,
     params=(
         QueryParam("q", str, "What to look for (may be empty for events, or with a filter)."),
-        QueryParam("kind", str, "members (default), events, chapters or needs."),
+        QueryParam(
+            "kind", str, "members (default), events, chapters or needs.", choices=SEARCH_KINDS
+        ),
         *(
             QueryParam(
                 name,
@@ -372,10 +398,22 @@ def _invalid_values(
             for name in SEARCH_FACETS
         ),
         QueryParam("mentor", str, "true: members open to mentoring with room for a mentee."),
-        QueryParam("when", str, "Events: upcoming (default) or past."),
-        QueryParam("format", str, "Events: in_person or online (hybrid events are both)."),
-        QueryParam("remote", str, "Needs: yes or no."),
-        QueryParam("status", str, "Needs: open (default), in_progress, completed or all."),
+        QueryParam(
+            "when", str, "Events: upcoming (default) or past.", choices=("upcoming", "past")
+        ),
+        QueryParam(
+            "format",
+            str,
+            "Events: in_person or online (hybrid events are both).",
+            choices=("in_person", "online"),
+        ),
+        QueryParam("remote", str, "Needs: yes or no.", choices=("yes", "no")),
+        QueryParam(
+            "status",
+            str,
+            "Needs: open (default), in_progress, completed or all.",
+            choices=NEED_STATUS_FILTERS,
+        ),
         *PAGING,
     ),
 )
@@ -387,18 +425,15 @@ def search_endpoint() -> ResponseReturnValue:
     first, and members are listed once a filter narrows them (the mentor search).
     """
     user = _optional_token_user()
+    _check_choices()
     text = request.args.get("q", "")
     kind = request.args.get("kind", "members")
-    if kind not in SEARCH_KINDS:
-        abort(400, description="'kind' must be members, events, chapters or needs.")
     allowed = {"members": SEARCH_FACETS, "events": EVENT_FILTERS, "needs": NEED_FILTERS}.get(
         kind, ()
     )
     filters = {name: request.args[name][:80] for name in allowed if request.args.get(name)}
     if kind == "members" and request.args.get("mentor") in {"true", "1", "yes"}:
         filters["mentoring"] = "yes"
-    if filters.get("when", "upcoming") not in {"upcoming", "past"}:
-        abort(400, description="'when' must be upcoming or past.")
     if not text.strip() and kind != "events" and not filters:
         abort(400, description="Give something to search for in 'q', or a filter.")
     page, per_page = _paging()
@@ -562,8 +597,10 @@ def _visible_event(event_id: int, user: Any) -> Event:
 
 
 def _bool_arg(name: str, default: bool) -> bool:
+    """A boolean query parameter; given empty, it is neither true nor false (400), as the
+    document's `boolean` says."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if raw.lower() in {"true", "1", "yes"}:
         return True
@@ -651,8 +688,6 @@ def _missing(schema: type, sent: dict[str, Any]) -> list[tuple[str | None, str]]
             if name not in sent]  # fmt: skip
 
 
-MAX_QUESTION_LENGTH = 200
-MAX_DESCRIPTION_LENGTH = 10_000
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
 
 
@@ -700,9 +735,10 @@ def _json_object(hints: dict[str, Any], what: str, *, optional: bool = False) ->
     return body
 
 
-def _local_time(name: str, raw: str | None) -> datetime | None:
+def _local_time(name: str, raw: str | None, problems: list) -> datetime | None:
     """A naive wall-clock time. An offset is refused rather than converted: the event's zone
-    decides the instant, and a silent conversion would hide a client's mistake."""
+    decides the instant, and a silent conversion would hide a client's mistake. A malformed
+    value is a 400; a well-formed one naming no real moment (30 February) a problem for the 422."""
     if raw is None:
         return None
     try:
@@ -715,12 +751,14 @@ def _local_time(name: str, raw: str | None) -> datetime | None:
             description=f"'{name}' is a wall-clock time in the event's 'timezone': send it "
             f"without an offset, like 2027-03-05T18:00, not {raw[:40]!r}.",
         )
-    if value is None or not _LOCAL_TIME.fullmatch(raw.strip()):
+    if not _LOCAL_TIME.fullmatch(raw.strip()):
         abort(
             400,
             description=f"'{name}' must be a local date and time like 2027-03-05T18:00, "
             f"not {raw[:40]!r}.",
         )
+    if value is None:
+        problems.append((name, f"No such date or time: {raw[:40]!r}."))
     return value
 
 
@@ -743,7 +781,7 @@ def _clean_event(
         if name not in sent:
             continue
         text = sent[name].strip() if name != "description" else sent[name]
-        limit = getattr(Event.__table__.c[name].type, "length", None) or MAX_DESCRIPTION_LENGTH
+        limit = getattr(Event.__table__.c[name].type, "length", None) or MAX_EVENT_DESCRIPTION
         if len(text) > limit:
             problems.append((name, f"At most {limit} characters."))
         values[name] = text
@@ -756,7 +794,7 @@ def _clean_event(
         ("registration_closes_at", "closes_local"),
     ):
         if name in sent:
-            values[target] = _local_time(name, sent[name])
+            values[target] = _local_time(name, sent[name], problems)
     if "timezone" in sent:
         values["timezone"] = sent["timezone"].strip()
     for name, kind in (

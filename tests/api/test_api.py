@@ -111,3 +111,86 @@ def test_openapi_document_is_valid_and_generated_from_the_routes(app, client):
     chapter_params = {p["name"] for p in spec["paths"]["/api/v1/chapters"]["get"]["parameters"]}
     assert chapter_params == {"region", "page", "per_page"}
     assert spec["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
+
+
+# ---------------------------------------------------------------- what schemathesis found
+
+
+@pytest.mark.parametrize("method", ["get", "patch", "post", "delete"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/events/2147483648", "/api/v1/needs/99999999999999999999", "/events/2147483648"],
+)
+def test_an_id_beyond_32_bits_is_a_404_whatever_the_method(client, method, path):
+    """Was a 405 naming the wrong methods for PATCH and DELETE: werkzeug checks a converter's
+    `max` after it has picked a rule by method, so the bound now lives in the URL's pattern."""
+    response = getattr(client, method)(path)
+    assert response.status_code == 404, response.headers.get("Allow")
+
+
+def test_the_id_pattern_matches_exactly_the_numbers_up_to_its_bound():
+    from network import _digits_up_to
+
+    for limit in (0, 1, 9, 10, 19, 100, 305, 2024, 2**31 - 1):
+        pattern = re.compile(_digits_up_to(limit))
+        numbers = {*range(min(limit + 50, 3000)), limit - 1, limit, limit + 1, limit * 10 + 9}
+        for n in numbers - {-1}:
+            assert bool(pattern.fullmatch(str(n))) == (n <= limit), (limit, n)
+
+
+def test_the_document_states_what_the_api_checks(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    for path, methods in paths.items():
+        for entry in methods.values():
+            for param in entry.get("parameters", ()):
+                if param["in"] == "path" and param["schema"]["type"] == "integer":
+                    assert (param["schema"]["minimum"], param["schema"]["maximum"]) == (
+                        0, 2**31 - 1,
+                    ), path  # fmt: skip
+            body = entry.get("requestBody")
+            if body:
+                name = body["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+                assert schemas[name]["additionalProperties"] is False, "unknown fields are a 400"
+    for name, schema in schemas.items():
+        for field, prop in schema.get("properties", {}).items():
+            if prop.get("nullable") and "enum" in prop:
+                assert None in prop["enum"], f"{name}.{field}: OpenAPI 3.0 checks enum on null"
+    assert "404" in paths["/api/v1/members/{member_id}"]["get"]["responses"]
+    assert "403" in paths["/api/v1/me/profile"]["patch"]["responses"]
+    for answer in ("accept", "decline"):
+        operation = paths[f"/api/v1/contact-requests/{{request_id}}/{answer}"]["post"]
+        assert operation["requestBody"]["required"] is False, "the body is optional"
+    assert "NUL" in paths["/api/v1/me"]["get"]["responses"]["400"]["description"]
+    profile = schemas["ProfileUpdateIn"]["properties"]
+    assert profile["open_to_mentor"] == {"type": "boolean"}, "null is refused, so not nullable"
+    assert not profile["full_name"].get("nullable")
+    assert "city_visibility" in profile and profile["city"]["maxLength"] == 120
+    assert schemas["EventIn"]["properties"]["title"]["maxLength"] == 200
+    assert schemas["ContactRequestIn"]["properties"]["message"]["minLength"] == 10
+    panel = paths["/api/v1/dashboard/{slug}"]["get"]["parameters"][0]
+    assert "members-by-region" in panel["schema"]["enum"]
+
+
+def test_every_listed_query_value_is_checked(app, network, client):
+    """A query parameter the document lists values for answers 400 to any other value (the
+    dashboard used to fall back to its default, search ignored an unknown 'format')."""
+    from tests.conftest import bearer
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    ime = bearer(app, network.ime)
+    checked = []
+    for path, methods in spec["paths"].items():
+        for entry in methods.values():
+            for param in entry.get("parameters", ()):
+                if param["in"] == "query" and "enum" in param["schema"]:
+                    url = path.replace("{slug}", "growth") + f"?{param['name']}=bogus&q=agua"
+                    response = client.get(url, headers=ime)
+                    assert response.status_code == 400 and response.is_json, url
+                    assert param["name"] in response.get_json()["error"]["message"], url
+                    checked.append(f"{entry['operationId']}.{param['name']}")
+    assert sorted(checked) == [
+        "dashboard_panel.by", "dashboard_panel.period", "needs.status",
+        "search_endpoint.format", "search_endpoint.kind", "search_endpoint.remote",
+        "search_endpoint.status", "search_endpoint.when",
+    ]  # fmt: skip

@@ -175,3 +175,17 @@ def test_describe_resolves_refs_one_of_and_tags(app: Flask):
     assert '{"range": {"start": "string"}}' in endpoint.curl
     assert [s.name for s in schemas] == ["In", "Range"]
     assert [f.name for f in schemas[0].fields] == ["range", "size"]  # Range is linked, not inlined
+
+
+def test_allowed_values_leave_out_the_null_of_a_nullable_enum(app: Flask, client: FlaskClient):
+    """A nullable enum lists null among its values in the document (OpenAPI 3.0 checks `enum`
+    on null too); the page names the tiers only."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    with app.test_request_context(headers=ENGLISH):
+        sections, _schemas = describe(spec, "https://red.example")
+    endpoints = [e for section in sections for e in section.endpoints]
+    profile = next(e for e in endpoints if e.method == "PATCH" and e.path.endswith("/me/profile"))
+    fields = {f.name: f for f in profile.body_fields}
+    assert fields["city_visibility"].allowed == (
+        "public", "members", "organisations", "coordinators", "ime", "private",
+    )  # fmt: skip

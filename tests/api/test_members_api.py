@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from network.auth.services import create_api_token
 from network.extensions import db
 
@@ -84,3 +86,44 @@ def test_openapi_describes_member_endpoints(client):
     assert "requestBody" in spec["paths"]["/api/v1/me/profile"]["patch"]
     member = spec["components"]["schemas"]["MemberOut"]
     assert set(member["required"]) == {"id", "full_name", "confirmed_at"}
+
+
+@pytest.mark.parametrize(
+    "body, status, fragment",
+    [({"full_name": 5}, 400, "'full_name' must be a string"),
+     ({"full_name": None}, 400, "'full_name' must be a string"),
+     ({"open_to_mentor": "yes"}, 400, "'open_to_mentor' must be true or false"),
+     ({"open_to_requests": None}, 400, "'open_to_requests' must be true or false"),
+     ({"days_per_year": "30"}, 400, "'days_per_year' must be a whole number or null"),
+     ({"expertise": {"slug": "hydrology"}}, 400, "'expertise' must be a string or a list"),
+     ({"city_visibility": ""}, 422, "city_visibility: Choose one of: public"),
+     ({"city_visibility": "friends"}, 422, "city_visibility")],
+)  # fmt: skip
+def test_profile_fields_have_the_json_types_the_document_states(
+    app, network, make_member, body, status, fragment
+):
+    """Schemathesis sent values of other types (a number for the name, null for a yes-or-no,
+    "" for a visibility) and the profile took them or refused them unlike the document said."""
+    ana = make_member(full_name="Ana Agua")
+    response = app.test_client().patch("/api/v1/me/profile", headers=_headers(app, ana), json=body)
+    assert response.status_code == status and response.is_json
+    assert fragment in response.get_json()["error"]["message"]
+
+
+def test_profile_lists_may_be_arrays_and_null_leaves_a_visibility_alone(
+    app, network, make_member, vocabulary
+):
+    ana = make_member({"city": "Tucson", "city_visibility": "private"}, full_name="Ana Agua")
+    response = app.test_client().patch(
+        "/api/v1/me/profile",
+        headers=_headers(app, ana),
+        json={"languages": ["es:native", "en:C1"], "modes": ["mentoring"], "city_visibility": None},
+    )  # fmt: skip
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert [language["code"] for language in body["languages"]] == ["es", "en"]
+    assert [mode["mode"] for mode in body["modes"]] == ["mentoring"]
+    other = app.test_client().get(
+        f"/api/v1/members/{ana.id}", headers=_headers(app, network.member)
+    )
+    assert "city" not in other.get_json(), "still private"
