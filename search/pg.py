@@ -419,18 +419,27 @@ def _page(page: int, per_page: int) -> tuple[int, int]:
     return max(0, min(per_page, CANDIDATES - start)), start
 
 
-def _fetch(sql: _Sql, order: str, score: str, page: int, per_page: int) -> list[Any]:
+def _fetch(sql: _Sql, order: str, score: str, page: int,
+           per_page: int) -> tuple[list[Any], int]:  # fmt: skip
+    """One page of ranked documents and the total, in one pass over the matches: the ranking
+    has to visit every match anyway, so the total comes with it (`count(*) OVER ()`), and the
+    stored texts are read for the page's rows only."""
     limit, offset = _page(page, per_page)
     if not limit:
-        return []
-    return db.session.execute(
+        return [], _count(sql)
+    rows = db.session.execute(
         text(
             f"SELECT d.key, d.kind, d.obj_id, d.confirmed, d.starts, d.opened, d.stored, "
-            f"{score} AS score FROM search_documents d WHERE {sql.where} "
-            f"ORDER BY {order}, d.key LIMIT {limit} OFFSET {offset}"
+            f"p.score, p.total FROM (SELECT d.key, {score} AS score, count(*) OVER () AS total "
+            f"FROM search_documents d WHERE {sql.where} ORDER BY {order}, d.key "
+            f"LIMIT {limit} OFFSET {offset}) p JOIN search_documents d ON d.key = p.key "
+            f"ORDER BY {order.replace('score', 'p.score')}, d.key"
         ),
         sql.params,
     ).all()
+    if rows:
+        return rows, rows[0].total
+    return [], (_count(sql) if offset else 0)
 
 
 def _count(sql: _Sql) -> int:
@@ -474,13 +483,6 @@ def _run_members(terms: list[str], viewer: Viewer, page: int, per_page: int, lan
                  fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
     queries, expanded = _queries(terms, fuzzy)
     sql, rules = _member_sql(terms, queries, viewer, filters)
-    total = _count(sql)
-    if not total:
-        return SearchResult(" ".join(terms), terms, 0, [])
-    facets: dict[str, dict[str, int]] = {}
-    if with_facets:
-        found = _token_counts(sql, rules.token_visible())
-        facets = {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
     scored = [q for t, q in zip(terms, queries, strict=True) if not t.endswith("*")]
     if scored:  # ties go to the fresher profile; a stale one weighs less
         stale_before = sql.param(int((utcnow() - STALE_AFTER).timestamp()))
@@ -492,8 +494,15 @@ def _run_members(terms: list[str], viewer: Viewer, page: int, per_page: int, lan
     else:  # browsing, or prefixes only: the most recently confirmed profiles first
         score, order = "0.0", "d.confirmed DESC"
     now = utcnow().timestamp()
+    rows, total = _fetch(sql, order, score, page, per_page)
+    if not total:
+        return SearchResult(" ".join(terms), terms, 0, [])
+    facets: dict[str, dict[str, int]] = {}
+    if with_facets:
+        found = _token_counts(sql, rules.token_visible())
+        facets = {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
     hits = []
-    for row in _fetch(sql, order, score, page, per_page):
+    for row in rows:
         stale = now - row.confirmed > STALE_AFTER.total_seconds()
         hit = Hit("member", row.obj_id, round(float(row.score), 3), stale=stale,
                   confirmed=row.confirmed)  # fmt: skip
@@ -542,10 +551,16 @@ def _need_sql(queries: list[str], filters: dict[str, str]) -> _Sql:
     return sql
 
 
-def _ranked(sql: _Sql, kind: str, queries: list[str], terms: list[str]) -> str:
-    if not [t for t in terms if not t.endswith("*")]:
-        return "0.0"
-    return f"ts_rank('{RANK_WEIGHTS[kind]}', d.tsv_public, {sql.tsquery(_any_of(queries))})"
+def _ranked_hits(sql: _Sql, kind: str, queries: list[str], terms: list[str], order: str,
+                 page: int, per_page: int,
+                 make: Callable[[Any], Hit]) -> tuple[list[Hit], int]:  # fmt: skip
+    """A page of events, chapters or needs (public once visible: one text column) and the
+    total; `make` turns a row into its hit with its explanation."""
+    score = "0.0"
+    if [t for t in terms if not t.endswith("*")]:
+        score = f"ts_rank('{RANK_WEIGHTS[kind]}', d.tsv_public, {sql.tsquery(_any_of(queries))})"
+    rows, total = _fetch(sql, order if terms else order.split(", ", 1)[-1], score, page, per_page)
+    return [make(row) for row in rows], total
 
 
 def _run_events(terms: list[str], viewer: Viewer, page: int, per_page: int, language: str,
@@ -553,15 +568,16 @@ def _run_events(terms: list[str], viewer: Viewer, page: int, per_page: int, lang
     queries, expanded = _queries(terms, fuzzy)
     when = filters.get("when", "upcoming")
     sql = _event_sql(queries, viewer, when, filters)
-    total = _count(sql)
-    score = _ranked(sql, "event", queries, terms)
-    order = "score DESC, d.starts ASC" if terms else "d.starts ASC"  # ties: the sooner event
-    hits = []
-    for row in _fetch(sql, order, score, page, per_page) if total else []:
+
+    def make(row: Any) -> Hit:
         hit = Hit("event", row.obj_id, round(float(row.score), 3), confirmed=-(row.starts or 0))
         words = _hit_words(terms, expanded, row.stored)
         hit.why, hit.snippets = _explain_event(row.stored, words, language)
-        hits.append(hit)
+        return hit
+
+    # Browsing lists the soonest first; with words, ties go to the sooner event.
+    hits, total = _ranked_hits(sql, "event", queries, terms, "score DESC, d.starts ASC", page,
+                               per_page, make)  # fmt: skip
     facets: dict[str, dict[str, int]] = {}
     if with_facets:
         found = _token_counts(sql) if total else {}
@@ -574,14 +590,14 @@ def _run_events(terms: list[str], viewer: Viewer, page: int, per_page: int, lang
 
 def _run_chapters(terms: list[str], page: int, per_page: int, fuzzy: bool) -> SearchResult:
     queries, _expanded = _queries(terms, fuzzy)
-    sql = _chapter_sql(queries)
-    total = _count(sql)
-    score = _ranked(sql, "chapter", queries, terms)
-    hits = []
-    for row in _fetch(sql, "score DESC", score, page, per_page) if total else []:
+
+    def make(row: Any) -> Hit:
         hit = Hit("chapter", row.obj_id, round(float(row.score), 3))
         hit.why = [Why("chapter", row.stored.get("title", ""), " ".join(terms))]
-        hits.append(hit)
+        return hit
+
+    hits, total = _ranked_hits(_chapter_sql(queries), "chapter", queries, terms,
+                               "score DESC, d.key", page, per_page, make)  # fmt: skip
     return SearchResult(" ".join(terms), terms, total, hits)
 
 
@@ -589,15 +605,16 @@ def _run_needs(terms: list[str], page: int, per_page: int, language: str, fuzzy:
                filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
     queries, expanded = _queries(terms, fuzzy)
     sql = _need_sql(queries, filters)
-    total = _count(sql)
-    score = _ranked(sql, "need", queries, terms)
-    order = "score DESC, d.opened DESC" if terms else "d.opened DESC"  # newest first
-    hits = []
-    for row in _fetch(sql, order, score, page, per_page) if total else []:
+
+    def make(row: Any) -> Hit:
         hit = Hit("need", row.obj_id, round(float(row.score), 3), confirmed=row.opened or 0)
         words = _hit_words(terms, expanded, row.stored)
         hit.why, hit.snippets = _explain_need(row.stored, words, language)
-        hits.append(hit)
+        return hit
+
+    # Browsing lists the newest first; with words, ties go to the more recently opened.
+    hits, total = _ranked_hits(sql, "need", queries, terms, "score DESC, d.opened DESC", page,
+                               per_page, make)  # fmt: skip
     facets: dict[str, dict[str, int]] = {}
     if with_facets:
         found = _token_counts(sql) if total else {}

@@ -47,13 +47,13 @@ def test_a_postgres_search_out_of_time_says_so_and_the_page_still_works(
     make_member({"headline": "Hidróloga"}, full_name="Ana López")
     login(client, make_member({}, full_name="Luis Pérez"))
     app.config["SEARCH_TIME_BUDGET"] = 0.2
-    counted = pg._count
+    fetch = pg._fetch
 
-    def slow_count(sql):
+    def slow_fetch(*args):
         db.session.execute(text("SELECT pg_sleep(1)"))
-        return counted(sql)
+        return fetch(*args)
 
-    monkeypatch.setattr(pg, "_count", slow_count)
+    monkeypatch.setattr(pg, "_fetch", slow_fetch)
     page = client.get("/search?q=hidrologa")
     assert page.status_code == 200
     assert "Esta búsqueda tardó demasiado" in page.get_data(as_text=True)
