@@ -22,8 +22,9 @@ visitors are anonymous and see the same page. What keeps the copies honest:
 - The search index is written *after* the commit (search.indexer): the number is increased once
   more when that is done, so a search page rendered in between (new data, old index) is dropped
   too. This listener must come after the indexer's, as `create_app` registers them.
-- A page whose render took `SEARCH_TIME_BUDGET` or longer is not kept: it may be a search
-  that ran out of time (partial results, or "too slow"), which must not stand for the answer.
+- A page whose search ran out of `SEARCH_TIME_BUDGET` (`g.search_incomplete`, set by
+  `search.queries.mark_incomplete`) is not kept: its partial results, or "too slow", must not
+  stand for the answer.
 - `PAGE_CACHE_SECONDS` bounds an entry's life: pages also show the time ("upcoming events"),
   which no write changes. `PAGE_CACHE_MAX_ENTRIES` bounds the entries per worker (least recently
   used go first).
@@ -269,7 +270,6 @@ class PageCache:
 class _Candidate:
     key: tuple[str, ...]
     generation: int
-    started: float
     hit: bool = False
 
 
@@ -313,7 +313,7 @@ def _serve_copy() -> Response | None:
         return None
     if generation is None:
         return None
-    candidate = _Candidate(_key(), generation, time.monotonic())
+    candidate = _Candidate(_key(), generation)
     g._page_cache = candidate
     entry = get_page_cache().get(candidate.key, generation)
     if entry is None:
@@ -324,12 +324,10 @@ def _serve_copy() -> Response | None:
 
 def _keepable(response: Response, candidate: _Candidate) -> bool:
     # A search that runs out of SEARCH_TIME_BUDGET answers with what it found so far (Whoosh)
-    # or says it was too slow (PostgreSQL): a page that took that long may be such an answer,
-    # and must not stand in for the full one.
-    budget = current_app.config.get("SEARCH_TIME_BUDGET", 0.8)
+    # or says it was too slow (PostgreSQL): such an answer must not stand in for the full one.
     return (
         response.status_code == 200
-        and time.monotonic() - candidate.started < budget
+        and not g.get("search_incomplete")
         and not response.is_streamed
         and not response.direct_passthrough
         and "Set-Cookie" not in response.headers

@@ -54,6 +54,7 @@ from search.queries import (
     _explain_event,
     _explain_need,
     _own_tiers,
+    mark_incomplete,
 )
 from search.schema import (
     ANALYZER,
@@ -662,6 +663,7 @@ def run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, l
         if not isinstance(error.orig, QueryCanceled):
             raise
         log.warning("search ran out of time: %s %s", kind, terms)
+        mark_incomplete()
         return SearchResult(" ".join(terms), terms, 0, [], message="slow")
 
 
@@ -682,4 +684,5 @@ def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dic
     except OperationalError as error:
         if not isinstance(error.orig, QueryCanceled):
             raise
+        mark_incomplete()
         return {}

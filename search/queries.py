@@ -12,14 +12,13 @@ counts cost a few C-level operations, and Whoosh only scores what can reach the 
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from whoosh import query as Q
@@ -748,6 +747,12 @@ def _run_needs(searcher: Any, terms: list[str], page: int, per_page: int, langua
                         facets=facets)  # fmt: skip
 
 
+def mark_incomplete() -> None:
+    """Say that this request's search ran out of SEARCH_TIME_BUDGET: its answer is partial (or
+    empty), so no cache may keep it as the answer (`network.pagecache`)."""
+    g.search_incomplete = True
+
+
 def _collect(searcher: Any, query: Q.Query, order: Any = None) -> Any:
     """The top CANDIDATES within the time budget: a query that would run away returns what it
     found so far instead."""
@@ -756,8 +761,10 @@ def _collect(searcher: Any, query: Q.Query, order: Any = None) -> Any:
         timelimit=current_app.config["SEARCH_TIME_BUDGET"],
         use_alarm=False,  # SIGALRM only works in the main thread; web requests are not
     )
-    with contextlib.suppress(TimeLimit):
+    try:
         searcher.search_with_collector(query, collector)
+    except TimeLimit:
+        mark_incomplete()
     return collector.results()
 
 

@@ -39,7 +39,7 @@ def test_an_unknown_backend_is_refused() -> None:
 def test_a_postgres_search_out_of_time_says_so_and_the_page_still_works(
     app, client, make_member, monkeypatch
 ) -> None:
-    from sqlalchemy import text
+    from sqlalchemy import select, text
 
     from network.extensions import db
     from search import pg
@@ -57,6 +57,16 @@ def test_a_postgres_search_out_of_time_says_so_and_the_page_still_works(
     page = client.get("/search?q=hidrologa")
     assert page.status_code == 200
     assert "Esta búsqueda tardó demasiado" in page.get_data(as_text=True)
+    with app.test_request_context():
+        from flask import g
+
+        from network.auth.models import User
+        from network.members.queries import build_viewer
+        from search.queries import search
+
+        viewer = build_viewer(db.session.scalars(select(User)).first())
+        assert search("hidrologa", viewer).message == "slow"
+        assert g.search_incomplete  # no page cache keeps it
     monkeypatch.undo()
     # The budget is lifted afterwards: the next search finds her.
     assert "Ana López" in client.get("/search?q=hidrologa").get_data(as_text=True)

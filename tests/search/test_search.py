@@ -226,6 +226,22 @@ def test_reindex_and_stats(app, runner, people):
     assert "already has documents" in again
 
 
+@pytest.mark.whoosh
+def test_a_search_out_of_time_answers_what_it_found_and_says_it_is_partial(app, people,
+                                                                          monkeypatch):  # fmt: skip
+    from flask import g
+    from whoosh.collectors import TimeLimit, TimeLimitCollector
+
+    def runs_out(self, *args):  # the timer fired before the first match was collected
+        raise TimeLimit
+
+    monkeypatch.setattr(TimeLimitCollector, "collect_matches", runs_out)
+    with app.test_request_context():
+        result = search("lopez", SIGNED_IN)  # no error: what it had (nothing) ...
+        assert result.hits == []
+        assert g.search_incomplete  # ... marked partial, so no cache keeps it
+
+
 def test_fuzzy_fallback_says_so(app, people):
     with app.test_request_context():
         result = search("hidrologja", SIGNED_IN)
