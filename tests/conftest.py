@@ -28,12 +28,38 @@ PASSWORD = "una contraseña larga 2026"
 
 
 def _reset_database(app: Flask) -> None:
+    """An empty database with the models' schema.
+
+    On PostgreSQL the tables of the previous test are emptied (one TRUNCATE, ids restarted) when
+    they are all there, instead of dropped and made again: that costs a third of a second per
+    test, which was a third of the PostgreSQL job. A test that dropped them (the migration test,
+    apps of their own) leaves the next one to make them again."""
     with app.app_context():
+        if db.engine.dialect.name == "postgresql" and _emptied(app):
+            return
         db.drop_all()
         # Left behind by the migration test on PostgreSQL.
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
+
+
+def _emptied(app: Flask) -> bool:
+    from sqlalchemy.exc import ProgrammingError
+
+    from network.pagecache import PageGeneration
+
+    names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    try:
+        with db.engine.begin() as connection:
+            if connection.execute(text("SELECT to_regclass('alembic_version')")).scalar():
+                return False
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # What `create_all` inserts with the table (an `after_create` hook).
+            connection.execute(PageGeneration.__table__.insert().values(id=1, generation=0))
+    except ProgrammingError:  # some table is missing: make them all again
+        return False
+    return True
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,7 +83,8 @@ def app_for(config: type) -> Iterator[Flask]:
     app.extensions["search_index"].close()
     with app.app_context():
         db.session.remove()
-        db.drop_all()
+        if db.engine.dialect.name != "postgresql":  # PostgreSQL's are emptied by the next test
+            db.drop_all()
         db.engine.dispose()
 
 
