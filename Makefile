@@ -8,7 +8,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard network/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-postgres bench bench-postgres loadtest lint format translations extract-messages chromium install clean
+.PHONY: run test test-postgres bench bench-postgres loadtest audit lint format translations extract-messages chromium install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,21 @@ loadtest: translations
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; \
 		else echo "The load test needs ApacheBench: run 'sudo apt-get install apache2-utils'."; exit 1; fi; }
 	$(BIN)/python -m network.loadtest $(LOAD_ARGS)
+
+# Known vulnerabilities in the installed packages: pip-audit (in a venv of its own) against PyPI's
+# advisory data. It needs pypi.org's per-release JSON API; where that cannot be reached (this
+# project's build machine has a mirror that serves only per-project JSON, and no OSV) it says
+# loudly that no audit was made, rather than report "no known vulnerabilities" about packages
+# it could not look up (`--strict`).
+AUDIT_VENV := instance/audit-venv
+audit: $(STAMP)
+	@if $(BIN)/python -c "import pip, urllib.request as u; u.urlopen(f'https://pypi.org/pypi/pip/{pip.__version__}/json', timeout=5)" 2>/dev/null; then \
+		test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install --quiet pip-audit; }; \
+		$(BIN)/pip freeze --exclude-editable > $(AUDIT_VENV)/requirements.txt; \
+		$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip -r $(AUDIT_VENV)/requirements.txt; \
+	else \
+		echo "DEPENDENCY AUDIT NOT RUN: pypi.org's advisory data cannot be reached from this machine."; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
