@@ -221,7 +221,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_page_cache(app: Flask) -> None:
-    # Last: its listeners follow the search indexer's, its after_request runs first.
+    # Last: its after_request then runs first, on the headers the view made.
     from network.pagecache import register_page_cache as register
 
     register(app)

@@ -19,9 +19,9 @@ visitors are anonymous and see the same page. What keeps the copies honest:
   share the number through the database. Writes that no page shows do not count: the outbox,
   API tokens, audit entries, calendar feed tokens, pending index keys, and the log-in
   bookkeeping of `users` (`last_login_at`, `auth_stamp`, `password_hash`).
-- The search index is written *after* the commit (search.indexer): the number is increased once
-  more when that is done, so a search page rendered in between (new data, old index) is dropped
-  too. This listener must come after the indexer's, as `create_app` registers them.
+- The search index is written *after* the commit (search.indexer): every successful index write
+  increases the number once more (`bump_generation`, called by the indexer), so a search page
+  rendered in between (new data, old index) is dropped too, whichever process wrote the index.
 - A page whose search ran out of `SEARCH_TIME_BUDGET` (`g.search_incomplete`, set by
   `search.queries.mark_incomplete`) is not kept: its partial results, or "too slow", must not
   stand for the answer.
@@ -79,7 +79,6 @@ IGNORED_COLUMNS = {"users": frozenset({"last_login_at", "auth_stamp", "password_
 ANONYMOUS_SESSION_KEYS = frozenset({"csrf_token", "_fresh"})
 
 _CHANGED = "page_data_changed"
-_BUMPED = "page_generation_bumped"
 _WRITE_SQL = re.compile(r"\s*(insert|update|delete|replace)\b", re.IGNORECASE)
 
 
@@ -114,10 +113,17 @@ def _bump_statement() -> Any:
 
 
 def bump_generation() -> None:
-    """Drop every worker's copies, for writes made outside the app's session: the search
-    index rebuilt or its pending changes applied from the command line."""
-    with db.engine.begin() as connection:
-        connection.execute(_bump_statement())
+    """Drop every worker's copies, for writes made outside the app's session: the search index,
+    after each successful write (after a commit, from `search reindex`, or a retried pending
+    change)."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(_bump_statement())
+    except SQLAlchemyError:
+        # The data's own commit increased the number already; only a search page rendered in
+        # the moment between that commit and the index write may live on, PAGE_CACHE_SECONDS
+        # at most.
+        log.exception("Could not increase the page generation after a search index write")
 
 
 def _touches_pages(obj: Any, *, dirty: bool) -> bool:
@@ -169,27 +175,11 @@ def _before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: see its changes now
     if session.info.pop(_CHANGED, False):
         session.execute(_bump_statement())
-        session.info[_BUMPED] = True
-
-
-def _after_commit(session: Session) -> None:
-    """Once more after the search indexer's own after_commit has written the index: a search
-    page rendered between the commit and that write showed the old index under the new number."""
-    if not session.info.pop(_BUMPED, False):
-        return
-    try:
-        with session.get_bind(mapper=inspect(PageGeneration)).begin() as connection:
-            connection.execute(_bump_statement())
-    except SQLAlchemyError:
-        # The data is committed and the first increase stands; only a search page rendered in
-        # that moment may live on, for PAGE_CACHE_SECONDS at most.
-        log.exception("Could not increase the page generation after the search index write")
 
 
 def _after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if not previous_transaction.nested:
         session.info.pop(_CHANGED, None)
-        session.info.pop(_BUMPED, None)
 
 
 def register_generation_hooks() -> None:
@@ -198,7 +188,6 @@ def register_generation_hooks() -> None:
         ("after_flush", _after_flush),
         ("do_orm_execute", _on_execute),
         ("before_commit", _before_commit),
-        ("after_commit", _after_commit),
         ("after_soft_rollback", _after_rollback),
     ):
         if not event.contains(db.session, name, listener):

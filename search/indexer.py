@@ -52,6 +52,7 @@ from network.needs.models import (
     need_required_concepts,
 )
 from network.organisations.models import Organisation
+from network.pagecache import bump_generation
 from search.documents import (
     chapter_document,
     chapter_key,
@@ -436,6 +437,7 @@ def apply_changes(changes: set[tuple[str, int]]) -> bool:
             keys |= pending
             updates, deletions = _documents_for(session, keys)
             get_index().write(updates, deletions)
+            bump_generation()  # cached pages made from the index before this write are stale
             if pending:
                 session.execute(delete(SearchPending).where(SearchPending.key.in_(pending)))
                 session.commit()

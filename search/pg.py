@@ -25,9 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from psycopg.errors import QueryCanceled
@@ -89,6 +88,7 @@ RANK_WEIGHTS = {
     "need": "{0.33, 0.5, 0.83, 1.0}",  # title 3, required 2.5, nice/org/sector/place ~1.5, body 1
 }
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 TIERS = tuple(str(tier) for tier in Tier)
 MAX_WORD = 100
 BATCH = 500
@@ -630,41 +630,42 @@ def _run_needs(terms: list[str], page: int, per_page: int, language: str, fuzzy:
     return SearchResult(" ".join(terms), terms, total, hits, facets=facets)
 
 
-@contextmanager
-def _time_budget() -> Iterator[None]:
-    """Each statement of a search may take SEARCH_TIME_BUDGET seconds (Whoosh's budget).
+def _within_budget(work: Callable[[], T], out_of_time: T) -> T:
+    """`work`, each of its statements allowed SEARCH_TIME_BUDGET seconds (Whoosh's budget); if
+    one runs out, the request is marked incomplete and `out_of_time` answers instead.
 
     Inside a savepoint: a statement cancelled for taking too long rolls back to it, which also
     undoes the SET LOCAL, and the request's transaction carries on. On success the budget is
     lifted again for whatever the request does next."""
     budget = int(float(current_app.config["SEARCH_TIME_BUDGET"]) * 1000)
-    with db.session.begin_nested():
-        db.session.execute(text(f"SET LOCAL statement_timeout = {budget}"))
-        yield
-        db.session.execute(text("SET LOCAL statement_timeout = DEFAULT"))
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text(f"SET LOCAL statement_timeout = {budget}"))
+            answer = work()
+            db.session.execute(text("SET LOCAL statement_timeout = DEFAULT"))
+        return answer
+    except OperationalError as error:
+        if not isinstance(error.orig, QueryCanceled):
+            raise
+        log.warning("search ran out of time: %s", error.statement)
+        mark_incomplete()
+        return out_of_time
 
 
 def run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
         fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
     """One kind of document for this viewer: `search.queries._run` on PostgreSQL. A search
     that runs out of time answers "too slow" (nothing found) rather than an error."""
-    try:
-        with _time_budget():
-            if kind == "members":
-                return _run_members(terms, viewer, page, per_page, language, fuzzy, filters,
-                                    with_facets)  # fmt: skip
-            if kind == "events":
-                return _run_events(terms, viewer, page, per_page, language, fuzzy, filters,
-                                   with_facets)  # fmt: skip
-            if kind == "needs":
-                return _run_needs(terms, page, per_page, language, fuzzy, filters, with_facets)
-            return _run_chapters(terms, page, per_page, fuzzy)
-    except OperationalError as error:
-        if not isinstance(error.orig, QueryCanceled):
-            raise
-        log.warning("search ran out of time: %s %s", kind, terms)
-        mark_incomplete()
-        return SearchResult(" ".join(terms), terms, 0, [], message="slow")
+    runners: dict[str, Callable[[], SearchResult]] = {
+        "members": lambda: _run_members(terms, viewer, page, per_page, language, fuzzy, filters,
+                                        with_facets),
+        "events": lambda: _run_events(terms, viewer, page, per_page, language, fuzzy, filters,
+                                      with_facets),
+        "needs": lambda: _run_needs(terms, page, per_page, language, fuzzy, filters, with_facets),
+        "chapters": lambda: _run_chapters(terms, page, per_page, fuzzy),
+    }  # fmt: skip
+    slow = SearchResult(" ".join(terms), terms, 0, [], message="slow")
+    return _within_budget(runners.get(kind, runners["chapters"]), slow)
 
 
 def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dict[str, int]:
@@ -677,12 +678,8 @@ def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dic
         "chapters": lambda: _chapter_sql(queries),
         "needs": lambda: _need_sql(queries, {}),
     }
-    try:
-        with _time_budget():
-            return {kind: counts[kind] if kind in counts else _count(make())
-                    for kind, make in makers.items()}  # fmt: skip
-    except OperationalError as error:
-        if not isinstance(error.orig, QueryCanceled):
-            raise
-        mark_incomplete()
-        return {}
+    return _within_budget(
+        lambda: {kind: counts[kind] if kind in counts else _count(make())
+                 for kind, make in makers.items()},
+        {},
+    )  # fmt: skip

@@ -178,7 +178,7 @@ def register_user(
     check_password_strength(password, email=email, name=full_name)
     if language not in current_app.config["LANGUAGES"]:
         raise ValidationError("language", _l("Choose Spanish or English."))
-    existing = db.session.scalar(select(User).where(User.email == email))
+    existing = get_user_by_email(email)
     if existing is not None:
         # The page must not tell a stranger who has an account: it answers as for a new one,
         # and the owner (only they read that inbox) learns of the attempt and how to get in.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -50,24 +51,9 @@ def _login_account_key() -> str:
     return "login-account:" + request.form.get("email", "").strip().lower()
 
 
-def _limit_per_account() -> str:
-    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
-
-
-def _limit_per_ip() -> str:
-    return current_app.config["LOGIN_LIMIT_PER_IP"]
-
-
-def _limit_register() -> str:
-    return current_app.config["REGISTER_LIMIT_PER_IP"]
-
-
-def _limit_mail_per_ip() -> str:
-    return current_app.config["MAIL_LINK_LIMIT_PER_IP"]
-
-
-def _limit_mail_per_address() -> str:
-    return current_app.config["MAIL_LINK_LIMIT_PER_ADDRESS"]
+def _setting(name: str) -> Callable[[], str]:
+    """A limit read from the configuration at request time (tests and deployments change it)."""
+    return lambda: current_app.config[name]
 
 
 def _mail_address_key() -> str:
@@ -75,7 +61,7 @@ def _mail_address_key() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_limit_register, methods=["POST"], scope="register-ip")
+@limiter.limit(_setting("REGISTER_LIMIT_PER_IP"), methods=["POST"], scope="register-ip")
 def register() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("chapters.home"))
@@ -119,8 +105,10 @@ def confirm_email(token: str) -> Response:
 @bp.route("/confirm", methods=["GET", "POST"])
 # Pages that e-mail an address anyone may type: limited per client address (no bulk mailing of
 # strangers) and per recipient (nobody's inbox is flooded).
-@limiter.limit(_limit_mail_per_ip, methods=["POST"], scope="mail-link-ip")
-@limiter.limit(_limit_mail_per_address, key_func=_mail_address_key, methods=["POST"])
+@limiter.limit(_setting("MAIL_LINK_LIMIT_PER_IP"), methods=["POST"], scope="mail-link-ip")
+@limiter.limit(
+    _setting("MAIL_LINK_LIMIT_PER_ADDRESS"), key_func=_mail_address_key, methods=["POST"]
+)
 def resend_confirmation() -> str | Response:
     form = EmailOnlyForm()
     if form.validate_on_submit():
@@ -144,8 +132,8 @@ def _suspended_message() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit_per_ip, methods=["POST"], scope="login-ip")
-@limiter.limit(_limit_per_account, key_func=_login_account_key, methods=["POST"])
+@limiter.limit(_setting("LOGIN_LIMIT_PER_IP"), methods=["POST"], scope="login-ip")
+@limiter.limit(_setting("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_login_account_key, methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
@@ -193,8 +181,10 @@ def logout() -> Response:
 @bp.route("/reset", methods=["GET", "POST"])
 # Pages that e-mail an address anyone may type: limited per client address (no bulk mailing of
 # strangers) and per recipient (nobody's inbox is flooded).
-@limiter.limit(_limit_mail_per_ip, methods=["POST"], scope="mail-link-ip")
-@limiter.limit(_limit_mail_per_address, key_func=_mail_address_key, methods=["POST"])
+@limiter.limit(_setting("MAIL_LINK_LIMIT_PER_IP"), methods=["POST"], scope="mail-link-ip")
+@limiter.limit(
+    _setting("MAIL_LINK_LIMIT_PER_ADDRESS"), key_func=_mail_address_key, methods=["POST"]
+)
 def request_password_reset() -> str | Response:
     form = EmailOnlyForm()
     if form.validate_on_submit():
