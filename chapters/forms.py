@@ -108,10 +108,12 @@ class ChapterProposalForm(FlaskForm):
     city = StringField(_l("City"), validators=[_required, Length(max=120)])
     country = SelectField(_l("Country"), validators=[_required])
     region = SelectField(
-        _l("Region"), coerce=_int_or_none, validators=[_required],
+        _l("Region"),
+        coerce=_int_or_none,
+        validators=[_required],
         invalid_value_message=_l("Choose a region from the list."),
         invalid_choice_message=_l("Choose a region from the list."),
-    )  # fmt: skip
+    )
     timezone = SelectField(_l("Time zone"), validators=[_required])
     proposal_note = TextAreaField(
         _l("Why this chapter?"),

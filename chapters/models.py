@@ -70,9 +70,11 @@ class Chapter(db.Model):
     # Members may propose a chapter (issue 8); it stays inactive and "proposed" until IME approves
     # it. Chapters IME creates itself are approved from the start.
     status: Mapped[ChapterStatus] = mapped_column(
-        str_enum(ChapterStatus), default=ChapterStatus.APPROVED, server_default="approved",
+        str_enum(ChapterStatus),
+        default=ChapterStatus.APPROVED,
+        server_default="approved",
         index=True,
-    )  # fmt: skip
+    )
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     proposal_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     decided_at: Mapped[datetime | None]

@@ -43,8 +43,11 @@ def _listed() -> list:
 def counted_members() -> list[Any]:
     """Who the network's figures count: confirmed member accounts that are not suspended (the
     home page, public statistics and IME's dashboard agree on it)."""
-    return [User.role == Role.MEMBER, User.email_confirmed_at.is_not(None),
-            User.suspended_at.is_(None)]  # fmt: skip
+    return [
+        User.role == Role.MEMBER,
+        User.email_confirmed_at.is_not(None),
+        User.suspended_at.is_(None),
+    ]
 
 
 def get_network_figures() -> NetworkFigures:
@@ -264,7 +267,7 @@ def count_members_by_region(
         .join(User, User.id == ChapterMembership.user_id)
         .where(*_approved(), *_listed(), *counted_members())
         .group_by(Region.slug)
-    )  # fmt: skip
+    )
     if since is not None:
         query = query.where(User.created_at >= since)
     if chapter_id is not None:
@@ -295,7 +298,7 @@ def profile_freshness_by_chapter(
         .where(*_approved(), *_listed(), *counted_members())
         .group_by(Chapter.id)
         .order_by(Chapter.name)
-    )  # fmt: skip
+    )
     if chapter_id is not None:
         query = query.where(Chapter.id == chapter_id)
     return [

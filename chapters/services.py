@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -34,6 +33,7 @@ from network.geo import is_country, is_timezone
 from network.outbox import notify, queue_email
 from network.security import Role, is_ime_admin
 from network.text import fold, slugify
+from network.urls import external_url
 
 DATA_DIR = Path(__file__).parent / "data"
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -81,7 +81,7 @@ def request_to_join(user: User, chapter: Chapter, message: str = "") -> ChapterM
             member=user,
             chapter=chapter,
             message=message,
-            link=url_for("chapters.requests", slug=chapter.slug, _external=True),
+            link=external_url("chapters.requests", slug=chapter.slug),
         )
     return membership
 
@@ -106,7 +106,7 @@ def decide_join_request(
         kind="join_decided",
         member=membership.user,
         chapter=chapter,
-        link=url_for("chapters.detail", slug=chapter.slug, _external=True),
+        link=external_url("chapters.detail", slug=chapter.slug),
     )
     return membership
 
@@ -150,7 +150,7 @@ def assign_coordinator(
         kind="coordinator_assigned",
         member=user,
         chapter=chapter,
-        link=url_for("chapters.detail", slug=chapter.slug, _external=True),
+        link=external_url("chapters.detail", slug=chapter.slug),
     )
     return membership
 
@@ -340,7 +340,7 @@ def approve_chapter(admin: User, chapter: Chapter) -> Chapter:
             "chapter_approved",
             chapter=chapter,
             is_coordinator=proposer.role == Role.MEMBER,
-            link=url_for("chapters.detail", slug=chapter.slug, _external=True),
+            link=external_url("chapters.detail", slug=chapter.slug),
         )
     return chapter
 
@@ -367,7 +367,7 @@ def decline_chapter(admin: User, chapter: Chapter, reason: str) -> Chapter:
             "chapter_declined",
             chapter=chapter,
             reason=reason,
-            link=url_for("chapters.propose", _external=True),
+            link=external_url("chapters.propose"),
         )
     return chapter
 

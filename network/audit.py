@@ -34,13 +34,17 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
-def record(actor: Any, action: str, subject_type: str, subject_id: int,
-           detail: str = "") -> AuditEntry:  # fmt: skip
+def record(
+    actor: Any, action: str, subject_type: str, subject_id: int, detail: str = ""
+) -> AuditEntry:
     """Add an entry to the current transaction (`actor` is a user, or None for the system)."""
     entry = AuditEntry(
-        actor_id=getattr(actor, "id", None), action=action, subject_type=subject_type,
-        subject_id=subject_id, detail=detail[:2000],
-    )  # fmt: skip
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        detail=detail[:2000],
+    )
     db.session.add(entry)
     return entry
 

@@ -36,15 +36,31 @@ class DemoAccount:
 
 DEMO_PASSWORD = "RedGlobal-demo-2026"
 DEMO_ACCOUNTS = (
-    DemoAccount("member", "miembro@demo.redglobal.mx", DEMO_PASSWORD, "Ximena Núñez Peña",
-                "skilled member, Madrid chapter"),
-    DemoAccount("coordinator", "coordinacion@demo.redglobal.mx", DEMO_PASSWORD,
-                "José Ángel Gutiérrez", "coordinator of Silicon Valley (has join requests)"),
-    DemoAccount("organisation", "organizacion@demo.redglobal.mx", DEMO_PASSWORD,
-                "Mariana Ibáñez Solís", "user of a verified ministry"),
-    DemoAccount("ime", "ime@demo.redglobal.mx", DEMO_PASSWORD, "Sofía Martínez Ortúzar",
-                "IME administrator"),
-)  # fmt: skip
+    DemoAccount(
+        "member",
+        "miembro@demo.redglobal.mx",
+        DEMO_PASSWORD,
+        "Ximena Núñez Peña",
+        "skilled member, Madrid chapter",
+    ),
+    DemoAccount(
+        "coordinator",
+        "coordinacion@demo.redglobal.mx",
+        DEMO_PASSWORD,
+        "José Ángel Gutiérrez",
+        "coordinator of Silicon Valley (has join requests)",
+    ),
+    DemoAccount(
+        "organisation",
+        "organizacion@demo.redglobal.mx",
+        DEMO_PASSWORD,
+        "Mariana Ibáñez Solís",
+        "user of a verified ministry",
+    ),
+    DemoAccount(
+        "ime", "ime@demo.redglobal.mx", DEMO_PASSWORD, "Sofía Martínez Ortúzar", "IME administrator"
+    ),
+)
 
 demo_cli = AppGroup("demo", help="Demo data for development and reviews.")
 
@@ -179,9 +195,10 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
         profile = user.profile or Profile()
         for key, value in values.items():
             setattr(profile, key, value)
-        profile.languages = [ProfileLanguage(code="es", level="native", position=0),
-                             ProfileLanguage(code="en", level=rng.choice(["C2", "C1", "B2"]),
-                                             position=1)]  # fmt: skip
+        profile.languages = [
+            ProfileLanguage(code="es", level="native", position=0),
+            ProfileLanguage(code="en", level=rng.choice(["C2", "C1", "B2"]), position=1),
+        ]
         if rng.random() < 0.3:
             profile.languages.append(
                 ProfileLanguage(code=rng.choice(extra_languages), level="B1", position=2)
@@ -236,10 +253,14 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     from network.mentoring.models import Mentorship
 
     # A mentoring request waiting for the demo member's answer.
-    db.session.add(Mentorship(
-        mentor=accounts["member"], mentee=people[0], duration_weeks=12,
-        goal="Quiero especializarme en modelación hidrológica y preparar un posgrado en Europa.",
-    ))  # fmt: skip
+    db.session.add(
+        Mentorship(
+            mentor=accounts["member"],
+            mentee=people[0],
+            duration_weeks=12,
+            goal="Quiero especializarme en modelación hidrológica y preparar un posgrado en Europa.",
+        )
+    )
     return {
         "events": events,
         "needs": needs,
@@ -256,15 +277,26 @@ def _seed_moderation(accounts: dict[str, Any], people: list[Any], by_slug: dict[
     from chapters.services import add_ccime_term, propose_chapter
 
     proposer = people[1]
-    propose_chapter(proposer, {
-        "name": "Lyon", "city": "Lyon", "country": "FR", "region": by_slug["paris"].region,
-        "timezone": "Europe/Paris",
-        "proposal_note": "Somos una docena de investigadores mexicanos en Lyon (INSA, CNRS y la "
-        "industria farmacéutica) y queremos organizar mentorías y charlas.",
-    })  # fmt: skip
+    propose_chapter(
+        proposer,
+        {
+            "name": "Lyon",
+            "city": "Lyon",
+            "country": "FR",
+            "region": by_slug["paris"].region,
+            "timezone": "Europe/Paris",
+            "proposal_note": "Somos una docena de investigadores mexicanos en Lyon (INSA, CNRS y la "
+            "industria farmacéutica) y queremos organizar mentorías y charlas.",
+        },
+    )
     today = date.today()
-    add_ccime_term(accounts["ime"], accounts["coordinator"], by_slug["silicon-valley"],
-                   date(today.year - 1, 1, 1), date(today.year + 1, 12, 31))  # fmt: skip
+    add_ccime_term(
+        accounts["ime"],
+        accounts["coordinator"],
+        by_slug["silicon-valley"],
+        date(today.year - 1, 1, 1),
+        date(today.year + 1, 12, 31),
+    )
 
 
 @demo_cli.command("logins")

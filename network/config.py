@@ -143,7 +143,6 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
-    SERVER_NAME = "localhost"
 
 
 class ProductionConfig(Config):

@@ -77,18 +77,32 @@ def prepare() -> dict[str, Any]:
         if event is None:
             ime = db.session.scalar(select(User).where(User.role == Role.IME))
             if ime is None:
-                ime = User(email="loadtest@ime.gob.mx", full_name="Load test", password_hash="-",
-                           role=Role.IME, email_confirmed_at=datetime.now(UTC))  # fmt: skip
+                ime = User(
+                    email="loadtest@ime.gob.mx",
+                    full_name="Load test",
+                    password_hash="-",
+                    role=Role.IME,
+                    email_confirmed_at=datetime.now(UTC),
+                )
                 db.session.add(ime)
             chapter = db.session.scalar(select(Chapter).order_by(Chapter.id))
             starts = (datetime.now(UTC) + timedelta(days=20)).replace(tzinfo=None, microsecond=0)
-            event = event_services.create_event(ime, event_services.EventData(
-                title="Load test: agua y ciudades", description="Una charla sobre hidrología.",
-                hosts=[chapter], starts_local=starts, ends_local=starts + timedelta(hours=2),
-                timezone=chapter.timezone, format=EventFormat.ONLINE,
-                visibility=EventVisibility.PUBLIC, status=EventStatus.PUBLISHED,
-                online_url="https://meet.example.org/agua", capacity=100,
-            ))  # fmt: skip
+            event = event_services.create_event(
+                ime,
+                event_services.EventData(
+                    title="Load test: agua y ciudades",
+                    description="Una charla sobre hidrología.",
+                    hosts=[chapter],
+                    starts_local=starts,
+                    ends_local=starts + timedelta(hours=2),
+                    timezone=chapter.timezone,
+                    format=EventFormat.ONLINE,
+                    visibility=EventVisibility.PUBLIC,
+                    status=EventStatus.PUBLISHED,
+                    online_url="https://meet.example.org/agua",
+                    capacity=100,
+                ),
+            )
         db.session.commit()
         return {"token": token, "event_id": event.id}
 
@@ -141,10 +155,21 @@ def run(requests: int, clients: int, port: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--no-control-socket",
-         "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=_environment(port), start_new_session=True,
-    )  # fmt: skip
+        [
+            str(gunicorn),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--timeout",
+            "60",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=_environment(port),
+        start_new_session=True,
+    )
     results: dict[str, Any] = {}
     started = time.monotonic()
     try:
@@ -159,8 +184,19 @@ def run(requests: int, clients: int, port: int) -> dict[str, Any]:
                 continue
             # -l: pages differ in length (dates, counts) without being failures.
             # -t before -n: ab's time limit otherwise resets the count to 50,000.
-            command = [ab, "-q", "-l", "-t", f"{left:.0f}", "-n", str(requests),
-                       "-c", str(clients), "-s", "30"]  # fmt: skip
+            command = [
+                ab,
+                "-q",
+                "-l",
+                "-t",
+                f"{left:.0f}",
+                "-n",
+                str(requests),
+                "-c",
+                str(clients),
+                "-s",
+                "30",
+            ]
             if token:
                 command += ["-H", f"Authorization: Bearer {prepared['token']}"]
             output = subprocess.run(
@@ -175,8 +211,10 @@ def run(requests: int, clients: int, port: int) -> dict[str, Any]:
 
 def print_table(results: dict[str, Any], clients: int) -> None:
     print(f"\nLoad test, {clients} concurrent clients, gunicorn with 2 workers on loopback")
-    print(f"{'endpoint':<11}{'requests':>9}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
-          f"{'errors':>8}  target")  # fmt: skip
+    print(
+        f"{'endpoint':<11}{'requests':>9}{'req/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        f"{'errors':>8}  target"
+    )
     for name, figures in results.items():
         if "skipped" in figures:
             print(f"{name:<11}  skipped: {figures['skipped']}")
@@ -188,8 +226,10 @@ def print_table(results: dict[str, Any], clients: int) -> None:
             mark = f"p99 <= {target:g}, 0 errors  {'ok' if ok else 'MISSED'}"
         elif figures["errors"]:
             mark = "errors  MISSED"
-        print(f"{name:<11}{figures['requests']:>9.0f}{figures['rps']:>9.1f}{figures['p50_ms']:>8.0f}"
-              f"{figures['p95_ms']:>8.0f}{figures['p99_ms']:>8.0f}{figures['errors']:>8.0f}  {mark}")  # fmt: skip
+        print(
+            f"{name:<11}{figures['requests']:>9.0f}{figures['rps']:>9.1f}{figures['p50_ms']:>8.0f}"
+            f"{figures['p95_ms']:>8.0f}{figures['p99_ms']:>8.0f}{figures['errors']:>8.0f}  {mark}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,9 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args.requests, args.clients, args.port)
     print_table(results, args.clients)
     out = BENCH_DIR / "load.json"
-    out.write_text(json.dumps({"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                               "clients": args.clients, "requests_per_endpoint": args.requests,
-                               "workers": 2, "endpoints": results}, indent=2))  # fmt: skip
+    out.write_text(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "clients": args.clients,
+                "requests_per_endpoint": args.requests,
+                "workers": 2,
+                "endpoints": results,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0 if all(f.get("errors", 0) == 0 for f in results.values()) else 1
 

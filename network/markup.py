@@ -9,9 +9,23 @@ from markupsafe import Markup
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 _ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li",
-    "a", "h3", "h4", "h5", "h6", "hr",
-}  # fmt: skip
+    "p",
+    "br",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+}
 
 
 def render_markdown(text: str | None) -> Markup:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -64,17 +63,15 @@ def queue_email(
 
 def notify(user: Any, subject: Any, template: str, **context: Any) -> OutboxMessage:
     """E-mail a user in their own language (the template sees `user` and the context)."""
-    return queue_email(user.email, subject, template, locale=user.preferred_language,
-                       kind=template, user=user, **context)  # fmt: skip
-
-
-def site_links() -> AbstractContextManager[Any]:
-    """Where e-mails queued by a periodic job (reminders, nudges) take their links from: there
-    is no request to take the host from, so without SERVER_NAME `url_for(_external=True)` would
-    fail. BASE_URL says where the site is served."""
-    if current_app.config.get("SERVER_NAME"):
-        return nullcontext()
-    return current_app.test_request_context(base_url=current_app.config["BASE_URL"])
+    return queue_email(
+        user.email,
+        subject,
+        template,
+        locale=user.preferred_language,
+        kind=template,
+        user=user,
+        **context,
+    )
 
 
 class Sender(Protocol):

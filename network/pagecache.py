@@ -334,8 +334,11 @@ def _keep_and_fill(response: Response) -> Response:
     cache = get_page_cache()
     body = response.get_data()
     if not candidate.hit and _keepable(response, candidate):
-        headers = [(name, value) for name, value in response.headers
-                   if name not in ("Content-Length", "Set-Cookie")]  # fmt: skip
+        headers = [
+            (name, value)
+            for name, value in response.headers
+            if name not in ("Content-Length", "Set-Cookie")
+        ]
         cache.put(candidate.key, candidate.generation, body, headers)
     placeholder = cache.placeholder.encode()
     if placeholder in body:

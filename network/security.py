@@ -89,8 +89,11 @@ def can_see_online_link(user: Any, event: Event, registration: Registration | No
     """The online link is for confirmed attendees and hosts only: it is the door to the room."""
     if can_manage_event(user, event):
         return True
-    return bool(registration is not None and registration.is_confirmed
-                and registration.user_id == getattr(user, "id", None))  # fmt: skip
+    return bool(
+        registration is not None
+        and registration.is_confirmed
+        and registration.user_id == getattr(user, "id", None)
+    )
 
 
 def is_verified_organisation_user(user: Any) -> bool:

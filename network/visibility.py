@@ -38,10 +38,25 @@ TIER_LABELS = {
 # Profile fields with a visibility of their own (stable names: the CSV and the API use them).
 # The full name is special: visible to every signed-in account, to the public only if chosen.
 PROFILE_FIELDS: tuple[str, ...] = (
-    "email", "phone", "headline", "bio", "country", "city", "state_of_origin", "timezone",
-    "languages", "position", "education", "links", "expertise", "modes", "days_per_year",
-    "mentoring", "open_to_requests", "chapters",
-)  # fmt: skip
+    "email",
+    "phone",
+    "headline",
+    "bio",
+    "country",
+    "city",
+    "state_of_origin",
+    "timezone",
+    "languages",
+    "position",
+    "education",
+    "links",
+    "expertise",
+    "modes",
+    "days_per_year",
+    "mentoring",
+    "open_to_requests",
+    "chapters",
+)
 
 FIELD_LABELS = {
     "full_name": _l("Full name"),

@@ -119,35 +119,101 @@ VIEWERS = ("member", "anonymous", "organisation", "coordinator", "ime")
 # ---------------------------------------------------------------- synthetic corpus
 
 INSTITUTIONS = (
-    "UNAM", "IPN", "Tecnológico de Monterrey", "Universidad Autónoma Metropolitana",
-    "Universidad de Guadalajara", "BUAP", "UANL", "El Colegio de México", "CIDE", "Cinvestav",
-    "ITAM", "Universidad Iberoamericana", "Universidad de Sonora", "Universidad Veracruzana",
-    "MIT", "Stanford University", "UC Berkeley", "UCLA", "University of Texas at Austin",
-    "Arizona State University", "University of Toronto", "McGill University",
-    "Universidad Complutense de Madrid", "Universitat de Barcelona", "Sorbonne Université",
-    "TU München", "ETH Zürich", "Imperial College London", "University of Oxford",
-    "KU Leuven", "Universidade de São Paulo", "Universidad de Buenos Aires",
-)  # fmt: skip
+    "UNAM",
+    "IPN",
+    "Tecnológico de Monterrey",
+    "Universidad Autónoma Metropolitana",
+    "Universidad de Guadalajara",
+    "BUAP",
+    "UANL",
+    "El Colegio de México",
+    "CIDE",
+    "Cinvestav",
+    "ITAM",
+    "Universidad Iberoamericana",
+    "Universidad de Sonora",
+    "Universidad Veracruzana",
+    "MIT",
+    "Stanford University",
+    "UC Berkeley",
+    "UCLA",
+    "University of Texas at Austin",
+    "Arizona State University",
+    "University of Toronto",
+    "McGill University",
+    "Universidad Complutense de Madrid",
+    "Universitat de Barcelona",
+    "Sorbonne Université",
+    "TU München",
+    "ETH Zürich",
+    "Imperial College London",
+    "University of Oxford",
+    "KU Leuven",
+    "Universidade de São Paulo",
+    "Universidad de Buenos Aires",
+)
 DEGREES_ES = ("Licenciatura en", "Ingeniería en", "Maestría en", "Doctorado en", "Especialidad en")
 DEGREES_EN = ("BSc in", "BEng in", "MSc in", "PhD in", "MBA,")
 FREE_TAGS = (
-    "gestión de proyectos", "liderazgo", "python", "docker", "kubernetes", "excel avanzado",
-    "scrum", "six sigma", "negociación", "oratoria", "power bi", "tableau", "autocad",
-    "solidworks", "matlab", "r", "sql", "gis", "lean manufacturing", "emprendimiento",
-    "comunicación científica", "divulgación", "periodismo de datos", "diseño ux", "rust",
-    "react", "ciberseguridad ofensiva", "economía conductual", "sostenibilidad corporativa",
-    "finanzas verdes", "mentoría de startups", "política educativa", "derecho migratorio",
-)  # fmt: skip
+    "gestión de proyectos",
+    "liderazgo",
+    "python",
+    "docker",
+    "kubernetes",
+    "excel avanzado",
+    "scrum",
+    "six sigma",
+    "negociación",
+    "oratoria",
+    "power bi",
+    "tableau",
+    "autocad",
+    "solidworks",
+    "matlab",
+    "r",
+    "sql",
+    "gis",
+    "lean manufacturing",
+    "emprendimiento",
+    "comunicación científica",
+    "divulgación",
+    "periodismo de datos",
+    "diseño ux",
+    "rust",
+    "react",
+    "ciberseguridad ofensiva",
+    "economía conductual",
+    "sostenibilidad corporativa",
+    "finanzas verdes",
+    "mentoría de startups",
+    "política educativa",
+    "derecho migratorio",
+)
 EXTRA_LANGUAGES = ("fr", "de", "pt", "it", "zh", "ja", "nl", "ko")
 MODES = ("remote_advice", "mentoring", "short_visit", "teaching", "investment", "research")
 TIERS = ("public", "members", "organisations", "coordinators", "ime", "private")
 TIER_WEIGHTS = (15, 50, 15, 8, 5, 7)
 # Profile fields with a visibility column (network.visibility.PROFILE_FIELDS).
 VISIBILITY_FIELDS = (
-    "email", "phone", "headline", "bio", "country", "city", "state_of_origin", "timezone",
-    "languages", "position", "education", "links", "expertise", "modes", "days_per_year",
-    "mentoring", "open_to_requests", "chapters",
-)  # fmt: skip
+    "email",
+    "phone",
+    "headline",
+    "bio",
+    "country",
+    "city",
+    "state_of_origin",
+    "timezone",
+    "languages",
+    "position",
+    "education",
+    "links",
+    "expertise",
+    "modes",
+    "days_per_year",
+    "mentoring",
+    "open_to_requests",
+    "chapters",
+)
 INTRO_ES = (
     "{job} con {years} años de experiencia en {c1} y {c2}.",
     "Trabajo en {employer}, en {city}, en temas de {c1}.",
@@ -232,9 +298,14 @@ class Batch:
 
 
 def _member_rows(
-    member_id: int, rng: random.Random, pools: Pools, ref: Reference, now: datetime,
-    coordinators_left: dict[int, int], batch: Batch,
-) -> None:  # fmt: skip
+    member_id: int,
+    rng: random.Random,
+    pools: Pools,
+    ref: Reference,
+    now: datetime,
+    coordinators_left: dict[int, int],
+    batch: Batch,
+) -> None:
     """Append one synthetic member (account, profile and its children) to the batch."""
     spanish = rng.random() < 0.72
     if spanish:
@@ -255,12 +326,15 @@ def _member_rows(
     job = rng.choice(pools.jobs_es if spanish else pools.jobs_en)
     employer = rng.choice(pools.companies + list(INSTITUTIONS[:8]))
     words = {
-        "job": job, "years": rng.randint(2, 30), "employer": employer, "city": home["city"],
+        "job": job,
+        "years": rng.randint(2, 30),
+        "employer": employer,
+        "city": home["city"],
         "state": node["name"] if node else "México",
         "c1": (c1["label_es"] if spanish else c1["label_en"]).lower(),
         "c2": (c2["label_es"] if spanish else c2["label_en"]).lower(),
         "s1": rng.choice((c1["synonyms_es"] if spanish else c1["synonyms_en"]).split(";")),
-    }  # fmt: skip
+    }
     intro, outro = (INTRO_ES, OUTRO_ES) if spanish else (INTRO_EN, OUTRO_EN)
     filler = rng.choices(pools.sentences_es if spanish else pools.sentences_en, k=11)
     bio = " ".join([rng.choice(intro).format(**words), *filler, outro.format(**words)])
@@ -268,12 +342,17 @@ def _member_rows(
     confirmed = rng.random() > 0.02  # a few never confirmed their address: not searchable
     batch.users.append(
         {
-            "id": member_id, "email": user_email, "full_name": name, "password_hash": "!bench",
-            "preferred_language": "es" if spanish else "en", "role": "member",
+            "id": member_id,
+            "email": user_email,
+            "full_name": name,
+            "password_hash": "!bench",
+            "preferred_language": "es" if spanish else "en",
+            "role": "member",
             "email_confirmed_at": now - timedelta(days=900) if confirmed else None,
-            "auth_stamp": f"{member_id:016x}", "created_at": now - timedelta(days=900),
+            "auth_stamp": f"{member_id:016x}",
+            "created_at": now - timedelta(days=900),
         }
-    )  # fmt: skip
+    )
     preset = rng.random()
     if preset < 0.15:  # "make my profile public"
         tiers = {f: "public" for f in VISIBILITY_FIELDS if f not in {"email", "phone"}}
@@ -281,29 +360,45 @@ def _member_rows(
         tiers = {}
     else:  # chosen field by field
         tiers = {f: rng.choices(TIERS, TIER_WEIGHTS)[0] for f in VISIBILITY_FIELDS}
-    defaults = {"email": "private", "phone": "private", "days_per_year": "organisations",
-                "open_to_requests": "organisations"}  # fmt: skip
+    defaults = {
+        "email": "private",
+        "phone": "private",
+        "days_per_year": "organisations",
+        "open_to_requests": "organisations",
+    }
     visibility = {
         f"{f}_visibility": tiers.get(f, defaults.get(f, "members")) for f in VISIBILITY_FIELDS
     }
     open_to_mentoring = rng.random() < 0.3
     batch.profiles.append(
         {
-            "id": member_id, "user_id": member_id, "name_public": preset < 0.15 or rng.random() < 0.1,
+            "id": member_id,
+            "user_id": member_id,
+            "name_public": preset < 0.15 or rng.random() < 0.1,
             "headline": (f"{job} en {employer}" if spanish else f"{job} at {employer}")[:160],
-            "bio": bio, "country": home["country"], "city": home["city"],
-            "state_of_origin_id": node["id"] if node else None, "timezone": home["timezone"],
-            "position": job[:160], "employer": employer[:160], "website": "", "linkedin": "",
-            "orcid": "", "phone": f"+{rng.randint(1, 99)} {rng.randint(100, 999)} "
-                                  f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            "bio": bio,
+            "country": home["country"],
+            "city": home["city"],
+            "state_of_origin_id": node["id"] if node else None,
+            "timezone": home["timezone"],
+            "position": job[:160],
+            "employer": employer[:160],
+            "website": "",
+            "linkedin": "",
+            "orcid": "",
+            "phone": f"+{rng.randint(1, 99)} {rng.randint(100, 999)} "
+            f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}",
             "days_per_year": rng.choice((None, 2, 5, 10, 20, 30)),
             "open_to_mentoring": open_to_mentoring,
             "mentor_capacity": rng.randint(1, 4) if open_to_mentoring else 0,
             "open_to_requests": rng.random() < 0.6,
-            "confirmed_at": now - timedelta(days=rng.randint(0, 900)), "last_nudged_at": None,
-            "created_at": now - timedelta(days=900), "updated_at": now, **visibility,
+            "confirmed_at": now - timedelta(days=rng.randint(0, 900)),
+            "last_nudged_at": None,
+            "created_at": now - timedelta(days=900),
+            "updated_at": now,
+            **visibility,
         }
-    )  # fmt: skip
+    )
     batch.concepts += [{"profile_id": member_id, "concept_id": c["id"]} for c in picked]
     if rng.random() < 0.2:
         batch.tags += [
@@ -329,10 +424,11 @@ def _member_rows(
                 "profile_id": member_id,
                 "degree": rng.choice(degrees).rstrip(" ,"),
                 "field": subject["label_es"] if spanish else subject["label_en"],
-                "institution": rng.choice(INSTITUTIONS), "year": rng.randint(1985, 2024),
+                "institution": rng.choice(INSTITUTIONS),
+                "year": rng.randint(1985, 2024),
                 "position": position,
             }
-        )  # fmt: skip
+        )
     chapters = [home]
     if rng.random() < 0.12:
         chapters.append(rng.choice(ref.chapters))
@@ -345,12 +441,16 @@ def _member_rows(
             status = "pending"
         batch.memberships.append(
             {
-                "user_id": member_id, "chapter_id": chapter["id"], "status": status, "role": role,
-                "message": "", "requested_at": now - timedelta(days=800),
+                "user_id": member_id,
+                "chapter_id": chapter["id"],
+                "status": status,
+                "role": role,
+                "message": "",
+                "requested_at": now - timedelta(days=800),
                 "decided_at": now - timedelta(days=799) if status == "approved" else None,
                 "decided_by_id": None,
             }
-        )  # fmt: skip
+        )
 
 
 def seed_corpus(members: int, seed: int) -> dict[str, int]:
@@ -377,9 +477,10 @@ def seed_corpus(members: int, seed: int) -> dict[str, int]:
     load_structure(with_chapters=True)
     load_vocabulary()
     db.session.add(
-        Organisation(slug="secihti", name="Secretaría de Ciencia", kind="ministry",
-                     verified_at=utcnow())
-    )  # fmt: skip
+        Organisation(
+            slug="secihti", name="Secretaría de Ciencia", kind="ministry", verified_at=utcnow()
+        )
+    )
     db.session.commit()
     rng = random.Random(seed)
     now = utcnow()
@@ -390,10 +491,14 @@ def seed_corpus(members: int, seed: int) -> dict[str, int]:
     concepts: dict[int, list[dict[str, Any]]] = {}
     for c in db.session.scalars(select(Concept).order_by(Concept.id)):
         concepts.setdefault(c.sector_id, []).append(
-            {"id": c.id, "label_es": c.label_es, "label_en": c.label_en,
-             "synonyms_es": c.synonyms_es or c.label_es,
-             "synonyms_en": c.synonyms_en or c.label_en}
-        )  # fmt: skip
+            {
+                "id": c.id,
+                "label_es": c.label_es,
+                "label_en": c.label_en,
+                "synonyms_es": c.synonyms_es or c.label_es,
+                "synonyms_en": c.synonyms_en or c.label_en,
+            }
+        )
     ref = Reference(
         chapters=chapters,
         # A few big chapters and a long tail, as in the real network.
@@ -407,11 +512,15 @@ def seed_corpus(members: int, seed: int) -> dict[str, int]:
     first_id = (db.session.scalar(select(func.max(User.id))) or 0) + 1
     coordinators_left = {c["id"]: 2 for c in chapters}
     tables = (
-        ("users", User.__table__), ("profiles", Profile.__table__),
-        ("concepts", profile_concepts), ("tags", FreeTag.__table__),
-        ("languages", ProfileLanguage.__table__), ("modes", ProfileMode.__table__),
-        ("education", EducationEntry.__table__), ("memberships", ChapterMembership.__table__),
-    )  # fmt: skip
+        ("users", User.__table__),
+        ("profiles", Profile.__table__),
+        ("concepts", profile_concepts),
+        ("tags", FreeTag.__table__),
+        ("languages", ProfileLanguage.__table__),
+        ("modes", ProfileMode.__table__),
+        ("education", EducationEntry.__table__),
+        ("memberships", ChapterMembership.__table__),
+    )
     with db.engine.begin() as connection:
         for start in range(first_id, first_id + members, BATCH):
             batch = Batch()
@@ -425,16 +534,32 @@ def seed_corpus(members: int, seed: int) -> dict[str, int]:
         connection.execute(
             insert(User.__table__),
             [
-                {"id": staff_id, "email": "org@bench.mx", "full_name": "Organisation User",
-                 "password_hash": "!bench", "preferred_language": "es", "role": "organisation",
-                 "organisation_id": ref.organisation_id, "email_confirmed_at": now,
-                 "auth_stamp": "org", "created_at": now},
-                {"id": staff_id + 1, "email": "ime@bench.mx", "full_name": "IME Admin",
-                 "password_hash": "!bench", "preferred_language": "es", "role": "ime",
-                 "organisation_id": None,
-                 "email_confirmed_at": now, "auth_stamp": "ime", "created_at": now},
+                {
+                    "id": staff_id,
+                    "email": "org@bench.mx",
+                    "full_name": "Organisation User",
+                    "password_hash": "!bench",
+                    "preferred_language": "es",
+                    "role": "organisation",
+                    "organisation_id": ref.organisation_id,
+                    "email_confirmed_at": now,
+                    "auth_stamp": "org",
+                    "created_at": now,
+                },
+                {
+                    "id": staff_id + 1,
+                    "email": "ime@bench.mx",
+                    "full_name": "IME Admin",
+                    "password_hash": "!bench",
+                    "preferred_language": "es",
+                    "role": "ime",
+                    "organisation_id": None,
+                    "email_confirmed_at": now,
+                    "auth_stamp": "ime",
+                    "created_at": now,
+                },
             ],
-        )  # fmt: skip
+        )
     # The coordinator of the biggest chapter sees that chapter's "coordinators" tier.
     coordinator = db.session.scalar(
         select(ChapterMembership.user_id)
@@ -445,11 +570,16 @@ def seed_corpus(members: int, seed: int) -> dict[str, int]:
         .limit(1)
     )
     member = db.session.scalar(
-        select(User.id).where(User.role == "member", User.email_confirmed_at.is_not(None),
-                              User.id != coordinator).limit(1)
-    )  # fmt: skip
-    return {"member": member, "coordinator": coordinator, "organisation": staff_id,
-            "ime": staff_id + 1}  # fmt: skip
+        select(User.id)
+        .where(User.role == "member", User.email_confirmed_at.is_not(None), User.id != coordinator)
+        .limit(1)
+    )
+    return {
+        "member": member,
+        "coordinator": coordinator,
+        "organisation": staff_id,
+        "ime": staff_id + 1,
+    }
 
 
 # ---------------------------------------------------------------- measuring
@@ -573,8 +703,11 @@ class Fts5:
 
     def expression(self, text: str, filters: dict[str, str], tiers: list[str]) -> str:
         """Words as FTS5 strings (never its syntax), and facet filters over the viewer's tiers."""
-        words = [w for w in re.findall(r"\w+", text[: self.max_chars].lower())
-                 if len(w) > 1 and w not in self.stop_words]  # fmt: skip
+        words = [
+            w
+            for w in re.findall(r"\w+", text[: self.max_chars].lower())
+            if len(w) > 1 and w not in self.stop_words
+        ]
         parts = ['"' + w + '"' for w in dict.fromkeys(words)][: self.max_terms]
         for facet, value in sorted(filters.items()):
             either = " OR ".join(f'"{_facet_token(t, facet, value)}"' for t in tiers)
@@ -648,9 +781,18 @@ def run_searches(app: Any, viewers: dict[str, Any], fts: Fts5, passes: int) -> l
             fts5_ms = (time.perf_counter() - start) * 1000
             if number:
                 samples.append(
-                    Sample(text, filters, name, search_ms, result.total, no_facets_ms,
-                           page_reload_ms, fts5_ms, fts5_total)
-                )  # fmt: skip
+                    Sample(
+                        text,
+                        filters,
+                        name,
+                        search_ms,
+                        result.total,
+                        no_facets_ms,
+                        page_reload_ms,
+                        fts5_ms,
+                        fts5_total,
+                    )
+                )
     return samples
 
 
@@ -668,11 +810,13 @@ def time_updates(app: Any, viewer: Any, count: int = 5) -> list[float]:
         user_ids = db.session.scalars(
             select(Profile.user_id)
             .join(Profile.user)
-            .where(User.email_confirmed_at.is_not(None),
-                   Profile.headline_visibility.in_(["public", "members"]))
+            .where(
+                User.email_confirmed_at.is_not(None),
+                Profile.headline_visibility.in_(["public", "members"]),
+            )
             .order_by(Profile.id.desc())
             .limit(count)
-        ).all()  # fmt: skip
+        ).all()
     timings = []
     for number, user_id in enumerate(user_ids):
         word = "vulcanologa" + "".join(chr(ord("a") + (number * 7 + i) % 26) for i in range(4))
@@ -735,8 +879,13 @@ def print_table(results: dict[str, Any]) -> None:
         whoosh, pg = results["figures"], postgres["figures"]
         print(f"\nPostgreSQL search backend ({postgres['server']}), same corpus and queries:")
         print(f"{'metric':<26}{'whoosh':>12}{'postgres':>12}")
-        for name in ("reindex_s", "search_p50_ms", "search_p95_ms", "single_update_ms",
-                     "slowest_query_ms"):  # fmt: skip
+        for name in (
+            "reindex_s",
+            "search_p50_ms",
+            "search_p95_ms",
+            "single_update_ms",
+            "slowest_query_ms",
+        ):
             print(f"{name:<26}{whoosh[name]:>12.1f}{pg[name]:>12.1f}")
         for name, value in postgres["also"].items():
             print(f"  {name:<34}{value:>10.1f}")
@@ -790,8 +939,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dashboard = time_dashboard(app)
 
-    figures = {"reindex_s": reindex_s, **summarise(samples, updates),
-               "rank_ms": ranking["rank_ms"]}  # fmt: skip
+    figures = {"reindex_s": reindex_s, **summarise(samples, updates), "rank_ms": ranking["rank_ms"]}
     postgres = None
     if args.postgres:
         postgres = bench_postgres(args.postgres, args.members, args.passes, step)

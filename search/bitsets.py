@@ -203,8 +203,9 @@ class Among(Q.Query):
 
 
 def among(leaves_: list[Leaf], matches: list[int]) -> Among:
-    return Among({id(leaf.reader): ids(found) for leaf, found in zip(leaves_, matches, strict=True)
-                  if found})  # fmt: skip
+    return Among(
+        {id(leaf.reader): ids(found) for leaf, found in zip(leaves_, matches, strict=True) if found}
+    )
 
 
 def leaves(searcher: Any) -> list[Leaf]:

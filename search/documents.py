@@ -66,15 +66,25 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
     # One line per concept: Spanish label, English label, then synonyms, tab-separated, so that
     # "hydrology" finds a member tagged "hidrología" and the explanation can name the concept.
     expertise = [
-        "\t".join([concept.label_es, concept.label_en,
-                   *[s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s]])
+        "\t".join(
+            [
+                concept.label_es,
+                concept.label_en,
+                *[s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s],
+            ]
+        )
         for concept in profile.concepts
-    ]  # fmt: skip
+    ]
     expertise += [tag.tag for tag in profile.free_tags]
     country = ""
     if profile.country:
-        country = " ".join({country_name(profile.country, "es"), country_name(profile.country, "en"),
-                            profile.country})  # fmt: skip
+        country = " ".join(
+            {
+                country_name(profile.country, "es"),
+                country_name(profile.country, "en"),
+                profile.country,
+            }
+        )
     texts = {
         "expertise": "\n".join(expertise),
         "headline": profile.headline,

@@ -245,10 +245,22 @@ _INDEXED_USER_ATTRIBUTES = ("full_name", "email", "role", "email_confirmed_at", 
 # see `_keys_for`); interest, shortlists and contact requests need no index write. Both sides of
 # each relationship: a flush may not have copied an assigned object's key into its column yet.
 _INDEXED_NEED_ATTRIBUTES = (
-    "title", "description", "status", "remote", "opened_at", "sector", "sector_id", "node",
-    "node_id", "organisation", "organisation_id", "required_concepts", "nice_concepts",
-    "languages", "modes",
-)  # fmt: skip
+    "title",
+    "description",
+    "status",
+    "remote",
+    "opened_at",
+    "sector",
+    "sector_id",
+    "node",
+    "node_id",
+    "organisation",
+    "organisation_id",
+    "required_concepts",
+    "nice_concepts",
+    "languages",
+    "modes",
+)
 # Of an organisation, the needs' documents hold only its name.
 _INDEXED_ORGANISATION_ATTRIBUTES = ("name",)
 _INDEXED_ATTRIBUTES: dict[type, tuple[str, ...]] = {
@@ -276,8 +288,15 @@ def _needs_indexing(obj: Any) -> bool:
 # members through their concepts); a state's name (members' state of origin, needs' place) and
 # code (their state facet). Chapter documents hold no state. `search_text` is left out: no
 # document reads it, and it changes only together with the labels.
-_CONCEPT_ATTRIBUTES = ("slug", "label_es", "label_en", "synonyms_es", "synonyms_en", "sector",
-                       "sector_id")  # fmt: skip
+_CONCEPT_ATTRIBUTES = (
+    "slug",
+    "label_es",
+    "label_en",
+    "synonyms_es",
+    "synonyms_en",
+    "sector",
+    "sector_id",
+)
 _SECTOR_ATTRIBUTES = ("slug", "label_es", "label_en")
 _NODE_ATTRIBUTES = ("code", "name")
 
@@ -294,8 +313,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     sectors: set[int] = set()
     sector_slugs: set[int] = set()
     nodes: set[int] = set()
-    for obj, deleted in chain(((o, False) for o in session.dirty),
-                              ((o, True) for o in session.deleted)):  # fmt: skip
+    for obj, deleted in chain(
+        ((o, False) for o in session.dirty), ((o, True) for o in session.deleted)
+    ):
         if isinstance(obj, Concept) and (deleted or _changed(obj, _CONCEPT_ATTRIBUTES)):
             concepts.add(obj.id)
         elif isinstance(obj, Sector) and (deleted or _changed(obj, _SECTOR_ATTRIBUTES)):
@@ -309,8 +329,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
         changes.update(_holders(session, concepts, sectors, sector_slugs, nodes))
 
 
-def _holders(session: Session, concepts: set[int], sectors: set[int], sector_slugs: set[int],
-             nodes: set[int]) -> set[tuple[str, int]]:  # fmt: skip
+def _holders(
+    session: Session, concepts: set[int], sectors: set[int], sector_slugs: set[int], nodes: set[int]
+) -> set[tuple[str, int]]:
     """(kind, id) of the documents holding these concepts, sectors (by labels, or by slug too)
     and states: one query per kind of document that can hold any of them."""
     held: set[tuple[str, int]] = set()
@@ -330,8 +351,11 @@ def _holders(session: Session, concepts: set[int], sectors: set[int], sector_slu
     if nodes:
         members.append(Profile.state_of_origin_id.in_(nodes))
     collect("member", Profile.user_id, members)
-    collect("event", event_topics.c.event_id,
-            [event_topics.c.concept_id.in_(concepts)] if concepts else [])  # fmt: skip
+    collect(
+        "event",
+        event_topics.c.event_id,
+        [event_topics.c.concept_id.in_(concepts)] if concepts else [],
+    )
     needs: list[ColumnElement[bool]] = []
     if concepts:
         for table in (need_required_concepts, need_nice_concepts):
@@ -384,10 +408,14 @@ def _event_query() -> Any:
 
 def _need_query() -> Any:
     return select(Need).options(
-        selectinload(Need.organisation), selectinload(Need.sector), selectinload(Need.node),
-        selectinload(Need.required_concepts), selectinload(Need.nice_concepts),
-        selectinload(Need.languages), selectinload(Need.modes),
-    )  # fmt: skip
+        selectinload(Need.organisation),
+        selectinload(Need.sector),
+        selectinload(Need.node),
+        selectinload(Need.required_concepts),
+        selectinload(Need.nice_concepts),
+        selectinload(Need.languages),
+        selectinload(Need.modes),
+    )
 
 
 # Each kind of document: the query loading its rows, the id column keys refer to, and the
@@ -430,8 +458,12 @@ def apply_changes(changes: set[tuple[str, int]]) -> bool:
                     select(Need.id).where(Need.organisation_id.in_(organisation_ids))
                 )
                 changes = changes | {("need", need_id) for need_id in needs}
-            key_of = {"member": member_key, "chapter": chapter_key, "event": event_key,
-                      "need": need_key}  # fmt: skip
+            key_of = {
+                "member": member_key,
+                "chapter": chapter_key,
+                "event": event_key,
+                "need": need_key,
+            }
             keys = {key_of[kind](i) for kind, i in changes if kind in key_of}
             pending = set(session.scalars(select(SearchPending.key)))
             keys |= pending

@@ -402,9 +402,11 @@ def _hit_words(
     own_words: set[str] = set()
     if any(t.endswith("*") for t in terms):
         own_words = {
-            token.text for value in stored.values() if isinstance(value, str)
+            token.text
+            for value in stored.values()
+            if isinstance(value, str)
             for token in ANALYZER(value)
-        }  # fmt: skip
+        }
     for term in terms:
         if term.endswith("*"):
             words.extend(sorted(w for w in own_words if w.startswith(term[:-1])))
@@ -420,8 +422,7 @@ def _page(page: int, per_page: int) -> tuple[int, int]:
     return max(0, min(per_page, CANDIDATES - start)), start
 
 
-def _fetch(sql: _Sql, order: str, score: str, page: int,
-           per_page: int) -> tuple[list[Any], int]:  # fmt: skip
+def _fetch(sql: _Sql, order: str, score: str, page: int, per_page: int) -> tuple[list[Any], int]:
     """One page of ranked documents and the total, in one pass over the matches: the ranking
     has to visit every match anyway, so the total comes with it (`count(*) OVER ()`), and the
     stored texts are read for the page's rows only."""
@@ -466,8 +467,9 @@ def _token_counts(sql: _Sql, visible: str = "TRUE") -> dict[str, dict[str, int]]
     return counts
 
 
-def _member_sql(terms: list[str], queries: list[str], viewer: Viewer,
-                filters: dict[str, str]) -> tuple[_Sql, _MemberRules]:  # fmt: skip
+def _member_sql(
+    terms: list[str], queries: list[str], viewer: Viewer, filters: dict[str, str]
+) -> tuple[_Sql, _MemberRules]:
     sql = _Sql()
     rules = _MemberRules(viewer, sql)
     sql.clauses.append("d.kind = 'member'")
@@ -480,8 +482,16 @@ def _member_sql(terms: list[str], queries: list[str], viewer: Viewer,
     return sql, rules
 
 
-def _run_members(terms: list[str], viewer: Viewer, page: int, per_page: int, language: str,
-                 fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+def _run_members(
+    terms: list[str],
+    viewer: Viewer,
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     queries, expanded = _queries(terms, fuzzy)
     sql, rules = _member_sql(terms, queries, viewer, filters)
     scored = [q for t, q in zip(terms, queries, strict=True) if not t.endswith("*")]
@@ -505,10 +515,12 @@ def _run_members(terms: list[str], viewer: Viewer, page: int, per_page: int, lan
     hits = []
     for row in rows:
         stale = now - row.confirmed > STALE_AFTER.total_seconds()
-        hit = Hit("member", row.obj_id, round(float(row.score), 3), stale=stale,
-                  confirmed=row.confirmed)  # fmt: skip
-        hit.why, hit.snippets = _explain(row.stored, _hit_words(terms, expanded, row.stored),
-                                         viewer, language)  # fmt: skip
+        hit = Hit(
+            "member", row.obj_id, round(float(row.score), 3), stale=stale, confirmed=row.confirmed
+        )
+        hit.why, hit.snippets = _explain(
+            row.stored, _hit_words(terms, expanded, row.stored), viewer, language
+        )
         hits.append(hit)
     return SearchResult(" ".join(terms), terms, total, hits, facets=facets)
 
@@ -552,9 +564,16 @@ def _need_sql(queries: list[str], filters: dict[str, str]) -> _Sql:
     return sql
 
 
-def _ranked_hits(sql: _Sql, kind: str, queries: list[str], terms: list[str], order: str,
-                 page: int, per_page: int,
-                 make: Callable[[Any], Hit]) -> tuple[list[Hit], int]:  # fmt: skip
+def _ranked_hits(
+    sql: _Sql,
+    kind: str,
+    queries: list[str],
+    terms: list[str],
+    order: str,
+    page: int,
+    per_page: int,
+    make: Callable[[Any], Hit],
+) -> tuple[list[Hit], int]:
     """A page of events, chapters or needs (public once visible: one text column) and the
     total; `make` turns a row into its hit with its explanation."""
     score = "0.0"
@@ -564,8 +583,16 @@ def _ranked_hits(sql: _Sql, kind: str, queries: list[str], terms: list[str], ord
     return [make(row) for row in rows], total
 
 
-def _run_events(terms: list[str], viewer: Viewer, page: int, per_page: int, language: str,
-                fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+def _run_events(
+    terms: list[str],
+    viewer: Viewer,
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     queries, expanded = _queries(terms, fuzzy)
     when = filters.get("when", "upcoming")
     sql = _event_sql(queries, viewer, when, filters)
@@ -577,8 +604,9 @@ def _run_events(terms: list[str], viewer: Viewer, page: int, per_page: int, lang
         return hit
 
     # Browsing lists the soonest first; with words, ties go to the sooner event.
-    hits, total = _ranked_hits(sql, "event", queries, terms, "score DESC, d.starts ASC", page,
-                               per_page, make)  # fmt: skip
+    hits, total = _ranked_hits(
+        sql, "event", queries, terms, "score DESC, d.starts ASC", page, per_page, make
+    )
     facets: dict[str, dict[str, int]] = {}
     if with_facets:
         found = _token_counts(sql) if total else {}
@@ -597,13 +625,21 @@ def _run_chapters(terms: list[str], page: int, per_page: int, fuzzy: bool) -> Se
         hit.why = [Why("chapter", row.stored.get("title", ""), " ".join(terms))]
         return hit
 
-    hits, total = _ranked_hits(_chapter_sql(queries), "chapter", queries, terms,
-                               "score DESC, d.key", page, per_page, make)  # fmt: skip
+    hits, total = _ranked_hits(
+        _chapter_sql(queries), "chapter", queries, terms, "score DESC, d.key", page, per_page, make
+    )
     return SearchResult(" ".join(terms), terms, total, hits)
 
 
-def _run_needs(terms: list[str], page: int, per_page: int, language: str, fuzzy: bool,
-               filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+def _run_needs(
+    terms: list[str],
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     queries, expanded = _queries(terms, fuzzy)
     sql = _need_sql(queries, filters)
 
@@ -614,8 +650,9 @@ def _run_needs(terms: list[str], page: int, per_page: int, language: str, fuzzy:
         return hit
 
     # Browsing lists the newest first; with words, ties go to the more recently opened.
-    hits, total = _ranked_hits(sql, "need", queries, terms, "score DESC, d.opened DESC", page,
-                               per_page, make)  # fmt: skip
+    hits, total = _ranked_hits(
+        sql, "need", queries, terms, "score DESC, d.opened DESC", page, per_page, make
+    )
     facets: dict[str, dict[str, int]] = {}
     if with_facets:
         found = _token_counts(sql) if total else {}
@@ -652,18 +689,29 @@ def _within_budget(work: Callable[[], T], out_of_time: T) -> T:
         return out_of_time
 
 
-def run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
-        fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+def run(
+    terms: list[str],
+    viewer: Viewer,
+    kind: str,
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     """One kind of document for this viewer: `search.queries._run` on PostgreSQL. A search
     that runs out of time answers "too slow" (nothing found) rather than an error."""
     runners: dict[str, Callable[[], SearchResult]] = {
-        "members": lambda: _run_members(terms, viewer, page, per_page, language, fuzzy, filters,
-                                        with_facets),
-        "events": lambda: _run_events(terms, viewer, page, per_page, language, fuzzy, filters,
-                                      with_facets),
+        "members": lambda: _run_members(
+            terms, viewer, page, per_page, language, fuzzy, filters, with_facets
+        ),
+        "events": lambda: _run_events(
+            terms, viewer, page, per_page, language, fuzzy, filters, with_facets
+        ),
         "needs": lambda: _run_needs(terms, page, per_page, language, fuzzy, filters, with_facets),
         "chapters": lambda: _run_chapters(terms, page, per_page, fuzzy),
-    }  # fmt: skip
+    }
     slow = SearchResult(" ".join(terms), terms, 0, [], message="slow")
     return _within_budget(runners.get(kind, runners["chapters"]), slow)
 
@@ -679,7 +727,9 @@ def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dic
         "needs": lambda: _need_sql(queries, {}),
     }
     return _within_budget(
-        lambda: {kind: counts[kind] if kind in counts else _count(make())
-                 for kind, make in makers.items()},
+        lambda: {
+            kind: counts[kind] if kind in counts else _count(make())
+            for kind, make in makers.items()
+        },
         {},
-    )  # fmt: skip
+    )

@@ -119,8 +119,9 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(t for t in terms if len(t) > 1))[:MAX_TERMS]
 
 
-def _expand(searcher: Any, terms: list[str], fields: list[str],
-            fuzzy: bool = False) -> dict[str, list[str]]:  # fmt: skip
+def _expand(
+    searcher: Any, terms: list[str], fields: list[str], fuzzy: bool = False
+) -> dict[str, list[str]]:
     """The indexed words standing for a query word, in these fields.
 
     A prefix stands for its MAX_EXPANSIONS most frequent words among the first PREFIX_SCAN of
@@ -148,8 +149,9 @@ def _expand(searcher: Any, terms: list[str], fields: list[str],
     return expanded
 
 
-def _expand_members(searcher: Any, terms: list[str], viewer: Viewer,
-                    fuzzy: bool = False) -> dict[str, list[str]]:  # fmt: skip
+def _expand_members(
+    searcher: Any, terms: list[str], viewer: Viewer, fuzzy: bool = False
+) -> dict[str, list[str]]:
     """`_expand` over the member fields the viewer reads, plus, for a prefix, the words of the
     viewer's own profile (they read all of it; other people's hidden words never count)."""
     expanded = _expand(searcher, terms, _member_fields(viewer), fuzzy)
@@ -192,8 +194,9 @@ def _member_fields(viewer: Viewer) -> list[str]:
     return [tier_field(group, tier) for group in MEMBER_GROUPS for tier in _allowed_tiers(viewer)]
 
 
-def _term(field_name: str, text: str, fuzzy: bool,
-          expanded: dict[str, list[str]] | None = None) -> Q.Query:  # fmt: skip
+def _term(
+    field_name: str, text: str, fuzzy: bool, expanded: dict[str, list[str]] | None = None
+) -> Q.Query:
     """An exact term; a prefix's (or, for members, a fuzzy word's) expansion; or, on the
     fallback pass, one spelling mistake away (words of 5+ letters)."""
     if expanded and text in expanded:
@@ -206,8 +209,9 @@ def _term(field_name: str, text: str, fuzzy: bool,
     return Q.Term(field_name, text)
 
 
-def _member_clauses(terms: list[str], viewer: Viewer, expanded: dict[str, list[str]],
-                    with_own: bool = True) -> list[Q.Query]:  # fmt: skip
+def _member_clauses(
+    terms: list[str], viewer: Viewer, expanded: dict[str, list[str]], with_own: bool = True
+) -> list[Q.Query]:
     """Per word: the word in some member field, read only in the tiers the viewer holds for
     that member: everybody's for their tiers, their chapters' members' for coordinators, all of
     their own. `_member_bits` is the same rule on bitsets; keep them together.
@@ -219,8 +223,11 @@ def _member_clauses(terms: list[str], viewer: Viewer, expanded: dict[str, list[s
     coordinator = str(Tier.COORDINATORS) if _coordinates_more(viewer) else None
 
     def any_field(word: str, tiers: list[str]) -> list[Q.Query]:
-        return [_term(tier_field(group, t), word, False, expanded)
-                for group in MEMBER_GROUPS for t in tiers]  # fmt: skip
+        return [
+            _term(tier_field(group, t), word, False, expanded)
+            for group in MEMBER_GROUPS
+            for t in tiers
+        ]
 
     per_term = []
     for word in terms:
@@ -233,8 +240,9 @@ def _member_clauses(terms: list[str], viewer: Viewer, expanded: dict[str, list[s
     return per_term
 
 
-def _word_bits(leaf: bitsets.Leaf, group: str, words: list[str], viewer: Viewer,
-               coordinated: int, own_bit: int) -> int:  # fmt: skip
+def _word_bits(
+    leaf: bitsets.Leaf, group: str, words: list[str], viewer: Viewer, coordinated: int, own_bit: int
+) -> int:
     """The members of one segment having one of these words in a weight group, in a tier the
     viewer holds for them: the rule of `_member_clauses`, on bitsets."""
     held, own = _allowed_tiers(viewer), (_own_tiers(viewer) if own_bit else [])
@@ -258,9 +266,14 @@ def _coordinated_bits(leaf: bitsets.Leaf, viewer: Viewer) -> int:
     return coordinated
 
 
-def _member_bits(leaf: bitsets.Leaf, terms: list[str], viewer: Viewer,
-                 expanded: dict[str, list[str]], filters: dict[str, str],
-                 own_bit: int) -> int:  # fmt: skip
+def _member_bits(
+    leaf: bitsets.Leaf,
+    terms: list[str],
+    viewer: Viewer,
+    expanded: dict[str, list[str]],
+    filters: dict[str, str],
+    own_bit: int,
+) -> int:
     """The members of one segment matching the query for this viewer, as a bitset: the rule
     of `_member_clauses` and `_facet_filter`, counted in C instead of visited in Python."""
     held, own = _allowed_tiers(viewer), (_own_tiers(viewer) if own_bit else [])
@@ -288,17 +301,24 @@ def _member_bits(leaf: bitsets.Leaf, terms: list[str], viewer: Viewer,
     return matches
 
 
-def _any_group_bits(leaf: bitsets.Leaf, words: list[str], viewer: Viewer, coordinated: int,
-                    own_bit: int) -> int:  # fmt: skip
+def _any_group_bits(
+    leaf: bitsets.Leaf, words: list[str], viewer: Viewer, coordinated: int, own_bit: int
+) -> int:
     found = 0
     for group in MEMBER_GROUPS:
         found |= _word_bits(leaf, group, words, viewer, coordinated, own_bit)
     return found
 
 
-def _candidates(leaves: list[bitsets.Leaf], matches: list[int], terms: list[str],
-                viewer: Viewer, expanded: dict[str, list[str]], own_bits: list[int],
-                limit: int) -> list[int]:  # fmt: skip
+def _candidates(
+    leaves: list[bitsets.Leaf],
+    matches: list[int],
+    terms: list[str],
+    viewer: Viewer,
+    expanded: dict[str, list[str]],
+    own_bits: list[int],
+    limit: int,
+) -> list[int]:
     """First phase of ranking many matches: the `limit` members whose words sit in the
     heaviest fields (each word counted by its best weight group; the freshest first among
     equals). Whoosh then ranks these by BM25F, which costs per document scored.
@@ -307,8 +327,10 @@ def _candidates(leaves: list[bitsets.Leaf], matches: list[int], terms: list[str]
     of groups over the words is a level with the sum of their boosts, taken best level first
     until `limit` members are in."""
     boosts = [MEMBER_FIELD_GROUPS[g][0] for g in MEMBER_GROUPS]
-    levels = sorted(itertools.product(range(len(MEMBER_GROUPS)), repeat=len(terms)),
-                    key=lambda combo: -sum(boosts[g] for g in combo))  # fmt: skip
+    levels = sorted(
+        itertools.product(range(len(MEMBER_GROUPS)), repeat=len(terms)),
+        key=lambda combo: -sum(boosts[g] for g in combo),
+    )
     chosen = [0] * len(leaves)
     taken = 0
     partitions = []
@@ -348,8 +370,9 @@ def _candidates(leaves: list[bitsets.Leaf], matches: list[int], terms: list[str]
     return chosen
 
 
-def _member_facet_counts(leaves: list[bitsets.Leaf], matches: list[int], viewer: Viewer,
-                         own_bits: list[int]) -> dict[str, dict[str, int]]:  # fmt: skip
+def _member_facet_counts(
+    leaves: list[bitsets.Leaf], matches: list[int], viewer: Viewer, own_bits: list[int]
+) -> dict[str, dict[str, int]]:
     """Counts per facet value over the matching members, counting only values the viewer may
     see for each member: hidden values never show up, not even as a number."""
     counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
@@ -384,8 +407,13 @@ def _member_facet_counts(leaves: list[bitsets.Leaf], matches: list[int], viewer:
     return counts
 
 
-def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str,
-                 expanded: dict[str, list[str]] | None = None) -> Q.Query:  # fmt: skip
+def _event_query(
+    terms: list[str],
+    viewer: Viewer,
+    fuzzy: bool,
+    when: str,
+    expanded: dict[str, list[str]] | None = None,
+) -> Q.Query:
     """Published events the viewer may see: members-only ones for members' accounts and IME.
     Upcoming (not yet ended) by default, or past ones."""
     tiers = [Q.Term("event_tier", "public")]
@@ -401,14 +429,19 @@ def _event_query(terms: list[str], viewer: Viewer, fuzzy: bool, when: str,
     return Q.And([Q.Term("kind", "event"), Q.Or(tiers), period, *per_term])
 
 
-def _chapter_query(terms: list[str], fuzzy: bool,
-                   expanded: dict[str, list[str]] | None = None) -> Q.Query:  # fmt: skip
+def _chapter_query(
+    terms: list[str], fuzzy: bool, expanded: dict[str, list[str]] | None = None
+) -> Q.Query:
     per_term = [Q.Or([_term(f, t, fuzzy, expanded) for f in ("title", "body")]) for t in terms]
     return Q.And([Q.Term("kind", "chapter"), *per_term])
 
 
-def _need_query(terms: list[str], fuzzy: bool, expanded: dict[str, list[str]] | None = None,
-                filters: dict[str, str] | None = None) -> Q.Query:  # fmt: skip
+def _need_query(
+    terms: list[str],
+    fuzzy: bool,
+    expanded: dict[str, list[str]] | None = None,
+    filters: dict[str, str] | None = None,
+) -> Q.Query:
     """Published needs (all public) with every word in some need field, narrowed by the filters;
     open ones only unless the "status" filter asks for another status, or "all"."""
     filters = filters or {}
@@ -416,8 +449,11 @@ def _need_query(terms: list[str], fuzzy: bool, expanded: dict[str, list[str]] | 
     chosen = {"status": DEFAULT_NEED_STATUS, **filters}
     if chosen["status"] == "all":
         del chosen["status"]
-    narrow = [Q.Term(need_facet_field(f), f"{PUBLIC_TIER}|{v}") for f, v in sorted(chosen.items())
-              if f in NEED_FACETS]  # fmt: skip
+    narrow = [
+        Q.Term(need_facet_field(f), f"{PUBLIC_TIER}|{v}")
+        for f, v in sorted(chosen.items())
+        if f in NEED_FACETS
+    ]
     return Q.And([Q.Term("kind", "need"), *narrow, *per_term])
 
 
@@ -431,9 +467,13 @@ def _facet_filter(facet: str, value: str, viewer: Viewer) -> Q.Query:
         )
     if viewer.user_id is not None:
         clauses.append(
-            Q.And([Q.Term("obj_id", viewer.user_id),
-                   Q.Or([Q.Term(name, f"{tier}|{value}") for tier in Tier])])
-        )  # fmt: skip
+            Q.And(
+                [
+                    Q.Term("obj_id", viewer.user_id),
+                    Q.Or([Q.Term(name, f"{tier}|{value}") for tier in Tier]),
+                ]
+            )
+        )
     return Q.Or(clauses)
 
 
@@ -441,8 +481,13 @@ def _in_coordinated(viewer: Viewer) -> Q.Query:
     return Q.Or([Q.Term("coord_chapters", str(c)) for c in sorted(viewer.coordinated_chapter_ids)])
 
 
-def _count(searcher: Any, query: Q.Query, tiers: set[str], counts: dict[str, dict[str, int]],
-           field_of: Any = "f_{}".format) -> None:  # fmt: skip
+def _count(
+    searcher: Any,
+    query: Q.Query,
+    tiers: set[str],
+    counts: dict[str, dict[str, int]],
+    field_of: Any = "f_{}".format,
+) -> None:
     groups = {
         facet: sorting.FieldFacet(field_of(facet), allow_overlap=True, maptype=sorting.Count)
         for facet in counts
@@ -501,9 +546,13 @@ def _explain(
             why.append(Why(name, ", ".join(matched), " ".join(matched)))
         if name in {"headline", "bio", "position", "education"}:
             snippet = highlight(
-                text, frozenset(matched), ANALYZER, ContextFragmenter(maxchars=160, surround=40),
-                formatter, top=2,
-            )  # fmt: skip
+                text,
+                frozenset(matched),
+                ANALYZER,
+                ContextFragmenter(maxchars=160, surround=40),
+                formatter,
+                top=2,
+            )
             if snippet:
                 snippets[name] = snippet
     return why, snippets
@@ -516,8 +565,9 @@ def event_facet_counts(searcher: Any, query: Q.Query) -> dict[str, dict[str, int
     return counts
 
 
-def _explain_event(stored: dict[str, Any], terms: list[str],
-                   language: str) -> tuple[list[Why], dict[str, str]]:  # fmt: skip
+def _explain_event(
+    stored: dict[str, Any], terms: list[str], language: str
+) -> tuple[list[Why], dict[str, str]]:
     """Which of an event's fields hold the query words; topics are named as concepts."""
     why: list[Why] = []
     snippets: dict[str, str] = {}
@@ -528,8 +578,9 @@ def _explain_event(stored: dict[str, Any], terms: list[str],
             continue
         if name == "topics":
             for word in matched:
-                line = next((ln for ln in text.splitlines()
-                             if word in {t.text for t in ANALYZER(ln)}), word)  # fmt: skip
+                line = next(
+                    (ln for ln in text.splitlines() if word in {t.text for t in ANALYZER(ln)}), word
+                )
                 parts = line.split("\t")
                 label = parts[1] if language == "en" and len(parts) > 1 else parts[0]
                 why.append(Why("topics", label, word, "concept"))
@@ -537,9 +588,13 @@ def _explain_event(stored: dict[str, Any], terms: list[str],
             why.append(Why(name, ", ".join(matched), " ".join(matched)))
         if name == "body":
             snippet = highlight(
-                text, frozenset(matched), ANALYZER, ContextFragmenter(maxchars=160, surround=40),
-                HtmlFormatter(tagname="mark", between=" … "), top=2,
-            )  # fmt: skip
+                text,
+                frozenset(matched),
+                ANALYZER,
+                ContextFragmenter(maxchars=160, surround=40),
+                HtmlFormatter(tagname="mark", between=" … "),
+                top=2,
+            )
             if snippet:
                 snippets[name] = snippet
     return why, snippets
@@ -559,8 +614,9 @@ NEED_WHY_FIELDS = {
 _NEED_CONCEPT_FIELDS = ("need_required", "need_nice", "need_sector")
 
 
-def _explain_need(stored: dict[str, Any], terms: list[str],
-                  language: str) -> tuple[list[Why], dict[str, str]]:  # fmt: skip
+def _explain_need(
+    stored: dict[str, Any], terms: list[str], language: str
+) -> tuple[list[Why], dict[str, str]]:
     """Which of a need's fields hold the query words; concepts and the sector are named by their
     label in the viewer's language, whichever language or synonym the word matched."""
     why: list[Why] = []
@@ -573,28 +629,43 @@ def _explain_need(stored: dict[str, Any], terms: list[str],
         if name in _NEED_CONCEPT_FIELDS:
             labels: dict[str, list[str]] = {}
             for word in matched:
-                line = next((ln for ln in text.splitlines()
-                             if word in {t.text for t in ANALYZER(ln)}), word)  # fmt: skip
+                line = next(
+                    (ln for ln in text.splitlines() if word in {t.text for t in ANALYZER(ln)}), word
+                )
                 parts = line.split("\t")
                 label = parts[1] if language == "en" and len(parts) > 1 else parts[0]
                 labels.setdefault(label, []).append(word)
-            why.extend(Why(NEED_WHY_FIELDS[name], label, " ".join(words), "concept")
-                       for label, words in labels.items())  # fmt: skip
+            why.extend(
+                Why(NEED_WHY_FIELDS[name], label, " ".join(words), "concept")
+                for label, words in labels.items()
+            )
         else:
             why.append(Why(NEED_WHY_FIELDS[name], ", ".join(matched), " ".join(matched)))
         if name == "need_body":
             snippet = highlight(
-                text, frozenset(matched), ANALYZER, ContextFragmenter(maxchars=160, surround=40),
-                HtmlFormatter(tagname="mark", between=" … "), top=2,
-            )  # fmt: skip
+                text,
+                frozenset(matched),
+                ANALYZER,
+                ContextFragmenter(maxchars=160, surround=40),
+                HtmlFormatter(tagname="mark", between=" … "),
+                top=2,
+            )
             if snippet:
                 snippets["description"] = snippet
     return why, snippets
 
 
-def search(text: str, viewer: Viewer, *, kind: str = "members", page: int = 1,
-           per_page: int = 20, language: str = "es", filters: dict[str, str] | None = None,
-           with_facets: bool = False) -> SearchResult:  # fmt: skip
+def search(
+    text: str,
+    viewer: Viewer,
+    *,
+    kind: str = "members",
+    page: int = 1,
+    per_page: int = 20,
+    language: str = "es",
+    filters: dict[str, str] | None = None,
+    with_facets: bool = False,
+) -> SearchResult:
     """Search one kind of document for this viewer; fall back to a fuzzy match on no results."""
     terms = query_terms(text)
     if kind not in KINDS:
@@ -645,8 +716,10 @@ def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) 
         matches = _member_matches(searcher, terms, viewer, expanded, {})[1]
         counts["members"] = sum(m.bit_count() for m in matches)
     expanded = _expand(searcher, terms, [*EVENT_TEXT_FIELDS])
-    queries = {"events": _event_query(terms, viewer, False, "upcoming", expanded),
-               "chapters": _chapter_query(terms, False, expanded)}  # fmt: skip
+    queries = {
+        "events": _event_query(terms, viewer, False, "upcoming", expanded),
+        "chapters": _chapter_query(terms, False, expanded),
+    }
     if "needs" not in counts:
         need_expanded = _expand(searcher, terms, [*NEED_TEXT_FIELDS])
         queries["needs"] = _need_query(terms, False, need_expanded)
@@ -656,20 +729,33 @@ def kind_counts(text: str, viewer: Viewer, known: dict[str, int] | None = None) 
     return {kind: counts[kind] for kind in KINDS}
 
 
-def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, language: str,
-         fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+def _run(
+    terms: list[str],
+    viewer: Viewer,
+    kind: str,
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     if current_app.config["SEARCH_BACKEND"] == "postgres":
         from search import pg  # it builds on this module
 
         return pg.run(terms, viewer, kind, page, per_page, language, fuzzy, filters, with_facets)
     searcher = get_index().searcher()
     if kind == "members":
-        return _run_members(searcher, terms, viewer, page, per_page, language, fuzzy, filters,
-                            with_facets)  # fmt: skip
+        return _run_members(
+            searcher, terms, viewer, page, per_page, language, fuzzy, filters, with_facets
+        )
     if kind == "needs":
         return _run_needs(searcher, terms, page, per_page, language, fuzzy, filters, with_facets)
-    chosen = [Q.Term(f"f_{f}", f"{Tier.PUBLIC}|{v}") for f, v in sorted(filters.items())
-              if f in EVENT_FACETS]  # fmt: skip
+    chosen = [
+        Q.Term(f"f_{f}", f"{Tier.PUBLIC}|{v}")
+        for f, v in sorted(filters.items())
+        if f in EVENT_FACETS
+    ]
     expanded = _expand(searcher, terms, [*EVENT_TEXT_FIELDS])
     if kind == "events":
         index_query = _event_query(terms, viewer, fuzzy, filters.get("when", "upcoming"), expanded)
@@ -705,12 +791,21 @@ def _run(terms: list[str], viewer: Viewer, kind: str, page: int, per_page: int, 
         if chosen:
             other_query = Q.And([other_query, *chosen])
         facets["when"] = {when: total, other: sum(1 for _ in other_query.docs(searcher))}
-    return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
-                        facets=facets)  # fmt: skip
+    return SearchResult(
+        " ".join(terms), terms, total, hits[start : start + per_page], facets=facets
+    )
 
 
-def _run_needs(searcher: Any, terms: list[str], page: int, per_page: int, language: str,
-               fuzzy: bool, filters: dict[str, str], with_facets: bool) -> SearchResult:  # fmt: skip
+def _run_needs(
+    searcher: Any,
+    terms: list[str],
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     """Needs are public and a few thousand at most: Whoosh visits them all, like events.
     Browsing (no words) lists the most recently opened first."""
     expanded = _expand(searcher, terms, [*NEED_TEXT_FIELDS])
@@ -721,8 +816,12 @@ def _run_needs(searcher: Any, terms: list[str], page: int, per_page: int, langua
     hits: list[Hit] = []
     for hit in results:
         stored = hit.fields()
-        item = Hit("need", stored["obj_id"], round(float(hit.score), 3),
-                   confirmed=stored.get("need_opened", 0))  # fmt: skip
+        item = Hit(
+            "need",
+            stored["obj_id"],
+            round(float(hit.score), 3),
+            confirmed=stored.get("need_opened", 0),
+        )
         item.why, item.snippets = _explain_need(stored, words, language)
         hits.append(item)
     if terms:
@@ -743,8 +842,9 @@ def _run_needs(searcher: Any, terms: list[str], page: int, per_page: int, langua
         if statuses:
             statuses["all"] = sum(statuses.values())
         facets["status"] = statuses
-    return SearchResult(" ".join(terms), terms, total, hits[start : start + per_page],
-                        facets=facets)  # fmt: skip
+    return SearchResult(
+        " ".join(terms), terms, total, hits[start : start + per_page], facets=facets
+    )
 
 
 def mark_incomplete() -> None:
@@ -768,9 +868,13 @@ def _collect(searcher: Any, query: Q.Query, order: Any = None) -> Any:
     return collector.results()
 
 
-def _member_matches(searcher: Any, terms: list[str], viewer: Viewer,
-                    expanded: dict[str, list[str]], filters: dict[str, str],
-                    ) -> tuple[list[bitsets.Leaf], list[int], list[int]]:  # fmt: skip
+def _member_matches(
+    searcher: Any,
+    terms: list[str],
+    viewer: Viewer,
+    expanded: dict[str, list[str]],
+    filters: dict[str, str],
+) -> tuple[list[bitsets.Leaf], list[int], list[int]]:
     """Per segment: the matching members (bitsets) and the viewer's own document's bit."""
     leaves = bitsets.leaves(searcher)
     own_bits = [0] * len(leaves)
@@ -780,14 +884,24 @@ def _member_matches(searcher: Any, terms: list[str], viewer: Viewer,
             position, bit = bitsets.leaf_bit(leaves, docnum)
             if position >= 0:
                 own_bits[position] = bit
-    matches = [_member_bits(leaf, terms, viewer, expanded, filters, own)
-               for leaf, own in zip(leaves, own_bits, strict=True)]  # fmt: skip
+    matches = [
+        _member_bits(leaf, terms, viewer, expanded, filters, own)
+        for leaf, own in zip(leaves, own_bits, strict=True)
+    ]
     return leaves, matches, own_bits
 
 
-def _run_members(searcher: Any, terms: list[str], viewer: Viewer, page: int, per_page: int,
-                 language: str, fuzzy: bool, filters: dict[str, str],
-                 with_facets: bool) -> SearchResult:  # fmt: skip
+def _run_members(
+    searcher: Any,
+    terms: list[str],
+    viewer: Viewer,
+    page: int,
+    per_page: int,
+    language: str,
+    fuzzy: bool,
+    filters: dict[str, str],
+    with_facets: bool,
+) -> SearchResult:
     """Totals and facet counts from bitsets; Whoosh ranks the top CANDIDATES (BM25F, skipping
     postings that cannot make the top); only the shown page is explained."""
     expanded = _expand_members(searcher, terms, viewer, fuzzy)
@@ -826,8 +940,16 @@ def _run_members(searcher: Any, terms: list[str], viewer: Viewer, page: int, per
         confirmed = leaf.column("confirmed")[docnum - leaf.offset]
         member_id = leaf.column("obj_id")[docnum - leaf.offset]
         stale = now - confirmed > STALE_AFTER.total_seconds()
-        hits.append(Hit("member", member_id, round(score * (STALE_FACTOR if stale else 1.0), 3),
-                        stale=stale, confirmed=confirmed, docnum=docnum))  # fmt: skip
+        hits.append(
+            Hit(
+                "member",
+                member_id,
+                round(score * (STALE_FACTOR if stale else 1.0), 3),
+                stale=stale,
+                confirmed=confirmed,
+                docnum=docnum,
+            )
+        )
     if terms:
         hits.sort(key=lambda h: (-h.score, -h.confirmed))  # ties go to the fresher profile
     start = (max(page, 1) - 1) * per_page
@@ -887,9 +1009,13 @@ def _need_rows(result: SearchResult, language: str) -> list[dict[str, Any]]:
     needs = db.session.scalars(
         select(Need)
         .where(Need.id.in_(ids), Need.status.in_(PUBLISHED_STATUSES))
-        .options(selectinload(Need.organisation), selectinload(Need.node),
-                 selectinload(Need.required_concepts), selectinload(Need.nice_concepts))
-    ).all()  # fmt: skip
+        .options(
+            selectinload(Need.organisation),
+            selectinload(Need.node),
+            selectinload(Need.required_concepts),
+            selectinload(Need.nice_concepts),
+        )
+    ).all()
     by_id = {n.id: n for n in needs}
     rows = []
     for hit in result.hits:
@@ -898,11 +1024,13 @@ def _need_rows(result: SearchResult, language: str) -> list[dict[str, Any]]:
             continue
         matched = {(w.field, w.matched) for w in hit.why if w.via == "concept"}
         concepts = [
-            {"label": c.label(language), "required": field == "required",
-             "matched": (field, c.label(language)) in matched}
-            for field, items in (("required", need.required_concepts),
-                                 ("nice", need.nice_concepts))
+            {
+                "label": c.label(language),
+                "required": field == "required",
+                "matched": (field, c.label(language)) in matched,
+            }
+            for field, items in (("required", need.required_concepts), ("nice", need.nice_concepts))
             for c in items
-        ]  # fmt: skip
+        ]
         rows.append({"hit": hit, "need": need, "concepts": concepts})
     return rows

@@ -104,19 +104,29 @@ MEMBER_TEXT_FIELDS: dict[str, float] = {
 # not in 13 fields), which is most of a query's cost at 100,000 members.
 MEMBER_FIELD_GROUPS: dict[str, tuple[float, tuple[str, ...]]] = {
     "high": (2.5, ("name", "expertise", "headline")),
-    "mid": (1.3, ("position", "state_of_origin", "city", "country", "chapters", "languages",
-                  "education")),
+    "mid": (
+        1.3,
+        ("position", "state_of_origin", "city", "country", "chapters", "languages", "education"),
+    ),
     "low": (0.9, ("bio", "email", "phone")),
-}  # fmt: skip
+}
 GROUP_OF = {name: group for group, (_b, names) in MEMBER_FIELD_GROUPS.items() for name in names}
 
 # Which profile visibility field governs each searchable field ("name" has its own rule).
 FIELD_VISIBILITY = {
-    "expertise": "expertise", "headline": "headline", "position": "position",
-    "state_of_origin": "state_of_origin", "city": "city", "country": "country",
-    "chapters": "chapters", "languages": "languages", "education": "education", "bio": "bio",
-    "email": "email", "phone": "phone",
-}  # fmt: skip
+    "expertise": "expertise",
+    "headline": "headline",
+    "position": "position",
+    "state_of_origin": "state_of_origin",
+    "city": "city",
+    "country": "country",
+    "chapters": "chapters",
+    "languages": "languages",
+    "education": "education",
+    "bio": "bio",
+    "email": "email",
+    "phone": "phone",
+}
 
 
 # Facets of members: each value is indexed as "<tier>|<value>", so counts and filters can only
@@ -189,8 +199,9 @@ def build_schema() -> Schema:
         fields[name] = STORED()
     for group, (boost, _names) in MEMBER_FIELD_GROUPS.items():
         for tier in Tier:
-            fields[tier_field(group, tier)] = TEXT(analyzer=ANALYZER, field_boost=boost,
-                                                  phrase=False)  # fmt: skip
+            fields[tier_field(group, tier)] = TEXT(
+                analyzer=ANALYZER, field_boost=boost, phrase=False
+            )
     for facet in [*FACETS, "format"]:
         fields[f"f_{facet}"] = KEYWORD(commas=True)
     # Chapters use title and body; events all four, with their time and who may see them.

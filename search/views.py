@@ -30,8 +30,12 @@ from search.queries import (
 from search.schema import FACETS
 
 # Where a word matched, for events ("water (title)"); members' fields use FIELD_LABELS.
-EVENT_WHY_LABELS = {"title": _l("title"), "topics": _l("topic"), "place": _l("place"),
-                    "body": _l("description")}  # fmt: skip
+EVENT_WHY_LABELS = {
+    "title": _l("title"),
+    "topics": _l("topic"),
+    "place": _l("place"),
+    "body": _l("description"),
+}
 # Where a word matched, for needs (`search.queries.NEED_WHY_FIELDS`).
 NEED_WHY_LABELS = {
     "title": _l("title"),
@@ -62,17 +66,37 @@ def page() -> str:
     size = current_app.config["SEARCH_PAGE_SIZE"]
     browse = kind in ("events", "needs") and "kind" in request.args
     asked = bool(text.strip() or filters or browse)
-    result = search(text, viewer, kind=kind, page=page_number, per_page=size, language=language,
-                    filters=filters, with_facets=True) if asked else None  # fmt: skip
+    result = (
+        search(
+            text,
+            viewer,
+            kind=kind,
+            page=page_number,
+            per_page=size,
+            language=language,
+            filters=filters,
+            with_facets=True,
+        )
+        if asked
+        else None
+    )
     rows = load_results(result, viewer, language) if result else []
     labels = facet_labels(result.facets, language) if result else {}
     return render_template(
-        "search/results.html", q=text, kind=kind, result=result, rows=rows, page=page_number,
+        "search/results.html",
+        q=text,
+        kind=kind,
+        result=result,
+        rows=rows,
+        page=page_number,
         # Only the best CANDIDATES are ranked: the pages offered stop there (the total is exact).
         pages=(min(result.total, CANDIDATES) + size - 1) // size if result else 0,
         why_labels={**FIELD_LABELS, "name": FIELD_LABELS["full_name"]},
-        event_why_labels=EVENT_WHY_LABELS, need_why_labels=NEED_WHY_LABELS, zone=viewer_zone(),
-        filters=filters, labels=labels,
+        event_why_labels=EVENT_WHY_LABELS,
+        need_why_labels=NEED_WHY_LABELS,
+        zone=viewer_zone(),
+        filters=filters,
+        labels=labels,
         facet_titles=NEED_FACET_TITLES if kind == "needs" else FACET_TITLES,
         kinds=kind_counts(text, viewer, {kind: result.total} if result else None),
-    )  # fmt: skip
+    )

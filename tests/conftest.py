@@ -206,22 +206,27 @@ def network(
 ) -> SimpleNamespace:
     """Two chapters and one account of each role the access rules distinguish."""
     madrid = make_chapter()
-    paris = make_chapter(slug="paris", name="París", country="FR", city="París",
-                         timezone="Europe/Paris")  # fmt: skip
+    paris = make_chapter(
+        slug="paris", name="París", country="FR", city="París", timezone="Europe/Paris"
+    )
     organisation = _saved(
         app,
         Organisation(
-            slug="secihti", name="Secretaría de Ciencia", kind=OrganisationKind.MINISTRY,
+            slug="secihti",
+            name="Secretaría de Ciencia",
+            kind=OrganisationKind.MINISTRY,
             verified_at=utcnow(),
         ),
-    )  # fmt: skip
+    )
     member = make_user(full_name="Ana López Núñez", email="ana@ejemplo.mx")
     coordinator = make_user(full_name="Jorge Peña", email="jorge@ejemplo.mx")
     other_coordinator = make_user(full_name="Lucía Fernández", email="lucia@ejemplo.mx")
     org_user = make_user(
-        full_name="Mariana Ibáñez", email="mariana@secihti.gob.mx", role=Role.ORGANISATION,
+        full_name="Mariana Ibáñez",
+        email="mariana@secihti.gob.mx",
+        role=Role.ORGANISATION,
         organisation_id=organisation.id,
-    )  # fmt: skip
+    )
     ime = make_user(full_name="Sofía Martínez", email="sofia@ime.gob.mx", role=Role.IME)
     add_membership(coordinator, madrid, role=ChapterRole.COORDINATOR)
     add_membership(other_coordinator, paris, role=ChapterRole.COORDINATOR)
@@ -303,16 +308,34 @@ def vocabulary(app: Flask) -> dict[str, int]:
         db.session.flush()
         rows = [
             ("hydrology", water, "Hidrología", "Hydrology", "", "watershed science"),
-            ("water-treatment", water, "Tratamiento de agua", "Water treatment",
-             "potabilización", "water purification"),
-            ("solar-photovoltaics", energy, "Energía solar fotovoltaica", "Solar photovoltaics",
-             "energía solar;paneles solares", "solar energy;photovoltaics;solar PV"),
+            (
+                "water-treatment",
+                water,
+                "Tratamiento de agua",
+                "Water treatment",
+                "potabilización",
+                "water purification",
+            ),
+            (
+                "solar-photovoltaics",
+                energy,
+                "Energía solar fotovoltaica",
+                "Solar photovoltaics",
+                "energía solar;paneles solares",
+                "solar energy;photovoltaics;solar PV",
+            ),
             ("wind-power", energy, "Energía eólica", "Wind power", "eólica", "wind energy"),
-        ]  # fmt: skip
+        ]
         ids = {}
         for slug, sector, es, en, syn_es, syn_en in rows:
-            concept = Concept(slug=slug, sector_id=sector.id, label_es=es, label_en=en,
-                              synonyms_es=syn_es, synonyms_en=syn_en)  # fmt: skip
+            concept = Concept(
+                slug=slug,
+                sector_id=sector.id,
+                label_es=es,
+                label_en=en,
+                synonyms_es=syn_es,
+                synonyms_en=syn_en,
+            )
             concept.search_text = search_text_for(concept)
             db.session.add(concept)
             db.session.flush()

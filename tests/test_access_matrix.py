@@ -13,14 +13,24 @@ ALL = dict.fromkeys(ROLES, 200)
 SIGNED_IN = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
 SIGNED_OUT = {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}
 CHAPTER_MANAGERS = {
-    "anonymous": 302, "member": 403, "coordinator": 200, "other_coordinator": 403,
-    "org_user": 403, "ime": 200,
-}  # fmt: skip
+    "anonymous": 302,
+    "member": 403,
+    "coordinator": 200,
+    "other_coordinator": 403,
+    "org_user": 403,
+    "ime": 200,
+}
 IME_ONLY = {"anonymous": 302, **dict.fromkeys(ROLES[1:-1], 403), "ime": 200}
 REDIRECT_ALL = dict.fromkeys(ROLES, 302)
 # Profile pages of one's own exist for member accounts (coordinators are members too).
-MEMBERS_ONLY = {"anonymous": 302, "member": 200, "coordinator": 200, "other_coordinator": 200,
-                "org_user": 403, "ime": 403}  # fmt: skip
+MEMBERS_ONLY = {
+    "anonymous": 302,
+    "member": 200,
+    "coordinator": 200,
+    "other_coordinator": 200,
+    "org_user": 403,
+    "ime": 403,
+}
 MEMBER_ONLY_REDIRECT = {role: 302 if code == 200 else code for role, code in MEMBERS_ONLY.items()}
 TOKEN_ONLY = dict.fromkeys(ROLES, 401)
 # IME sees the whole network; each coordinator their own chapter.
@@ -49,9 +59,18 @@ MATRIX = [
     ("POST", "/account/tokens", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 422)}),
     ("POST", "/logout", REDIRECT_ALL),
     ("POST", "/language", REDIRECT_ALL),
-    ("POST", "/chapters/madrid/join",
-     {"anonymous": 302, "member": 302, "coordinator": 302, "other_coordinator": 302,
-      "org_user": 403, "ime": 403}),
+    (
+        "POST",
+        "/chapters/madrid/join",
+        {
+            "anonymous": 302,
+            "member": 302,
+            "coordinator": 302,
+            "other_coordinator": 302,
+            "org_user": 403,
+            "ime": 403,
+        },
+    ),
     ("POST", "/chapters/madrid/leave", REDIRECT_ALL),
     ("GET", "/chapters/madrid/edit", CHAPTER_MANAGERS),
     ("POST", "/chapters/madrid/edit", CHAPTER_MANAGERS),
@@ -65,8 +84,11 @@ MATRIX = [
     ("POST", "/admin/organisations/{organisation}/reject", _ok_to(IME_ONLY, 302)),
     # The organisation's own page: its users only (this one's is verified, so no new register).
     ("GET", "/organisation", {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "org_user": 200}),
-    ("GET", "/organisation/register",
-     {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "org_user": 302}),
+    (
+        "GET",
+        "/organisation/register",
+        {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "org_user": 302},
+    ),
     ("GET", "/admin/regions/new", IME_ONLY),
     ("GET", "/admin/regions/europe/edit", IME_ONLY),
     ("GET", "/admin/chapters/new", IME_ONLY),
@@ -99,14 +121,22 @@ MATRIX = [
     ("GET", "/api/v1/members", TOKEN_ONLY),
     ("GET", "/api/v1/members/{member}", TOKEN_ONLY),
     ("PATCH", "/api/v1/me/profile", TOKEN_ONLY),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method, path, expected", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
 def test_access(app, network, make_user, add_membership, role, method, path, expected):
-    _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
-                     timezone="America/Hermosillo"))  # fmt: skip
+    _saved(
+        app,
+        Node(
+            code="MX-SON",
+            inegi_code="26",
+            name="Sonora",
+            capital="Hermosillo",
+            timezone="America/Hermosillo",
+        ),
+    )
     applicant = make_user(email="solicitante@ejemplo.mx")
     pending = add_membership(applicant, network.madrid, status=MembershipStatus.PENDING)
     public = make_user(email="publico@ejemplo.mx")

@@ -182,9 +182,12 @@ def test_catalogue_template_is_up_to_date():
     with open(ROOT / "network/translations/messages.pot", "rb") as handle:
         template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     method_map = [
-        ("network/**.py", "python"), ("chapters/**.py", "python"), ("search/**.py", "python"),
-        ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2"),
-    ]  # fmt: skip
+        ("network/**.py", "python"),
+        ("chapters/**.py", "python"),
+        ("search/**.py", "python"),
+        ("templates/**.html", "jinja2"),
+        ("templates/**.txt", "jinja2"),
+    ]
     keywords = {"_": None, "_l": None, "lazy_gettext": None, "gettext": None, "ngettext": (1, 2)}
     found = {
         message if isinstance(message, str) else message[0]
@@ -214,9 +217,10 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_real_one():
         app = create_app(config)
         app.add_url_rule("/_address", "address", lambda: request.remote_addr or "")
         answer = app.test_client().get(
-            "/_address", headers={"X-Forwarded-For": "203.0.113.7"},
+            "/_address",
+            headers={"X-Forwarded-For": "203.0.113.7"},
             environ_base={"REMOTE_ADDR": "127.0.0.1"},
-        )  # fmt: skip
+        )
         assert answer.get_data(as_text=True) == expected
 
 
@@ -231,6 +235,7 @@ def test_nul_characters_never_reach_the_database(client):
     for path in ("/members?q=a%00b", "/events?q=%00", "/needs?sector=%00", "/search?q=%00"):
         assert client.get(path).status_code == 200, path
     assert client.post("/login", data={"email": "a\x00@b.mx", "password": "x"}).status_code == 400
-    api = client.post("/api/v1/needs", data='{"title": "a\\u0000b"}',
-                      content_type="application/json")  # fmt: skip
+    api = client.post(
+        "/api/v1/needs", data='{"title": "a\\u0000b"}', content_type="application/json"
+    )
     assert api.status_code == 400 and "NUL" in api.get_json()["error"]["message"]

@@ -38,10 +38,14 @@ def live(tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
     app = create_app(FileConfig)
     with app.app_context():
         db.create_all()
-        db.session.add_all([
-            Region(slug="europe", name_es="Europa", name_en="Europe", position=3),
-            Region(slug="asia", name_es="Asia y Oceanía", name_en="Asia and Oceania", position=4),
-        ])  # fmt: skip
+        db.session.add_all(
+            [
+                Region(slug="europe", name_es="Europa", name_en="Europe", position=3),
+                Region(
+                    slug="asia", name_es="Asia y Oceanía", name_en="Asia and Oceania", position=4
+                ),
+            ]
+        )
         db.session.commit()
     yield app, database
     with app.app_context():

@@ -95,19 +95,45 @@ def test_demo_logins_print_one_account_per_role(runner):
 
 def test_users_and_organisations_commands(app, runner):
     result = runner.invoke(
-        args=["organisations", "create", "sonora", "--name", "Gobierno de Sonora",
-              "--kind", "state_government", "--verified"]
-    )  # fmt: skip
+        args=[
+            "organisations",
+            "create",
+            "sonora",
+            "--name",
+            "Gobierno de Sonora",
+            "--kind",
+            "state_government",
+            "--verified",
+        ]
+    )
     assert result.exit_code == 0 and "verified" in result.output
     result = runner.invoke(
-        args=["users", "create", "Laura@Sonora.gob.mx", "--name", "Laura Díaz",
-              "--password", "una clave bastante larga", "--organisation", "sonora"]
-    )  # fmt: skip
+        args=[
+            "users",
+            "create",
+            "Laura@Sonora.gob.mx",
+            "--name",
+            "Laura Díaz",
+            "--password",
+            "una clave bastante larga",
+            "--organisation",
+            "sonora",
+        ]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(
-        args=["users", "create", "admin@ime.gob.mx", "--name", "Admin IME",
-              "--password", "otra clave bastante larga", "--role", "ime"]
-    )  # fmt: skip
+        args=[
+            "users",
+            "create",
+            "admin@ime.gob.mx",
+            "--name",
+            "Admin IME",
+            "--password",
+            "otra clave bastante larga",
+            "--role",
+            "ime",
+        ]
+    )
     assert result.exit_code == 0
     with app.app_context():
         laura = db.session.scalar(select(User).where(User.email == "laura@sonora.gob.mx"))

@@ -71,11 +71,30 @@ PROFILE_FORM = {
     "website": "",
     "linkedin": "",
     "orcid": "",
-    **{f"{f}_visibility": "members" for f in (
-        "email", "phone", "headline", "bio", "country", "city", "state_of_origin", "timezone",
-        "languages", "position", "education", "links", "expertise", "modes", "days_per_year",
-        "mentoring", "open_to_requests", "chapters")},
-}  # fmt: skip
+    **{
+        f"{f}_visibility": "members"
+        for f in (
+            "email",
+            "phone",
+            "headline",
+            "bio",
+            "country",
+            "city",
+            "state_of_origin",
+            "timezone",
+            "languages",
+            "position",
+            "education",
+            "links",
+            "expertise",
+            "modes",
+            "days_per_year",
+            "mentoring",
+            "open_to_requests",
+            "chapters",
+        )
+    },
+}
 
 
 @contextmanager
@@ -122,10 +141,9 @@ class TestSearchIndexDirectoryUnwritable:
     @pytest.fixture
     def ana(self, make_member: Callable[..., User]) -> User:
         return make_member(
-            {"headline": "Ingeniera de datos", "headline_visibility": "members",
-             "country": "MX"},
+            {"headline": "Ingeniera de datos", "headline_visibility": "members", "country": "MX"},
             full_name="Ana López Núñez",
-        )  # fmt: skip
+        )
 
     @staticmethod
     def _found(client: FlaskClient, words: str, ana: User) -> bool:
@@ -243,8 +261,13 @@ class FakeMailServer:
 
 
 def _register(client: FlaskClient) -> tuple[str, str]:
-    form = {"full_name": "Ximena Núñez Peña", "email": "ximena@ejemplo.mx", "password": PASSWORD,
-            "password_confirm": PASSWORD, "language": "es"}  # fmt: skip
+    form = {
+        "full_name": "Ximena Núñez Peña",
+        "email": "ximena@ejemplo.mx",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        "language": "es",
+    }
     page = client.post("/register", data=form)
     assert page.status_code == 200
     return "ximena@ejemplo.mx", page.get_data(as_text=True)
@@ -285,9 +308,12 @@ def test_refused_mail_is_kept_and_delivered_exactly_once_later(
     assert message.recipient == recipient
     assert message.sent_at is None and message.attempts == 1
     assert message.last_error.startswith(
-        {"connection refused": "ConnectionRefusedError", "recipients refused":
-         "SMTPRecipientsRefused", "server disconnected": "SMTPServerDisconnected"}[failure]
-    )  # fmt: skip
+        {
+            "connection refused": "ConnectionRefusedError",
+            "recipients refused": "SMTPRecipientsRefused",
+            "server disconnected": "SMTPServerDisconnected",
+        }[failure]
+    )
     assert server.delivered == []
     runner = app.test_cli_runner()
     status = runner.invoke(args=["outbox", "status"])
@@ -315,9 +341,11 @@ def test_refused_mail_is_kept_and_delivered_exactly_once_later(
         assert "tu correo electrónico quedó confirmado" in confirmed.get_data(as_text=True)
     else:
         new_password = "otra contraseña larga 2027"
-        changed = client.post(link, data={"password": new_password,
-                                          "password_confirm": new_password},
-                              follow_redirects=True)  # fmt: skip
+        changed = client.post(
+            link,
+            data={"password": new_password, "password_confirm": new_password},
+            follow_redirects=True,
+        )
         assert "Se cambió tu contraseña" in changed.get_data(as_text=True)
 
 
@@ -489,9 +517,10 @@ class TestWorkerKilledDuringAnRSVP:
         assert first.status_code == 302
         with app.app_context():
             question_ids = db.session.scalars(
-                select(EventQuestion.id).where(EventQuestion.event_id == event_id)
+                select(EventQuestion.id)
+                .where(EventQuestion.event_id == event_id)
                 .order_by(EventQuestion.position)
-            ).all()  # fmt: skip
+            ).all()
         form = {
             f"question-{qid}": text for qid, text in zip(question_ids, ["Agua", "Sí"], strict=True)
         }
@@ -499,11 +528,20 @@ class TestWorkerKilledDuringAnRSVP:
         assert before["confirmed"] == 1 and before["waitlisted"] == 0 and before["answers"] == 0
 
         worker = subprocess.run(
-            [sys.executable, str(KILLED_WORKER), database_url, str(event_id),
-             network.member.get_id(), json.dumps(form)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
-            text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(KILLED_WORKER),
+                database_url,
+                str(event_id),
+                network.member.get_id(),
+                json.dumps(form),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
         assert worker.returncode == -signal.SIGKILL, worker.stderr[-2000:]
         # It died with the rows written inside its transaction, not before.

@@ -12,13 +12,20 @@ REPORT = (Path(__file__).parent / "data" / "ab_output.txt").read_text()
 
 def test_figures_come_from_abs_report():
     figures = parse_ab(REPORT)
-    assert figures == {"requests": 20, "rps": 660.39, "p50_ms": 3, "p95_ms": 6, "p99_ms": 6,
-                       "errors": 0}  # fmt: skip
+    assert figures == {
+        "requests": 20,
+        "rps": 660.39,
+        "p50_ms": 3,
+        "p95_ms": 6,
+        "p99_ms": 6,
+        "errors": 0,
+    }
 
 
 def test_failed_and_non_2xx_answers_are_both_errors():
     broken = REPORT.replace("Failed requests:        0", "Failed requests:        3").replace(
-        "Total transferred:", "Non-2xx responses:      12\nTotal transferred:")  # fmt: skip
+        "Total transferred:", "Non-2xx responses:      12\nTotal transferred:"
+    )
     assert parse_ab(broken)["errors"] == 15
 
 

@@ -8,8 +8,14 @@ from network.outbox import queue_email, send_pending
 
 def _queue(app, commit: bool = True) -> None:
     with app.test_request_context():
-        queue_email("ana@ejemplo.mx", "Asunto", "email_changed", locale="es",
-                    user=type("U", (), {"full_name": "Ana"})(), new_email="a@b.mx")  # fmt: skip
+        queue_email(
+            "ana@ejemplo.mx",
+            "Asunto",
+            "email_changed",
+            locale="es",
+            user=type("U", (), {"full_name": "Ana"})(),
+            new_email="a@b.mx",
+        )
         if commit:
             db.session.commit()
         else:
@@ -88,8 +94,12 @@ def test_smtp_over_tls_checks_the_servers_certificate(app, monkeypatch):
             seen["to"] = email["To"]
 
     monkeypatch.setattr("network.outbox.smtplib.SMTP", FakeSMTP)
-    app.config.update(MAIL_USE_TLS=True, MAIL_USERNAME="red", MAIL_PASSWORD="secreto",
-                      MAIL_SERVER="smtp.example.org")  # fmt: skip
+    app.config.update(
+        MAIL_USE_TLS=True,
+        MAIL_USERNAME="red",
+        MAIL_PASSWORD="secreto",
+        MAIL_SERVER="smtp.example.org",
+    )
     SMTPSender(app).send(OutboxMessage(recipient="ana@ejemplo.mx", subject="Hola", body="Texto"))
     context = seen["context"]
     assert isinstance(context, ssl.SSLContext)

@@ -55,9 +55,16 @@ def renders(app: Flask) -> Iterator[list[str]]:
 @pytest.fixture
 def ana(make_member, vocabulary):
     """A member whose name, headline and expertise anyone may see."""
-    return make_member({"expertise": "hydrology", "expertise_visibility": "public",
-                        "name_public": True, "headline": "Hidróloga en Tucson",
-                        "headline_visibility": "public"}, full_name="Ana Pública")  # fmt: skip
+    return make_member(
+        {
+            "expertise": "hydrology",
+            "expertise_visibility": "public",
+            "name_public": True,
+            "headline": "Hidróloga en Tucson",
+            "headline_visibility": "public",
+        },
+        full_name="Ana Pública",
+    )
 
 
 def cache(app: Flask) -> PageCache:
@@ -78,16 +85,22 @@ def generation(app: Flask) -> int:
 
 def edit_profile(client: FlaskClient, **changes: str) -> None:
     """The member's own edit form, as they send it (everything public unless changed)."""
-    data = {**FORM, "full_name": "Ana Pública", "name_public": "y", "city": "Tucson",
-            "headline": "Hidróloga en Tucson", "expertise": "hydrology",
-            **{name: "public" for name in FORM if name.endswith("_visibility")}, **changes}  # fmt: skip
+    data = {
+        **FORM,
+        "full_name": "Ana Pública",
+        "name_public": "y",
+        "city": "Tucson",
+        "headline": "Hidróloga en Tucson",
+        "expertise": "hydrology",
+        **{name: "public" for name in FORM if name.endswith("_visibility")},
+        **changes,
+    }
     response = client.post("/members/me/edit", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
 
 @pytest.mark.parametrize("path", ["/", "/members", "/search?q=hydrology"])
-def test_an_anonymous_page_is_rendered_once_for_many_visits(app, ana, renders, count_queries,
-                                                            path):  # fmt: skip
+def test_an_anonymous_page_is_rendered_once_for_many_visits(app, ana, renders, count_queries, path):
     visitor = app.test_client()
     first = visitor.get(path)
     assert first.status_code == 200 and len(renders) == 1
@@ -137,8 +150,7 @@ def test_a_new_headline_shows_on_the_next_anonymous_pages(app, ana, renders):
         assert "Hidrogeóloga en Phoenix" in page and "Hidróloga en Tucson" not in page
 
 
-def test_a_search_page_rendered_before_the_index_has_the_change_is_not_kept(app, ana,
-                                                                            monkeypatch):  # fmt: skip
+def test_a_search_page_rendered_before_the_index_has_the_change_is_not_kept(app, ana, monkeypatch):
     """The index is written after the commit: a visitor in between sees the new generation with
     the old index. That page must not outlive the index write."""
     visitor = app.test_client()
@@ -159,8 +171,7 @@ def test_a_search_page_rendered_before_the_index_has_the_change_is_not_kept(app,
         write(updates, deletions)
 
     monkeypatch.setattr(index, "write", write_after_a_visit)
-    edit_profile(login(app.test_client(), ana), headline="Hidrogeóloga en Phoenix",
-                 city="Phoenix")  # fmt: skip
+    edit_profile(login(app.test_client(), ana), headline="Hidrogeóloga en Phoenix", city="Phoenix")
     [(seen, page)] = in_between
     assert seen > before, "the generation changed with the commit, before the index write"
     assert "Ana Pública" in page, "the old index still matched her in that moment"
@@ -168,8 +179,7 @@ def test_a_search_page_rendered_before_the_index_has_the_change_is_not_kept(app,
     assert "Ana Pública" not in text(app.test_client().get("/search?q=tucson"))
 
 
-def test_signed_in_pages_are_never_served_from_or_kept_in_the_cache(app, ana, make_member,
-                                                                    renders):  # fmt: skip
+def test_signed_in_pages_are_never_served_from_or_kept_in_the_cache(app, ana, make_member, renders):
     make_member({"headline": "Solo para la red"}, full_name="Berta Reservada")  # name not public
     member = login(app.test_client(), ana)
     for expected in (1, 2):
@@ -241,8 +251,9 @@ def test_each_visitor_gets_a_working_csrf_token_of_their_own_from_one_copy(app, 
     assert mine.encode() not in entry.body and theirs.encode() not in entry.body
     refused = first.post("/language", data={"csrf_token": theirs, "language": "en"})
     assert "lang=" not in refused.headers.get("Set-Cookie", ""), "another session's token fails"
-    switched = second.post("/language", data={"csrf_token": theirs, "language": "en",
-                                              "next": "/members"})  # fmt: skip
+    switched = second.post(
+        "/language", data={"csrf_token": theirs, "language": "en", "next": "/members"}
+    )
     assert switched.status_code == 302 and "lang=en" in switched.headers["Set-Cookie"]
     assert '<html lang="en">' in text(second.get("/members"))
 
@@ -362,8 +373,7 @@ def test_a_search_that_ran_out_of_time_is_not_kept(app, ana, renders, monkeypatc
 
 
 @pytest.mark.parametrize("command", [["search", "reindex"], ["search", "reindex", "--pending"]])
-def test_index_writes_from_the_command_line_drop_the_kept_search_pages(app, ana, renders,
-                                                                       command):  # fmt: skip
+def test_index_writes_from_the_command_line_drop_the_kept_search_pages(app, ana, renders, command):
     visitor = app.test_client()
     visitor.get("/search?q=tucson")
     visitor.get("/search?q=tucson")

@@ -63,8 +63,7 @@ def suspend_account(user_id: int) -> Response | tuple[str, int]:
             apply_error(form, error)
         else:
             db.session.commit()
-            flash(_("%(name)s is suspended and has been told why.", name=user.full_name),
-                  "success")  # fmt: skip
+            flash(_("%(name)s is suspended and has been told why.", name=user.full_name), "success")
             return redirect(_back())
     return _page(failed=user, form=form)
 

@@ -46,9 +46,11 @@ def approve_chapter(chapter_id: int) -> Response:
     if ActionForm().validate_on_submit():
         commit_or_flash(
             lambda: services.approve_chapter(current_user, chapter),
-            _("%(chapter)s is approved and listed; whoever proposed it was told.",
-              chapter=chapter.name),
-        )  # fmt: skip
+            _(
+                "%(chapter)s is approved and listed; whoever proposed it was told.",
+                chapter=chapter.name,
+            ),
+        )
     return redirect(url_for("admin.chapter_proposals"))
 
 
@@ -62,9 +64,11 @@ def decline_chapter(chapter_id: int) -> Response:
         return redirect(url_for("admin.chapter_proposals"))
     commit_or_flash(
         lambda: services.decline_chapter(current_user, chapter, form.reason.data),
-        _("The proposal of %(chapter)s was declined; the member was told why.",
-          chapter=chapter.name),
-    )  # fmt: skip
+        _(
+            "The proposal of %(chapter)s was declined; the member was told why.",
+            chapter=chapter.name,
+        ),
+    )
     return redirect(url_for("admin.chapter_proposals"))
 
 
@@ -78,9 +82,11 @@ def _set_active(slug: str, active: bool) -> Response:
             lambda: services.set_chapter_active(current_user, chapter, active),
             _("%(chapter)s is active again.", chapter=chapter.name)
             if active
-            else _("%(chapter)s is deactivated; its members and coordinators are kept.",
-                   chapter=chapter.name),
-        )  # fmt: skip
+            else _(
+                "%(chapter)s is deactivated; its members and coordinators are kept.",
+                chapter=chapter.name,
+            ),
+        )
     return redirect(safe_next(request.form.get("next"), url_for("admin.index")))
 
 
@@ -119,8 +125,9 @@ def ccime() -> str | Response:
             apply_error(form, error)
         else:
             db.session.commit()
-            flash(_("%(name)s is marked as a CCIME representative.", name=user.full_name),
-                  "success")  # fmt: skip
+            flash(
+                _("%(name)s is marked as a CCIME representative.", name=user.full_name), "success"
+            )
             return redirect(url_for("admin.ccime"))
     today = utcnow().date()
     terms = queries.list_ccime_terms()

@@ -157,10 +157,16 @@ def edit_chapter(slug: str) -> str | Response:
         except ValidationError as error:
             apply_error(form, error)
         else:
-            changed = [name for name, value in _snapshot(chapter, fields).items()
-                       if value != before[name]]  # fmt: skip
-            audit.record(current_user, "chapter.updated", "chapter", chapter.id,
-                         f"{chapter.slug}: {', '.join(changed) or '—'}")  # fmt: skip
+            changed = [
+                name for name, value in _snapshot(chapter, fields).items() if value != before[name]
+            ]
+            audit.record(
+                current_user,
+                "chapter.updated",
+                "chapter",
+                chapter.id,
+                f"{chapter.slug}: {', '.join(changed) or '—'}",
+            )
             db.session.commit()
             flash(_("The chapter has been updated."), "success")
             return redirect(url_for("chapters.detail", slug=chapter.slug))
@@ -187,8 +193,7 @@ def coordinators(slug: str) -> str | Response:
         except ValidationError as error:
             apply_error(form, error)
         else:
-            audit.record(current_user, "coordinator.assigned", "chapter", chapter.id,
-                         _person(user))  # fmt: skip
+            audit.record(current_user, "coordinator.assigned", "chapter", chapter.id, _person(user))
             db.session.commit()
             flash(
                 _(
@@ -263,9 +268,14 @@ def import_members() -> str | Response | tuple[str, int]:
                 text, dry_run=form.dry_run.data, partial=form.partial.data
             )
             if report.applied:
-                audit.record(current_user, "members.imported", "member_import", 0,
-                             f"{report.rows} rows: {report.created} created, {report.updated} "
-                             f"updated, {report.skipped} skipped")  # fmt: skip
+                audit.record(
+                    current_user,
+                    "members.imported",
+                    "member_import",
+                    0,
+                    f"{report.rows} rows: {report.created} created, {report.updated} "
+                    f"updated, {report.skipped} skipped",
+                )
                 db.session.commit()
                 flash(
                     _(
@@ -308,8 +318,11 @@ def free_tags() -> str | Response:
                 if not concepts:
                     raise ValidationError("concept", _("No concept has that name or slug."))
                 count = member_services.map_free_tag(current_user, form.tag.data, concepts[0])
-                message = _("%(count)d members now carry “%(concept)s”.", count=count,
-                            concept=concepts[0].label(current_language()))  # fmt: skip
+                message = _(
+                    "%(count)d members now carry “%(concept)s”.",
+                    count=count,
+                    concept=concepts[0].label(current_language()),
+                )
             elif form.new_tag.data:
                 count = member_services.rename_free_tag(
                     current_user, form.tag.data, form.new_tag.data
@@ -365,18 +378,38 @@ def reject_organisation(organisation_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("admin.organisations"))
         else:
             db.session.commit()
-            flash(_("%(name)s was not verified; its users were told why.",
-                    name=organisation.name), "info")  # fmt: skip
+            flash(
+                _("%(name)s was not verified; its users were told why.", name=organisation.name),
+                "info",
+            )
             return redirect(url_for("admin.organisations"))
     flash(_("Give the reason for the organisation."), "danger")
     return redirect(url_for("admin.organisations"))
 
 
-AUDIT_CSV_COLUMNS = ("time_utc", "actor_name", "actor_id", "action", "subject_type",
-                     "subject_id", "detail")  # fmt: skip
+AUDIT_CSV_COLUMNS = (
+    "time_utc",
+    "actor_name",
+    "actor_id",
+    "action",
+    "subject_type",
+    "subject_id",
+    "detail",
+)
 # The subjects entries name today, offered as suggestions; any other type may still be typed.
-AUDIT_SUBJECT_TYPES = ("member", "need", "organisation", "concept", "free_tag", "chapter",
-                       "region", "node", "member_import", "member_export", "audit_log")  # fmt: skip
+AUDIT_SUBJECT_TYPES = (
+    "member",
+    "need",
+    "organisation",
+    "concept",
+    "free_tag",
+    "chapter",
+    "region",
+    "node",
+    "member_import",
+    "member_export",
+    "audit_log",
+)
 
 
 AUDIT_FILTERS = ("actor", "action", "subject_type", "subject_id", "date_from", "date_to")
@@ -398,10 +431,12 @@ class AuditFilterForm(FlaskForm):
 
     actor = StringField(_l("Who (name, e-mail or account number)"), validators=[Length(max=120)])
     action = StringField(_l("Action (or its start, e.g. contact.)"), validators=[Length(max=60)])
-    subject_type = StringField(_l("Subject type"), validators=[Length(max=40)],
-                               render_kw={"list": "audit-subject-types"})  # fmt: skip
-    subject_id = StringField(_l("Subject id"), validators=[Length(max=20)],
-                             render_kw={"inputmode": "numeric"})  # fmt: skip
+    subject_type = StringField(
+        _l("Subject type"), validators=[Length(max=40)], render_kw={"list": "audit-subject-types"}
+    )
+    subject_id = StringField(
+        _l("Subject id"), validators=[Length(max=20)], render_kw={"inputmode": "numeric"}
+    )
     date_from = StringField(_l("From (UTC day)"), render_kw={"type": "date"})
     date_to = StringField(_l("To (UTC day, included)"), render_kw={"type": "date"})
 
@@ -460,9 +495,15 @@ def audit_log() -> str:
         total, rows = audit.list_entries(form.filters(), page=page)
     # A bad filter is shown next to its field with the page's usual status: nothing failed.
     return render_template(
-        "admin/audit.html", form=form, rows=rows, total=total, page=page, per_page=50,
-        subject_types=AUDIT_SUBJECT_TYPES, filter_args=_filter_args(),
-    )  # fmt: skip
+        "admin/audit.html",
+        form=form,
+        rows=rows,
+        total=total,
+        page=page,
+        per_page=50,
+        subject_types=AUDIT_SUBJECT_TYPES,
+        filter_args=_filter_args(),
+    )
 
 
 @bp.route("/audit.csv")
@@ -482,9 +523,15 @@ def audit_csv() -> Response:
     def rows() -> Iterator[tuple[Any, ...]]:
         yield AUDIT_CSV_COLUMNS
         for entry, user in audit.iter_entries(filters):
-            yield (entry.created_at.isoformat(), user.full_name if user else "",
-                   user.id if user else "", entry.action, entry.subject_type,
-                   entry.subject_id, entry.detail)  # fmt: skip
+            yield (
+                entry.created_at.isoformat(),
+                user.full_name if user else "",
+                user.id if user else "",
+                entry.action,
+                entry.subject_type,
+                entry.subject_id,
+                entry.detail,
+            )
 
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     return Response(

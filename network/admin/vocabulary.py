@@ -41,10 +41,18 @@ _synonyms_hint = _l("One per line, or separated by semicolons.")
 class ConceptRenameForm(FlaskForm):
     label_es = StringField(_l("Label in Spanish"), validators=[_required, Length(max=160)])
     label_en = StringField(_l("Label in English"), validators=[_required, Length(max=160)])
-    synonyms_es = TextAreaField(_l("Synonyms in Spanish"), validators=[Length(max=4000)],
-                                description=_synonyms_hint, render_kw={"rows": 4})  # fmt: skip
-    synonyms_en = TextAreaField(_l("Synonyms in English"), validators=[Length(max=4000)],
-                                description=_synonyms_hint, render_kw={"rows": 4})  # fmt: skip
+    synonyms_es = TextAreaField(
+        _l("Synonyms in Spanish"),
+        validators=[Length(max=4000)],
+        description=_synonyms_hint,
+        render_kw={"rows": 4},
+    )
+    synonyms_en = TextAreaField(
+        _l("Synonyms in English"),
+        validators=[Length(max=4000)],
+        description=_synonyms_hint,
+        render_kw={"rows": 4},
+    )
 
 
 class ConceptMergeForm(FlaskForm):
@@ -139,8 +147,9 @@ def concepts() -> str:
     )
 
 
-def _concept_page(concept: Concept, rename_form: ConceptRenameForm,
-                  merge_form: ConceptMergeForm) -> str:  # fmt: skip
+def _concept_page(
+    concept: Concept, rename_form: ConceptRenameForm, merge_form: ConceptMergeForm
+) -> str:
     return render_template(
         "admin/concept.html",
         concept=concept,
@@ -176,8 +185,9 @@ def concept(concept_id: int) -> str | Response:
             apply_error(form, error)
         else:
             db.session.commit()
-            flash(_("“%(label)s” has been saved.", label=concept.label(current_language())),
-                  "success")  # fmt: skip
+            flash(
+                _("“%(label)s” has been saved.", label=concept.label(current_language())), "success"
+            )
             return redirect(url_for("admin.concept", concept_id=concept.id))
     return _concept_page(concept, form, ConceptMergeForm(formdata=None))
 

@@ -133,19 +133,32 @@ def _need_data(sent: dict[str, Any]) -> tuple[need_services.NeedData, list[tuple
     unknown_languages = [code for code in languages if code not in NEED_LANGUAGES]
     if unknown_languages:
         problems.append(
-            ("languages", f"Unknown language {', '.join(unknown_languages)[:100]}: choose "
-                          f"from {', '.join(NEED_LANGUAGES)}.")
-        )  # fmt: skip
+            (
+                "languages",
+                f"Unknown language {', '.join(unknown_languages)[:100]}: choose "
+                f"from {', '.join(NEED_LANGUAGES)}.",
+            )
+        )
     status = NeedStatus.DRAFT
     if sent["status"] in set(NewNeedStatus):
         status = NeedStatus(sent["status"])
     else:
         problems.append(("status", f"Choose one of: {', '.join(NewNeedStatus)}."))
     data = need_services.NeedData(
-        title=sent["title"], sector=sector, required=required, description=sent["description"],
-        nice=nice, languages=languages, modes=sent["modes"], effort_days=sent["effort_days"],
-        starts_on=starts_on, ends_on=ends_on, node=node, remote=sent["remote"], status=status,
-    )  # fmt: skip
+        title=sent["title"],
+        sector=sector,
+        required=required,
+        description=sent["description"],
+        nice=nice,
+        languages=languages,
+        modes=sent["modes"],
+        effort_days=sent["effort_days"],
+        starts_on=starts_on,
+        ends_on=ends_on,
+        node=node,
+        remote=sent["remote"],
+        status=status,
+    )
     return data, problems
 
 
@@ -183,10 +196,12 @@ def _need_json(need: Need, user: Any) -> dict[str, Any]:
         title=need.title,
         description=need.description,
         sector=LabelledOut(slug=need.sector.slug, label=need.sector.label(language)),
-        required_concepts=[LabelledOut(slug=c.slug, label=c.label(language))
-                           for c in need.required_concepts],
-        nice_concepts=[LabelledOut(slug=c.slug, label=c.label(language))
-                       for c in need.nice_concepts],
+        required_concepts=[
+            LabelledOut(slug=c.slug, label=c.label(language)) for c in need.required_concepts
+        ],
+        nice_concepts=[
+            LabelledOut(slug=c.slug, label=c.label(language)) for c in need.nice_concepts
+        ],
         languages=need.language_codes,
         modes=need.mode_names,
         effort_days=need.effort_days,
@@ -195,11 +210,10 @@ def _need_json(need: Need, user: Any) -> dict[str, Any]:
         state=NamedCode(code=need.node.code, name=need.node.name) if need.node else None,
         remote=need.remote,
         status=need.status,
-        organisation=NeedOrganisationOut(slug=need.organisation.slug,
-                                         name=need.organisation.name),
+        organisation=NeedOrganisationOut(slug=need.organisation.slug, name=need.organisation.name),
         created_at=_iso(need.created_at) or "",
         close_reason=need.close_reason if _sees_close_reason(user, need) else None,
-    )  # fmt: skip
+    )
     data = dataclasses.asdict(body)
     if data["close_reason"] is None:
         del data["close_reason"]
@@ -216,8 +230,9 @@ def _contact_json(contact: ContactRequest, details: dict[str, str] | None) -> di
         id=contact.id,
         need_id=contact.need_id,
         need_title=contact.need.title,
-        organisation=NeedOrganisationOut(slug=contact.organisation.slug,
-                                         name=contact.organisation.name),
+        organisation=NeedOrganisationOut(
+            slug=contact.organisation.slug, name=contact.organisation.name
+        ),
         member_id=contact.member_id,
         member_full_name=contact.member.full_name,
         message=contact.message,
@@ -226,7 +241,7 @@ def _contact_json(contact: ContactRequest, details: dict[str, str] | None) -> di
         created_at=_iso(contact.created_at) or "",
         answered_at=_iso(contact.answered_at),
         contact=ContactDetailsOut(**details) if details else None,
-    )  # fmt: skip
+    )
     data = dataclasses.asdict(body)
     if data["contact"] is None:
         del data["contact"]
@@ -368,8 +383,9 @@ def need_candidates(need_id: int) -> ResponseReturnValue:
     names = {c.member_id: c.profile.user.full_name for c in ranking.candidates if c.profile}
     unnamed = [c.member_id for c in ranking.candidates if c.member_id not in names]
     if unnamed:
-        names |= dict(db.session.execute(select(User.id, User.full_name)
-                                         .where(User.id.in_(unnamed))).tuples())  # fmt: skip
+        names |= dict(
+            db.session.execute(select(User.id, User.full_name).where(User.id.in_(unnamed))).tuples()
+        )
     results = [
         CandidateOut(
             member_id=c.member_id,

@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar, get_type_hints
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, jsonify, request, url_for
+from flask import abort, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from sqlalchemy import case, func, select
@@ -75,6 +75,7 @@ from network.security import (
     is_ime_admin,
     is_member_account,
 )
+from network.urls import external_url
 from network.visibility import ANONYMOUS, Tier
 from search.queries import (
     EVENT_FILTERS,
@@ -142,9 +143,11 @@ def _paging() -> tuple[int, int]:
     page_param, size_param = PAGING
     page = _int_arg("page", 1, page_param.minimum or 1, page_param.maximum or 100000)
     per_page = _int_arg(
-        "per_page", current_app.config["API_PAGE_SIZE"], size_param.minimum or 1,
+        "per_page",
+        current_app.config["API_PAGE_SIZE"],
+        size_param.minimum or 1,
         size_param.maximum or 100,
-    )  # fmt: skip
+    )
     return page, per_page
 
 
@@ -237,16 +240,25 @@ def stats() -> ResponseReturnValue:
 @documented(
     DashboardPanelOut,
     params=(
-        QueryParam("period", str, "3m, 12m (default), 24m or all.",
-                   choices=tuple(dashboard_panels.PERIODS)),
-        QueryParam("chapter", str, "A chapter's slug: IME may ask for any; a coordinator's "
-                   "token gets their own chapter (the first by name if not given)."),
-        QueryParam("by", str, "For the gap panel: sector (default) or concept.",
-                   choices=("sector", "concept")),
+        QueryParam(
+            "period", str, "3m, 12m (default), 24m or all.", choices=tuple(dashboard_panels.PERIODS)
+        ),
+        QueryParam(
+            "chapter",
+            str,
+            "A chapter's slug: IME may ask for any; a coordinator's "
+            "token gets their own chapter (the first by name if not given).",
+        ),
+        QueryParam(
+            "by",
+            str,
+            "For the gap panel: sector (default) or concept.",
+            choices=("sector", "concept"),
+        ),
     ),
     errors=(403, 404),
     path_choices={"slug": tuple(dashboard_panels.PANELS)},
-)  # fmt: skip
+)
 def dashboard_panel(slug: str) -> ResponseReturnValue:
     """One panel of the dashboard, the same figures as the table on /dashboard.
 
@@ -256,14 +268,17 @@ def dashboard_panel(slug: str) -> ResponseReturnValue:
     chapter) and coordinators' tokens (their chapter); others get 403.
     """
     if slug not in dashboard_panels.PANELS:
-        abort(404, description="No such panel. Known panels: "
-              + ", ".join(dashboard_panels.PANELS) + ".")  # fmt: skip
+        abort(
+            404,
+            description="No such panel. Known panels: " + ", ".join(dashboard_panels.PANELS) + ".",
+        )
     _check_choices()  # the pages fall back to the defaults; the API says what is wrong
     scope, _choices = dashboard_panels.scope_for(g.api_user, request.args)
     with force_locale("en"):  # the API speaks English, whatever the account's language
         body = dashboard_panels.build(slug, scope, "en").as_json()
-    return jsonify({**body, "period": scope.period,
-                    "chapter": scope.chapter.slug if scope.chapter else None})  # fmt: skip
+    return jsonify(
+        {**body, "period": scope.period, "chapter": scope.chapter.slug if scope.chapter else None}
+    )
 
 
 @bp.get("/openapi.json")
@@ -439,14 +454,27 @@ def search_endpoint() -> ResponseReturnValue:
     page, per_page = _paging()
     viewer = member_queries.build_viewer(user) if user else ANONYMOUS
     language = user.preferred_language if user else "en"
-    result = run_search(text, viewer, kind=kind, page=page, per_page=per_page, language=language,
-                        filters=filters, with_facets=True)  # fmt: skip
+    result = run_search(
+        text,
+        viewer,
+        kind=kind,
+        page=page,
+        per_page=per_page,
+        language=language,
+        filters=filters,
+        with_facets=True,
+    )
     if result.message == "empty":
         abort(400, description="Give at least one word of two letters or more in 'q'.")
     results = [_search_hit_json(row) for row in load_results(result, viewer, language)]
-    return jsonify(total=result.total, page=page, results=results, facets=result.facets,
-                   corrected=result.corrected,
-                   kinds=kind_counts(text, viewer, {kind: result.total}) or None)  # fmt: skip
+    return jsonify(
+        total=result.total,
+        page=page,
+        results=results,
+        facets=result.facets,
+        corrected=result.corrected,
+        kinds=kind_counts(text, viewer, {kind: result.total}) or None,
+    )
 
 
 def _search_hit_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -454,34 +482,61 @@ def _search_hit_json(row: dict[str, Any]) -> dict[str, Any]:
     base = {"score": hit.score, "why": [dataclasses.asdict(w) for w in hit.why]}
     if "member" in row:
         data = row["member"]
-        return {"kind": "member", "id": data["id"], "title": data["full_name"],
-                "url": url_for("members.profile", user_id=data["id"], _external=True),
-                "fields": _member_json(data), **base}  # fmt: skip
+        return {
+            "kind": "member",
+            "id": data["id"],
+            "title": data["full_name"],
+            "url": external_url("members.profile", user_id=data["id"]),
+            "fields": _member_json(data),
+            **base,
+        }
     if "event" in row:
         event = row["event"]
         summary = EventHitOut(
-            starts_at=event.local_start.isoformat(), ends_at=event.local_end.isoformat(),
-            starts_at_utc=event.starts_at.astimezone(UTC).isoformat(), timezone=event.timezone,
-            format=str(event.format), city=event.city, country=event.country,
-            language=event.language, visibility=str(event.visibility),
+            starts_at=event.local_start.isoformat(),
+            ends_at=event.local_end.isoformat(),
+            starts_at_utc=event.starts_at.astimezone(UTC).isoformat(),
+            timezone=event.timezone,
+            format=str(event.format),
+            city=event.city,
+            country=event.country,
+            language=event.language,
+            visibility=str(event.visibility),
             chapters=[c.slug for c in event.hosts],
-        )  # fmt: skip
-        return {"kind": "event", "id": event.id, "title": event.title,
-                "url": url_for("events.detail", event_id=event.id, _external=True),
-                "event": dataclasses.asdict(summary), **base}  # fmt: skip
+        )
+        return {
+            "kind": "event",
+            "id": event.id,
+            "title": event.title,
+            "url": external_url("events.detail", event_id=event.id),
+            "event": dataclasses.asdict(summary),
+            **base,
+        }
     if "need" in row:
         need = row["need"]
         summary = NeedHitOut(
-            organisation=need.organisation.name, status=str(need.status),
-            state=need.node.code if need.node else None, remote=need.remote,
+            organisation=need.organisation.name,
+            status=str(need.status),
+            state=need.node.code if need.node else None,
+            remote=need.remote,
             required_concepts=[c.slug for c in need.required_concepts],
-        )  # fmt: skip
-        return {"kind": "need", "id": need.id, "title": need.title,
-                "url": url_for("needs.detail", need_id=need.id, _external=True),
-                "need": dataclasses.asdict(summary), **base}  # fmt: skip
+        )
+        return {
+            "kind": "need",
+            "id": need.id,
+            "title": need.title,
+            "url": external_url("needs.detail", need_id=need.id),
+            "need": dataclasses.asdict(summary),
+            **base,
+        }
     chapter = row["chapter"]
-    return {"kind": "chapter", "id": chapter.id, "title": chapter.name,
-            "url": url_for("chapters.detail", slug=chapter.slug, _external=True), **base}  # fmt: skip
+    return {
+        "kind": "chapter",
+        "id": chapter.id,
+        "title": chapter.name,
+        "url": external_url("chapters.detail", slug=chapter.slug),
+        **base,
+    }
 
 
 def _optional_token_user() -> Any:
@@ -533,8 +588,8 @@ def _event_json(
         ],
         registration_opens_at=_local_iso(event.registration_opens_at, zone),
         registration_closes_at=_local_iso(event.registration_closes_at, zone),
-        url=url_for("events.detail", event_id=event.id, _external=True),
-        ics_url=url_for("events.event_ics", event_id=event.id, _external=True),
+        url=external_url("events.detail", event_id=event.id),
+        ics_url=external_url("events.event_ics", event_id=event.id),
         online_url=event.online_url if can_see_online_link(user, event, registration) else None,
         my_registration=MyRegistrationOut(
             status=active.status, position=event_services.waitlist_position(active)
@@ -684,8 +739,9 @@ def _defaults(schema: type) -> dict[str, Any]:
 
 
 def _missing(schema: type, sent: dict[str, Any]) -> list[tuple[str | None, str]]:
-    return [(name, "This field is required.") for name in _required_fields(schema)
-            if name not in sent]  # fmt: skip
+    return [
+        (name, "This field is required.") for name in _required_fields(schema) if name not in sent
+    ]
 
 
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
@@ -714,8 +770,7 @@ def _type_name(hint: Any) -> str:
         return "a list of " + {str: "strings", int: "whole numbers"}[typing.get_args(hint)[0]]
     if issubclass(hint, enum.Enum):
         return "a string"
-    return {str: "a string", int: "a whole number", bool: "true or false",
-            type(None): "null"}[hint]  # fmt: skip
+    return {str: "a string", int: "a whole number", bool: "true or false", type(None): "null"}[hint]
 
 
 def _json_object(hints: dict[str, Any], what: str, *, optional: bool = False) -> dict[str, Any]:

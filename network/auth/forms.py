@@ -45,12 +45,19 @@ class RegistrationForm(FlaskForm):
     language = SelectField(_l("Preferred language"), choices=language_choices)
     account_type = RadioField(
         _l("I am joining as"),
-        choices=[SelectChoice("member", _l("A skilled Mexican abroad")),
-                 SelectChoice("organisation", _l("Someone from an organisation in Mexico "
-                                                 "(ministry, state government, university...) "
-                                                 "looking for experts"))],
+        choices=[
+            SelectChoice("member", _l("A skilled Mexican abroad")),
+            SelectChoice(
+                "organisation",
+                _l(
+                    "Someone from an organisation in Mexico "
+                    "(ministry, state government, university...) "
+                    "looking for experts"
+                ),
+            ),
+        ],
         default="member",
-    )  # fmt: skip
+    )
 
 
 class LoginForm(FlaskForm):

@@ -17,7 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -30,20 +30,50 @@ from network.errors import ValidationError
 from network.members.models import Profile
 from network.outbox import notify, queue_email
 from network.security import Role, is_ime_admin
+from network.urls import external_url
 
 MIN_PASSWORD_LENGTH = 10
 
 # The most common passwords of ten characters or more; anything here is refused outright.
 COMMON_PASSWORDS = frozenset(
     {
-        "1234567890", "0123456789", "12345678910", "1111111111", "0000000000", "qwertyuiop",
-        "password123", "password12", "passw0rd12", "iloveyou12", "contraseña", "contrasena",
-        "contrasena1", "contraseña1", "qwerty1234", "1q2w3e4r5t", "abcdefghij", "abc1234567",
-        "mexico1234", "méxico1234", "mexico2024", "mexico2025", "mexico2026", "0987654321",
-        "1234qwerty", "qwertyuiop1", "asdfghjkl1", "zxcvbnm123", "administrator", "letmein123",
-        "welcome123", "bienvenido", "bienvenido1", "redglobalmx", "redglobal123",
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "1111111111",
+        "0000000000",
+        "qwertyuiop",
+        "password123",
+        "password12",
+        "passw0rd12",
+        "iloveyou12",
+        "contraseña",
+        "contrasena",
+        "contrasena1",
+        "contraseña1",
+        "qwerty1234",
+        "1q2w3e4r5t",
+        "abcdefghij",
+        "abc1234567",
+        "mexico1234",
+        "méxico1234",
+        "mexico2024",
+        "mexico2025",
+        "mexico2026",
+        "0987654321",
+        "1234qwerty",
+        "qwertyuiop1",
+        "asdfghjkl1",
+        "zxcvbnm123",
+        "administrator",
+        "letmein123",
+        "welcome123",
+        "bienvenido",
+        "bienvenido1",
+        "redglobalmx",
+        "redglobal123",
     }
-)  # fmt: skip
+)
 
 
 class InvalidToken(Exception):
@@ -183,9 +213,13 @@ def register_user(
         # The page must not tell a stranger who has an account: it answers as for a new one,
         # and the owner (only they read that inbox) learns of the attempt and how to get in.
         hash_password(password)  # the same work as a real registration, so the same delay
-        notify(existing, _l("Someone tried to register with your address"),
-               "register_existing", login=url_for("auth.login", email=email, _external=True),
-               reset=url_for("auth.request_password_reset", _external=True))  # fmt: skip
+        notify(
+            existing,
+            _l("Someone tried to register with your address"),
+            "register_existing",
+            login=external_url("auth.login", email=email),
+            reset=external_url("auth.request_password_reset"),
+        )
         raise EmailTaken(email)
     user = User(
         full_name=full_name,
@@ -211,7 +245,7 @@ def send_confirmation(user: User) -> None:
         locale=user.preferred_language,
         kind="confirm_email",
         user=user,
-        link=url_for("auth.confirm_email", token=token, _external=True),
+        link=external_url("auth.confirm_email", token=token),
     )
 
 
@@ -297,7 +331,7 @@ def send_password_link(
         locale=user.preferred_language,
         kind=template,
         user=user,
-        link=url_for("auth.reset_password", token=token, _external=True),
+        link=external_url("auth.reset_password", token=token),
         **context,
     )
 
@@ -341,8 +375,13 @@ def _set_password(user: User, new_password: str) -> None:
     check_password_strength(new_password, email=user.email, name=user.full_name)
     user.password_hash = hash_password(new_password)
     user.auth_stamp = new_auth_stamp()
-    notify(user, _l("Your Red Global MX password was changed"), "password_changed",
-           when=utcnow(), reset=url_for("auth.request_password_reset", _external=True))  # fmt: skip
+    notify(
+        user,
+        _l("Your Red Global MX password was changed"),
+        "password_changed",
+        when=utcnow(),
+        reset=external_url("auth.request_password_reset"),
+    )
 
 
 def end_sessions(user: User) -> None:
@@ -371,7 +410,7 @@ def request_email_change(user: User, new_email: str, password: str) -> str:
         kind="change_email",
         user=user,
         new_email=email,
-        link=url_for("auth.confirm_email_change", token=token, _external=True),
+        link=external_url("auth.confirm_email_change", token=token),
     )
     return email
 
@@ -482,8 +521,13 @@ def suspend_account(admin: User, user: User, reason: str) -> None:
     user.auth_stamp = new_auth_stamp()
     _settle_open_requests(user)
     audit.record(admin, "account.suspended", "user", user.id, reason)
-    notify(user, _l("Your Red Global MX account is suspended"), "account_suspended",
-           reason=user.suspension_reason, contact=ime_contact_address() or admin.email)  # fmt: skip
+    notify(
+        user,
+        _l("Your Red Global MX account is suspended"),
+        "account_suspended",
+        reason=user.suspension_reason,
+        contact=ime_contact_address() or admin.email,
+    )
 
 
 def _settle_open_requests(user: User) -> None:
@@ -495,9 +539,10 @@ def _settle_open_requests(user: User) -> None:
 
     now = utcnow()
     for contact in db.session.scalars(
-        select(ContactRequest).where(ContactRequest.member_id == user.id,
-                                     ContactRequest.status == ContactStatus.PENDING)
-    ):  # fmt: skip
+        select(ContactRequest).where(
+            ContactRequest.member_id == user.id, ContactRequest.status == ContactStatus.PENDING
+        )
+    ):
         contact.status = ContactStatus.LAPSED
     for mentorship in db.session.scalars(
         select(Mentorship).where(
@@ -518,8 +563,12 @@ def reinstate_account(admin: User, user: User) -> None:
     user.suspended_at = None
     user.suspension_reason = ""
     audit.record(admin, "account.reinstated", "user", user.id)
-    notify(user, _l("Your Red Global MX account is active again"), "account_reinstated",
-           link=url_for("auth.login", _external=True))  # fmt: skip
+    notify(
+        user,
+        _l("Your Red Global MX account is active again"),
+        "account_reinstated",
+        link=external_url("auth.login"),
+    )
 
 
 def search_accounts(text: str, page: int, per_page: int = 25) -> Pagination:
@@ -530,9 +579,8 @@ def search_accounts(text: str, page: int, per_page: int = 25) -> Pagination:
     text = " ".join(text.split())
     if text:
         query = query.where(
-            or_(User.full_name.icontains(text, autoescape=True),
-                User.email == text.lower())
-        )  # fmt: skip
+            or_(User.full_name.icontains(text, autoescape=True), User.email == text.lower())
+        )
     query = query.order_by(User.full_name, User.id)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 

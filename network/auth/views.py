@@ -125,10 +125,12 @@ def resend_confirmation() -> str | Response:
 def _suspended_message() -> str:
     contact = services.ime_contact_address()
     if contact:
-        return _("This account is suspended. To ask about it, contact IME at %(email)s.",
-                 email=contact)  # fmt: skip
-    return _("This account is suspended. IME has e-mailed you the reason and whom to contact "
-             "about it.")  # fmt: skip
+        return _(
+            "This account is suspended. To ask about it, contact IME at %(email)s.", email=contact
+        )
+    return _(
+        "This account is suspended. IME has e-mailed you the reason and whom to contact about it."
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -153,11 +153,15 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _bars(panel_title: Any, rows: list[dict[str, Any]], label: str, value: str,
-          kind: str = "int") -> Markup:  # fmt: skip
+def _bars(
+    panel_title: Any, rows: list[dict[str, Any]], label: str, value: str, kind: str = "int"
+) -> Markup:
     items = [(str(row[label]), float(row[value] or 0)) for row in rows]
-    return charts.bar_chart(items, label=str(panel_title),
-                            formatter=lambda v: format_cell(v if kind != "int" else int(v), kind))  # fmt: skip
+    return charts.bar_chart(
+        items,
+        label=str(panel_title),
+        formatter=lambda v: format_cell(v if kind != "int" else int(v), kind),
+    )
 
 
 def _sectors(language: str) -> list[Sector]:
@@ -167,17 +171,29 @@ def _sectors(language: str) -> list[Sector]:
 NOT_SHOWN = _l("Not given or not shown")
 
 
-def _count_panel(slug: str, title: Any, description: Any, label: tuple[str, Any],
-                 count: tuple[str, Any], pairs: Iterable[tuple[str, int]], *,
-                 ranked: bool = True) -> Panel:  # fmt: skip
+def _count_panel(
+    slug: str,
+    title: Any,
+    description: Any,
+    label: tuple[str, Any],
+    count: tuple[str, Any],
+    pairs: Iterable[tuple[str, int]],
+    *,
+    ranked: bool = True,
+) -> Panel:
     """The common shape: a label column and a count, drawn as bars. `ranked` puts the largest
     first (ties by label); otherwise the given order (regions, statuses) is kept."""
     rows = [{label[0]: name, count[0]: n} for name, n in pairs]
     if ranked:
         rows.sort(key=lambda row: (-row[count[0]], row[label[0]]))
-    return Panel(slug, title, description,
-                 [Column(label[0], label[1], "text"), Column(count[0], count[1])],
-                 rows, _bars(title, rows[:25], label[0], count[0]))  # fmt: skip
+    return Panel(
+        slug,
+        title,
+        description,
+        [Column(label[0], label[1], "text"), Column(count[0], count[1])],
+        rows,
+        _bars(title, rows[:25], label[0], count[0]),
+    )
 
 
 # ---------------------------------------------------------------- members
@@ -187,11 +203,14 @@ def members_by_region(scope: Scope, language: str) -> Panel:
     counts = chapter_queries.count_members_by_region(since=scope.since, chapter_id=scope.chapter_id)
     regions = sorted(db.session.scalars(db.select(Region)), key=lambda r: r.position)
     return _count_panel(
-        "members-by-region", _l("Members by region"),
+        "members-by-region",
+        _l("Members by region"),
         _l("Members of the region's active chapters (a member of two chapters counts once)."),
-        ("region", _l("Region")), ("members", _l("Members")),
-        [(r.name(language), counts.get(r.slug, 0)) for r in regions], ranked=False,
-    )  # fmt: skip
+        ("region", _l("Region")),
+        ("members", _l("Members")),
+        [(r.name(language), counts.get(r.slug, 0)) for r in regions],
+        ranked=False,
+    )
 
 
 def members_by_country(scope: Scope, language: str) -> Panel:
@@ -199,18 +218,31 @@ def members_by_country(scope: Scope, language: str) -> Panel:
         since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     rows = sorted(
-        ({"country": country_name(code, language) if code else str(NOT_SHOWN), "code": code or "",
-          "members": n} for code, n in counts.items()),
+        (
+            {
+                "country": country_name(code, language) if code else str(NOT_SHOWN),
+                "code": code or "",
+                "members": n,
+            }
+            for code, n in counts.items()
+        ),
         key=lambda row: (-row["members"], row["country"]),
-    )  # fmt: skip
+    )
     title = _l("Members by country of residence")
     return Panel(
-        "members-by-country", title,
-        _l("Where members live, as their profiles say (a country kept private is not counted in it)."),
-        [Column("country", _l("Country"), "text"), Column("code", _l("Code"), "text"),
-         Column("members", _l("Members"))],
-        rows, _bars(title, rows[:25], "country", "members"),
-    )  # fmt: skip
+        "members-by-country",
+        title,
+        _l(
+            "Where members live, as their profiles say (a country kept private is not counted in it)."
+        ),
+        [
+            Column("country", _l("Country"), "text"),
+            Column("code", _l("Code"), "text"),
+            Column("members", _l("Members")),
+        ],
+        rows,
+        _bars(title, rows[:25], "country", "members"),
+    )
 
 
 def members_by_sector(scope: Scope, language: str) -> Panel:
@@ -218,11 +250,13 @@ def members_by_sector(scope: Scope, language: str) -> Panel:
         since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     return _count_panel(
-        "members-by-sector", _l("Members by sector of expertise"),
+        "members-by-sector",
+        _l("Members by sector of expertise"),
         _l("Members holding at least one concept of the sector; a member may count in several."),
-        ("sector", _l("Sector")), ("members", _l("Members")),
+        ("sector", _l("Sector")),
+        ("members", _l("Members")),
         [(s.label(language), counts.get(s.slug, 0)) for s in _sectors(language)],
-    )  # fmt: skip
+    )
 
 
 def top_concepts(scope: Scope, language: str) -> Panel:
@@ -235,11 +269,17 @@ def top_concepts(scope: Scope, language: str) -> Panel:
     ]
     title = _l("Top 20 concepts")
     return Panel(
-        "top-concepts", title, _l("The expertise members hold most often."),
-        [Column("concept", _l("Concept"), "text"), Column("sector", _l("Sector"), "text"),
-         Column("members", _l("Members"))],
-        rows, _bars(title, rows, "concept", "members"),
-    )  # fmt: skip
+        "top-concepts",
+        title,
+        _l("The expertise members hold most often."),
+        [
+            Column("concept", _l("Concept"), "text"),
+            Column("sector", _l("Sector"), "text"),
+            Column("members", _l("Members")),
+        ],
+        rows,
+        _bars(title, rows, "concept", "members"),
+    )
 
 
 def openness(scope: Scope, language: str) -> Panel:
@@ -247,61 +287,98 @@ def openness(scope: Scope, language: str) -> Panel:
         since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     rows = [
-        {"what": str(_l("Open to mentoring")), "members": figures.mentoring,
-         "share": _share(figures.mentoring, figures.members)},
-        {"what": str(_l("Open to organisations' requests")), "members": figures.requests,
-         "share": _share(figures.requests, figures.members)},
-    ]  # fmt: skip
+        {
+            "what": str(_l("Open to mentoring")),
+            "members": figures.mentoring,
+            "share": _share(figures.mentoring, figures.members),
+        },
+        {
+            "what": str(_l("Open to organisations' requests")),
+            "members": figures.requests,
+            "share": _share(figures.requests, figures.members),
+        },
+    ]
     title = _l("Openness to mentoring and to requests")
     return Panel(
-        "openness", title,
+        "openness",
+        title,
         _l("Share of members who say they are open (and show it to IME at least)."),
-        [Column("what", _l("Open to"), "text"), Column("members", _l("Members")),
-         Column("share", _l("Share of members"), "percent")],
-        rows, _bars(title, rows, "what", "share", "percent"),
+        [
+            Column("what", _l("Open to"), "text"),
+            Column("members", _l("Members")),
+            Column("share", _l("Share of members"), "percent"),
+        ],
+        rows,
+        _bars(title, rows, "what", "share", "percent"),
         summary=[(_l("Members"), format_cell(figures.members, "int"))],
-    )  # fmt: skip
+    )
 
 
 def growth(scope: Scope, language: str) -> Panel:
     joined = member_queries.count_new_members_by_month(
         since=scope.since, chapter_id=scope.chapter_id
     )
-    confirmed = member_queries.count_confirmations_by_month(since=scope.since,
-                                                            chapter_id=scope.chapter_id)  # fmt: skip
+    confirmed = member_queries.count_confirmations_by_month(
+        since=scope.since, chapter_id=scope.chapter_id
+    )
     months = scope.months(set(joined) | set(confirmed))
-    rows = [{"month": m, "new_members": joined.get(m, 0), "confirmed": confirmed.get(m, 0)}
-            for m in months]  # fmt: skip
+    rows = [
+        {"month": m, "new_members": joined.get(m, 0), "confirmed": confirmed.get(m, 0)}
+        for m in months
+    ]
     title = _l("Growth per month")
     return Panel(
-        "growth", title,
+        "growth",
+        title,
         _l("New member accounts, and profiles by the month of their latest confirmation."),
-        [Column("month", _l("Month"), "text"), Column("new_members", _l("New members")),
-         Column("confirmed", _l("Profiles confirmed"))],
+        [
+            Column("month", _l("Month"), "text"),
+            Column("new_members", _l("New members")),
+            Column("confirmed", _l("Profiles confirmed")),
+        ],
         rows,
-        charts.column_chart(months, [(str(_l("New members")), [r["new_members"] for r in rows]),
-                                     (str(_l("Profiles confirmed")), [r["confirmed"] for r in rows])],
-                            label=str(title)),
-    )  # fmt: skip
+        charts.column_chart(
+            months,
+            [
+                (str(_l("New members")), [r["new_members"] for r in rows]),
+                (str(_l("Profiles confirmed")), [r["confirmed"] for r in rows]),
+            ],
+            label=str(title),
+        ),
+    )
 
 
 def freshness(scope: Scope, language: str) -> Panel:
     cutoff = scope.now - timedelta(days=365)
     facts = chapter_queries.profile_freshness_by_chapter(cutoff, chapter_id=scope.chapter_id)
     rows = sorted(
-        ({"chapter": f.chapter.name, "members": f.members, "confirmed": f.confirmed,
-          "share": _share(f.confirmed, f.members)} for f in facts),
+        (
+            {
+                "chapter": f.chapter.name,
+                "members": f.members,
+                "confirmed": f.confirmed,
+                "share": _share(f.confirmed, f.members),
+            }
+            for f in facts
+        ),
         key=lambda row: (row["share"] if row["share"] is not None else 2, row["chapter"]),
-    )  # fmt: skip
+    )
     title = _l("Profile freshness per chapter")
     return Panel(
-        "freshness", title,
-        _l("Share of each chapter's members who confirmed their profile within the last 12 months; the stalest chapters first."),
-        [Column("chapter", _l("Chapter"), "text"), Column("members", _l("Members")),
-         Column("confirmed", _l("Confirmed within 12 months")),
-         Column("share", _l("Share confirmed"), "percent")],
-        rows, _bars(title, rows, "chapter", "share", "percent"),
-    )  # fmt: skip
+        "freshness",
+        title,
+        _l(
+            "Share of each chapter's members who confirmed their profile within the last 12 months; the stalest chapters first."
+        ),
+        [
+            Column("chapter", _l("Chapter"), "text"),
+            Column("members", _l("Members")),
+            Column("confirmed", _l("Confirmed within 12 months")),
+            Column("share", _l("Share confirmed"), "percent"),
+        ],
+        rows,
+        _bars(title, rows, "chapter", "share", "percent"),
+    )
 
 
 # ---------------------------------------------------------------- chapters' activity
@@ -313,31 +390,51 @@ def events_per_month(scope: Scope, language: str) -> Panel:
     rows = [{"month": m, "events": counts.get(m, 0)} for m in months]
     title = _l("Events per month")
     return Panel(
-        "events-per-month", title, _l("Published events by the month they started in."),
+        "events-per-month",
+        title,
+        _l("Published events by the month they started in."),
         [Column("month", _l("Month"), "text"), Column("events", _l("Events"))],
-        rows, charts.column_chart(months, [(str(_l("Events")), [r["events"] for r in rows])],
-                                  label=str(title)),
-    )  # fmt: skip
+        rows,
+        charts.column_chart(
+            months, [(str(_l("Events")), [r["events"] for r in rows])], label=str(title)
+        ),
+    )
 
 
 def chapter_activity(scope: Scope, language: str) -> Panel:
     facts = event_queries.chapter_activity(since=scope.since, chapter_id=scope.chapter_id)
     rows = sorted(
-        ({"chapter": a.chapter.name, "events": a.events, "registrations": a.registrations,
-          "attended": a.attended, "attendance": a.attendance_rate, "promotions": a.promotions}
-         for a in facts),
+        (
+            {
+                "chapter": a.chapter.name,
+                "events": a.events,
+                "registrations": a.registrations,
+                "attended": a.attended,
+                "attendance": a.attendance_rate,
+                "promotions": a.promotions,
+            }
+            for a in facts
+        ),
         key=lambda row: (-row["events"], row["chapter"]),
-    )  # fmt: skip
+    )
     title = _l("Chapter activity")
     return Panel(
-        "chapter-activity", title,
-        _l("Events that have started, their confirmed registrations, check-ins (attendance rate = checked in ÷ registered) and seats given from the waitlist."),
-        [Column("chapter", _l("Chapter"), "text"), Column("events", _l("Events")),
-         Column("registrations", _l("Registrations")), Column("attended", _l("Attended")),
-         Column("attendance", _l("Attendance rate"), "percent"),
-         Column("promotions", _l("Waitlist promotions"))],
-        rows, _bars(title, rows[:25], "chapter", "events"),
-    )  # fmt: skip
+        "chapter-activity",
+        title,
+        _l(
+            "Events that have started, their confirmed registrations, check-ins (attendance rate = checked in ÷ registered) and seats given from the waitlist."
+        ),
+        [
+            Column("chapter", _l("Chapter"), "text"),
+            Column("events", _l("Events")),
+            Column("registrations", _l("Registrations")),
+            Column("attended", _l("Attended")),
+            Column("attendance", _l("Attendance rate"), "percent"),
+            Column("promotions", _l("Waitlist promotions")),
+        ],
+        rows,
+        _bars(title, rows[:25], "chapter", "events"),
+    )
 
 
 # ---------------------------------------------------------------- needs
@@ -352,32 +449,42 @@ def needs_by_status(scope: Scope, language: str) -> Panel:
     statuses = _need_statuses(scope)
     counts = need_queries.count_needs_by_status(since=scope.since, statuses=statuses)
     return _count_panel(
-        "needs-by-status", _l("Needs by status"),
+        "needs-by-status",
+        _l("Needs by status"),
         _l("Needs created or opened during the period, by where they are now."),
-        ("status", _l("Status")), ("needs", _l("Needs")),
-        [(str(NEED_STATUS_LABELS[s]), counts.get(str(s), 0)) for s in (statuses or tuple(NeedStatus))],
+        ("status", _l("Status")),
+        ("needs", _l("Needs")),
+        [
+            (str(NEED_STATUS_LABELS[s]), counts.get(str(s), 0))
+            for s in (statuses or tuple(NeedStatus))
+        ],
         ranked=False,
-    )  # fmt: skip
+    )
 
 
 def needs_by_sector(scope: Scope, language: str) -> Panel:
     counts = need_queries.count_needs_by_sector(since=scope.since, statuses=_need_statuses(scope))
     return _count_panel(
-        "needs-by-sector", _l("Needs by sector"), _l("Needs posted (opened) during the period."),
-        ("sector", _l("Sector")), ("needs", _l("Needs")),
+        "needs-by-sector",
+        _l("Needs by sector"),
+        _l("Needs posted (opened) during the period."),
+        ("sector", _l("Sector")),
+        ("needs", _l("Needs")),
         [(s.label(language), counts.get(s.slug, 0)) for s in _sectors(language)],
-    )  # fmt: skip
+    )
 
 
 def needs_by_state(scope: Scope, language: str) -> Panel:
     counts = need_queries.count_needs_by_node(since=scope.since, statuses=_need_statuses(scope))
     nodes = {n.code: n.name for n in db.session.scalars(db.select(Node))}
     return _count_panel(
-        "needs-by-state", _l("Needs by state (node)"),
+        "needs-by-state",
+        _l("Needs by state (node)"),
         _l("Needs posted during the period, by the Mexican state they serve."),
-        ("state", _l("State")), ("needs", _l("Needs")),
+        ("state", _l("State")),
+        ("needs", _l("Needs")),
         [(nodes.get(code, code) if code else str(_l("National")), n) for code, n in counts.items()],
-    )  # fmt: skip
+    )
 
 
 def contact_requests(scope: Scope, language: str) -> Panel:
@@ -396,18 +503,27 @@ def contact_requests(scope: Scope, language: str) -> Panel:
     rate = figures.acceptance_rate
     title = _l("Contact requests")
     return Panel(
-        "contact-requests", title,
-        _l("Requests organisations sent to experts during the period, by answer. The acceptance rate counts accepted among the settled ones (answered or lapsed)."),
-        [Column("outcome", _l("Answer"), "text"), Column("requests", _l("Requests")),
-         Column("share", _l("Share of requests"), "percent")],
-        rows, _bars(title, rows, "outcome", "requests"),
+        "contact-requests",
+        title,
+        _l(
+            "Requests organisations sent to experts during the period, by answer. The acceptance rate counts accepted among the settled ones (answered or lapsed)."
+        ),
+        [
+            Column("outcome", _l("Answer"), "text"),
+            Column("requests", _l("Requests")),
+            Column("share", _l("Share of requests"), "percent"),
+        ],
+        rows,
+        _bars(title, rows, "outcome", "requests"),
         summary=[
             (_l("Requests sent"), format_cell(figures.sent, "int")),
             (_l("Acceptance rate"), format_cell(rate, "percent")),
-            (_l("Median days from posting to the first accepted contact"),
-             format_cell(statistics.median(days) if days else None, "days")),
+            (
+                _l("Median days from posting to the first accepted contact"),
+                format_cell(statistics.median(days) if days else None, "days"),
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def outcomes(scope: Scope, language: str) -> Panel:
@@ -416,23 +532,37 @@ def outcomes(scope: Scope, language: str) -> Panel:
         since=scope.since, chapter_id=scope.chapter_id
     )
     rows = sorted(
-        ({"sector": s.label(language), "needs_completed": by_sector[s.slug][0],
-          "days": by_sector[s.slug][1]} for s in _sectors(language) if s.slug in by_sector),
+        (
+            {
+                "sector": s.label(language),
+                "needs_completed": by_sector[s.slug][0],
+                "days": by_sector[s.slug][1],
+            }
+            for s in _sectors(language)
+            if s.slug in by_sector
+        ),
         key=lambda row: (-row["days"], row["sector"]),
-    )  # fmt: skip
+    )
     title = _l("Outcomes")
     return Panel(
-        "outcomes", title,
-        _l("Needs completed during the period and the days of work recorded in their outcomes, by sector."),
-        [Column("sector", _l("Sector"), "text"), Column("needs_completed", _l("Needs completed")),
-         Column("days", _l("Days contributed"))],
-        rows, _bars(title, rows, "sector", "days"),
+        "outcomes",
+        title,
+        _l(
+            "Needs completed during the period and the days of work recorded in their outcomes, by sector."
+        ),
+        [
+            Column("sector", _l("Sector"), "text"),
+            Column("needs_completed", _l("Needs completed")),
+            Column("days", _l("Days contributed")),
+        ],
+        rows,
+        _bars(title, rows, "sector", "days"),
         summary=[
             (_l("Needs completed"), format_cell(sum(n for n, _d in by_sector.values()), "int")),
             (_l("Days contributed"), format_cell(sum(d for _n, d in by_sector.values()), "int")),
             (_l("Experts who contributed"), format_cell(experts, "int")),
         ],
-    )  # fmt: skip
+    )
 
 
 # ---------------------------------------------------------------- supply against demand
@@ -466,31 +596,53 @@ def gap(scope: Scope, language: str) -> Panel:
     by_country: dict[str | None, int] = {}
     for (_key, country), n in supply.items():
         by_country[country] = by_country.get(country, 0) + n
-    countries = [c for c, _n in sorted(((c, n) for c, n in by_country.items() if c),
-                                       key=lambda item: (-item[1], item[0]))][:GAP_COUNTRIES]  # fmt: skip
+    countries = [
+        c
+        for c, _n in sorted(
+            ((c, n) for c, n in by_country.items() if c), key=lambda item: (-item[1], item[0])
+        )
+    ][:GAP_COUNTRIES]
     rows = []
     for key, name in keys:
         cells = {c: supply.get((key, c), 0) for c in countries}
         total = sum(n for (k, _c), n in supply.items() if k == key)
         needs = demand.get(key, 0)
-        row: dict[str, Any] = {"row": name, "needs": needs, "experts": total,
-                               "per_need": round(total / needs, 1) if needs else None}  # fmt: skip
+        row: dict[str, Any] = {
+            "row": name,
+            "needs": needs,
+            "experts": total,
+            "per_need": round(total / needs, 1) if needs else None,
+        }
         row.update({f"country_{c}": cells[c] for c in countries})
         row["elsewhere"] = total - sum(cells.values())
         if needs or total:
             rows.append(row)
-    rows.sort(key=lambda r: (0 if r["needs"] else 1, r["per_need"] if r["per_need"] is not None else 0,
-                             -r["needs"], r["row"]))  # fmt: skip
+    rows.sort(
+        key=lambda r: (
+            0 if r["needs"] else 1,
+            r["per_need"] if r["per_need"] is not None else 0,
+            -r["needs"],
+            r["row"],
+        )
+    )
     title = _l("Supply and demand: experts available against needs posted")
     return Panel(
-        "gap", title,
-        _l("Experts organisations can reach (open to requests, showing it and their expertise), by country of residence, against the needs posted during the period that are still open or in progress. Rows with needs and the fewest experts per need come first; “not covered” marks needs no available expert holds."),
-        [label_column, Column("needs", _l("Needs posted")), Column("experts", _l("Experts available")),
-         Column("per_need", _l("Experts per need"), "text"),
-         *[Column(f"country_{c}", country_name(c, language), "heat") for c in countries],
-         Column("elsewhere", _l("Elsewhere or not shown"))],
-        rows, heat=True,
-    )  # fmt: skip
+        "gap",
+        title,
+        _l(
+            "Experts organisations can reach (open to requests, showing it and their expertise), by country of residence, against the needs posted during the period that are still open or in progress. Rows with needs and the fewest experts per need come first; “not covered” marks needs no available expert holds."
+        ),
+        [
+            label_column,
+            Column("needs", _l("Needs posted")),
+            Column("experts", _l("Experts available")),
+            Column("per_need", _l("Experts per need"), "text"),
+            *[Column(f"country_{c}", country_name(c, language), "heat") for c in countries],
+            Column("elsewhere", _l("Elsewhere or not shown")),
+        ],
+        rows,
+        heat=True,
+    )
 
 
 def scope_for(user: Any, args: Any) -> tuple[Scope, list[Chapter]]:
@@ -542,15 +694,33 @@ PANELS: dict[str, Callable[[Scope, str], Panel]] = {
 
 # (title, panels, what a chapter's view of the group counts, when it is not only the chapter)
 GROUPS: list[tuple[Any, list[str], Any]] = [
-    (_l("Members"), ["members-by-region", "members-by-country", "members-by-sector", "top-concepts",
-                     "openness", "growth", "freshness"], None),
+    (
+        _l("Members"),
+        [
+            "members-by-region",
+            "members-by-country",
+            "members-by-sector",
+            "top-concepts",
+            "openness",
+            "growth",
+            "freshness",
+        ],
+        None,
+    ),
     (_l("Chapters' activity"), ["events-per-month", "chapter-activity"], None),
-    (_l("Needs"), ["needs-by-status", "needs-by-sector", "needs-by-state", "contact-requests",
-                   "outcomes"],
-     _l("Needs by status, sector and state are the whole network's published needs; contact requests and outcomes are those of the chapter's members.")),
-    (_l("Supply and demand"), ["gap"],
-     _l("The experts are the chapter's members; the needs are the whole network's.")),
-]  # fmt: skip
+    (
+        _l("Needs"),
+        ["needs-by-status", "needs-by-sector", "needs-by-state", "contact-requests", "outcomes"],
+        _l(
+            "Needs by status, sector and state are the whole network's published needs; contact requests and outcomes are those of the chapter's members."
+        ),
+    ),
+    (
+        _l("Supply and demand"),
+        ["gap"],
+        _l("The experts are the chapter's members; the needs are the whole network's."),
+    ),
+]
 
 
 def build(slug: str, scope: Scope, language: str) -> Panel:

@@ -15,8 +15,9 @@ from network.security import dashboard_chapter_ids, login_required
 
 @bp.route("/about/stats")
 def public_stats() -> str:
-    return render_template("dashboard/stats.html", stats=public_statistics(current_language()),
-                           small_cell=SMALL_CELL)  # fmt: skip
+    return render_template(
+        "dashboard/stats.html", stats=public_statistics(current_language()), small_cell=SMALL_CELL
+    )
 
 
 def scope_args(scope: panels.Scope) -> dict[str, str]:
@@ -36,11 +37,18 @@ def dashboard() -> str:
     language = current_language()
     built = {slug: panels.build(slug, scope, language) for slug in panels.PANELS}
     return render_template(
-        "dashboard/dashboard.html", scope=scope, chapters=choices, groups=panels.GROUPS,
-        panels=built, periods=panels.PERIODS, args=scope_args(scope),
+        "dashboard/dashboard.html",
+        scope=scope,
+        chapters=choices,
+        groups=panels.GROUPS,
+        panels=built,
+        periods=panels.PERIODS,
+        args=scope_args(scope),
         whole_network=dashboard_chapter_ids(current_user) is None,
-        format_cell=panels.format_cell, heat_level=heat_level, heat_top=panels.heat_top,
-    )  # fmt: skip
+        format_cell=panels.format_cell,
+        heat_level=heat_level,
+        heat_top=panels.heat_top,
+    )
 
 
 @bp.route("/dashboard/<slug>.csv")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import url_for
 from icalendar import Calendar
 from icalendar import Event as ICalEvent
 
 from network.db import utcnow
 from network.events.models import Event
+from network.urls import external_url
 
 PRODID = "-//Red Global MX//Eventos//ES"
 
@@ -25,7 +25,7 @@ def _component(event: Event, *, with_link: bool) -> ICalEvent:
     component.add("summary", event.title)
     component.add("dtstart", event.local_start)
     component.add("dtend", event.local_end)
-    page = url_for("events.detail", event_id=event.id, _external=True)
+    page = external_url("events.detail", event_id=event.id)
     component.add("url", page)
     description = event.description.strip()
     if with_link and event.online_url:

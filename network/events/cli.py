@@ -7,7 +7,6 @@ from flask.cli import AppGroup
 
 from network.db import db
 from network.events import services
-from network.outbox import site_links
 
 cli = AppGroup("events", help="Chapter events.")
 
@@ -15,7 +14,6 @@ cli = AppGroup("events", help="Chapter events.")
 @cli.command("send-reminders")
 def send_reminders() -> None:
     """Queue a reminder for confirmed attendees of events starting within 24 hours (once each)."""
-    with site_links():
-        queued = services.send_reminders()
-        db.session.commit()
+    queued = services.send_reminders()
+    db.session.commit()
     click.echo(f"queued {queued} reminders")

@@ -38,8 +38,9 @@ def _local(day: datetime, hour: int) -> datetime:
     return day.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None)
 
 
-def seed_demo_events(chapters: list[Chapter], people: list[User], accounts: dict[str, User],
-                     rng: random.Random) -> int:  # fmt: skip
+def seed_demo_events(
+    chapters: list[Chapter], people: list[User], accounts: dict[str, User], rng: random.Random
+) -> int:
     concepts = {c.slug: c for c in db.session.query(Concept)}
     today = utcnow()
     count = 0
@@ -50,10 +51,22 @@ def seed_demo_events(chapters: list[Chapter], people: list[User], accounts: dict
         for offset in (-40, rng.randint(5, 20), rng.randint(25, 60)):
             title, language, topic_slugs = rng.choice(TITLES)
             day = today + timedelta(days=offset)
-            fmt = rng.choice([EventFormat.IN_PERSON, EventFormat.IN_PERSON, EventFormat.ONLINE,
-                              EventFormat.HYBRID])  # fmt: skip
-            event = _event(chapter, title.format(city=chapter.city), language, fmt, day,
-                           capacity=rng.choice([None, 20, 40, 80]))  # fmt: skip
+            fmt = rng.choice(
+                [
+                    EventFormat.IN_PERSON,
+                    EventFormat.IN_PERSON,
+                    EventFormat.ONLINE,
+                    EventFormat.HYBRID,
+                ]
+            )
+            event = _event(
+                chapter,
+                title.format(city=chapter.city),
+                language,
+                fmt,
+                day,
+                capacity=rng.choice([None, 20, 40, 80]),
+            )
             event.topics = [concepts[s] for s in topic_slugs if s in concepts]
             attendees = rng.sample(people, k=min(len(people), rng.randint(3, 15)))
             _register(event, attendees)
@@ -61,8 +74,14 @@ def seed_demo_events(chapters: list[Chapter], people: list[User], accounts: dict
     # The demo coordinator's showcase: a small hybrid workshop, full, with a waitlist.
     valley = by_slug.get("silicon-valley")
     if valley is not None:
-        event = _event(valley, "Taller: del laboratorio a la startup", "es", EventFormat.HYBRID,
-                       today + timedelta(days=9), capacity=6)  # fmt: skip
+        event = _event(
+            valley,
+            "Taller: del laboratorio a la startup",
+            "es",
+            EventFormat.HYBRID,
+            today + timedelta(days=9),
+            capacity=6,
+        )
         event.questions = [EventQuestion(position=0, label="¿Alguna necesidad alimentaria?")]
         _register(event, [accounts["member"], *rng.sample(people, k=min(len(people), 8))])
         count += 1
@@ -70,8 +89,14 @@ def seed_demo_events(chapters: list[Chapter], people: list[User], accounts: dict
     return count
 
 
-def _event(chapter: Chapter, title: str, language: str, fmt: EventFormat, day: datetime,
-           capacity: int | None) -> Event:  # fmt: skip
+def _event(
+    chapter: Chapter,
+    title: str,
+    language: str,
+    fmt: EventFormat,
+    day: datetime,
+    capacity: int | None,
+) -> Event:
     start = _local(day, 18 if fmt != EventFormat.ONLINE else 17)
     online = fmt != EventFormat.IN_PERSON
     event = Event(
@@ -107,10 +132,14 @@ def _register(event: Event, people: list[Any]) -> None:
     for number, user in enumerate(people, start=1):
         seat = event.capacity is None or confirmed < event.capacity
         confirmed += seat
-        db.session.add(Registration(
-            event=event, user_id=user.id, queue_number=number,
-            status=RegistrationStatus.CONFIRMED if seat else RegistrationStatus.WAITLISTED,
-            confirmed_at=utcnow() if seat else None,
-            attended_at=event.ends_at if seat and event.ends_at < utcnow() else None,
-        ))  # fmt: skip
+        db.session.add(
+            Registration(
+                event=event,
+                user_id=user.id,
+                queue_number=number,
+                status=RegistrationStatus.CONFIRMED if seat else RegistrationStatus.WAITLISTED,
+                confirmed_at=utcnow() if seat else None,
+                attended_at=event.ends_at if seat and event.ends_at < utcnow() else None,
+            )
+        )
     event.seat_version = len(people)

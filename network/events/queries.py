@@ -72,8 +72,9 @@ class EventFilters:
         )
 
 
-def list_events(viewer: Any, filters: EventFilters, page: int, per_page: int,
-                now: datetime | None = None) -> Pagination:  # fmt: skip
+def list_events(
+    viewer: Any, filters: EventFilters, page: int, per_page: int, now: datetime | None = None
+) -> Pagination:
     """Network-wide list: upcoming soonest first (or past, latest first), drafts excluded."""
     now = now or utcnow()
     query = visible_events(viewer).where(Event.status != EventStatus.DRAFT)
@@ -105,8 +106,9 @@ def list_events(viewer: Any, filters: EventFilters, page: int, per_page: int,
     return db.paginate(_eager(query), page=page, per_page=per_page, error_out=False)
 
 
-def list_chapter_events(chapter: Chapter, viewer: Any, *, past: bool = False,
-                        limit: int = 20) -> list[Event]:  # fmt: skip
+def list_chapter_events(
+    chapter: Chapter, viewer: Any, *, past: bool = False, limit: int = 20
+) -> list[Event]:
     """A chapter's events (as host or co-host) that the viewer may see."""
     now = utcnow()
     query = visible_events(viewer).where(
@@ -178,11 +180,13 @@ def list_attendees(event: Event) -> list[Registration]:
         db.session.scalars(
             select(Registration)
             .where(Registration.event_id == event.id)
-            .options(selectinload(Registration.user).selectinload(User.profile),
-                     selectinload(Registration.answers))
+            .options(
+                selectinload(Registration.user).selectinload(User.profile),
+                selectinload(Registration.answers),
+            )
             .order_by(order, Registration.queue_number)
         )
-    )  # fmt: skip
+    )
 
 
 def list_my_registrations(user: Any, *, include_past: bool = True) -> list[Registration]:
@@ -227,7 +231,7 @@ def list_personal_feed(user: User) -> list[Registration]:
             .options(selectinload(Registration.event).selectinload(Event.hosts))
             .order_by(Event.starts_at)
         )
-    )  # fmt: skip
+    )
 
 
 def filter_choices() -> dict[str, list[Any]]:

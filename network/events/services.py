@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -43,6 +42,7 @@ from network.security import (
     is_ime_admin,
     is_member_account,
 )
+from network.urls import external_url
 
 MAX_QUESTIONS = 5
 REMINDER_WINDOW = timedelta(hours=24)
@@ -99,8 +99,13 @@ def _check(data: EventData, author: User) -> None:
         raise ValidationError("chapters", _l("Choose at least one hosting chapter."))
     if not data.title.strip():
         raise ValidationError("title", _l("Give the event a title."))
-    for name, limit in (("title", 200), ("venue", 200), ("address", 300), ("city", 120),
-                        ("online_url", 500)):  # fmt: skip
+    for name, limit in (
+        ("title", 200),
+        ("venue", 200),
+        ("address", 300),
+        ("city", 120),
+        ("online_url", 500),
+    ):
         if len(getattr(data, name) or "") > limit:
             raise ValidationError(name, _l("At most %(n)d characters.", n=limit))
     if not is_timezone(data.timezone):
@@ -123,11 +128,13 @@ def _check(data: EventData, author: User) -> None:
     if data.online_url and not data.online_url.startswith(("https://", "http://")):
         raise ValidationError("online_url", _l("The link must start with https://."))
     if data.closes_local and data.closes_local > data.starts_local:
-        raise ValidationError("registration_closes_at",
-                              _l("Registration must close before the event starts."))  # fmt: skip
+        raise ValidationError(
+            "registration_closes_at", _l("Registration must close before the event starts.")
+        )
     if data.opens_local and data.opens_local >= (data.closes_local or data.starts_local):
-        raise ValidationError("registration_opens_at",
-                              _l("Registration must open before it closes."))  # fmt: skip
+        raise ValidationError(
+            "registration_opens_at", _l("Registration must open before it closes.")
+        )
     if len(data.questions or []) > MAX_QUESTIONS:
         raise ValidationError("questions", _l("Ask at most five questions."))
 
@@ -155,8 +162,16 @@ def _apply(event: Event, data: EventData) -> bool:
     }
     if not values["city"] and data.hosts and data.format != EventFormat.ONLINE:
         values["city"] = data.hosts[0].city
-    calendar_fields = {"title", "description", "venue", "address", "online_url", "timezone",
-                       "starts_at", "ends_at"}  # fmt: skip
+    calendar_fields = {
+        "title",
+        "description",
+        "venue",
+        "address",
+        "online_url",
+        "timezone",
+        "starts_at",
+        "ends_at",
+    }
     changed = False
     for name, value in values.items():
         if getattr(event, name) != value:
@@ -175,8 +190,9 @@ def _apply(event: Event, data: EventData) -> bool:
                     "questions",
                     _l("People have already answered; the questions can no longer change."),
                 )
-            event.questions = [EventQuestion(position=i, label=label)
-                               for i, label in enumerate(labels)]  # fmt: skip
+            event.questions = [
+                EventQuestion(position=i, label=label) for i, label in enumerate(labels)
+            ]
     event.updated_at = utcnow()
     return changed
 
@@ -374,19 +390,20 @@ def promote_waitlist(event: Event, *, locked: bool = False) -> list[Registration
     waiting = list(
         db.session.scalars(
             select(Registration)
-            .where(Registration.event_id == event.id,
-                   Registration.status == RegistrationStatus.WAITLISTED)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+            )
             .order_by(Registration.queue_number, Registration.id)
         )
-    )  # fmt: skip
+    )
     free = len(waiting) if event.capacity is None else event.capacity - _confirmed_count(event)
     promoted = waiting[: max(free, 0)]
     now = utcnow()
     for registration in promoted:
         registration.status = RegistrationStatus.CONFIRMED
         registration.confirmed_at = registration.promoted_at = now
-        _notify(registration, "event_promoted",
-                _l("You have a seat: %(title)s", title=event.title))  # fmt: skip
+        _notify(registration, "event_promoted", _l("You have a seat: %(title)s", title=event.title))
     db.session.flush()
     return promoted
 
@@ -461,7 +478,7 @@ def _notify(registration: Registration, template: str, subject: Any) -> None:
         kind=template,
         user=user,
         event=registration.event,
-        link=url_for("events.detail", event_id=registration.event_id, _external=True),
+        link=external_url("events.detail", event_id=registration.event_id),
     )
 
 
@@ -480,8 +497,11 @@ def send_reminders(now: datetime | None = None) -> int:
         )
     ).all()
     for registration in due:
-        _notify(registration, "event_reminder",
-                _l("Tomorrow: %(title)s", title=registration.event.title))  # fmt: skip
+        _notify(
+            registration,
+            "event_reminder",
+            _l("Tomorrow: %(title)s", title=registration.event.title),
+        )
         registration.reminder_sent_at = now
     db.session.flush()
     return len(due)

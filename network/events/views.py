@@ -36,6 +36,7 @@ from network.security import (
     login_required,
     require,
 )
+from network.urls import external_url
 from network.visibility import Tier, viewer_for
 
 # ---------------------------------------------------------------- time zones
@@ -44,8 +45,9 @@ from network.visibility import Tier, viewer_for
 def when(moment: datetime, zone: str, fmt: str = "full") -> str:
     """A UTC instant as wall-clock time in `zone`, in the viewer's language."""
     pattern = {"full": "EEEE d MMMM y, HH:mm", "short": "EEE d MMM y, HH:mm", "time": "HH:mm"}
-    return format_datetime(moment, pattern.get(fmt, fmt), tzinfo=ZoneInfo(zone),
-                           locale=str(get_locale() or "es"))  # fmt: skip
+    return format_datetime(
+        moment, pattern.get(fmt, fmt), tzinfo=ZoneInfo(zone), locale=str(get_locale() or "es")
+    )
 
 
 def event_place(event: Event) -> str:
@@ -64,9 +66,13 @@ def zone_differs(event: Event, zone: str | None, moment: datetime | None = None)
 
 @bp.app_context_processor
 def _time_helpers() -> dict[str, Any]:
-    return {"when": when, "place_of": place_of, "event_place": event_place,
-            "format_labels": FORMAT_LABELS,
-            "language_name": language_name}  # fmt: skip
+    return {
+        "when": when,
+        "place_of": place_of,
+        "event_place": event_place,
+        "format_labels": FORMAT_LABELS,
+        "language_name": language_name,
+    }
 
 
 # ---------------------------------------------------------------- lists
@@ -75,10 +81,12 @@ def _time_helpers() -> dict[str, Any]:
 @bp.route("/events")
 def index() -> str:
     filters = queries.EventFilters(
-        **{name: request.args.get(name, "")[:80]
-           for name in ("region", "country", "chapter", "format", "topic", "language")},
+        **{
+            name: request.args.get(name, "")[:80]
+            for name in ("region", "country", "chapter", "format", "topic", "language")
+        },
         when="past" if request.args.get("when") == "past" else "upcoming",
-    )  # fmt: skip
+    )
     page = page_arg()
     pagination = queries.list_events(
         current_user, filters, page, current_app.config["EVENTS_PAGE_SIZE"]
@@ -101,7 +109,7 @@ def mine() -> str:
     return render_template(
         "events/mine.html",
         registrations=queries.list_my_registrations(current_user),
-        feed_url=url_for("events.personal_feed", token=token, _external=True) if token else None,
+        feed_url=external_url("events.personal_feed", token=token) if token else None,
         action_form=ActionForm(),
         zone=viewer_zone(),
         now=services.utcnow(),
@@ -184,8 +192,13 @@ def register(event_id: int) -> Response:
         if registration.is_confirmed:
             flash(_("You are registered. See you there!"), "success")
         else:
-            flash(_("The event is full: you are on the waitlist at position %(n)d. We will write to you if a seat frees up.",
-                    n=services.waitlist_position(registration) or 0), "info")  # fmt: skip
+            flash(
+                _(
+                    "The event is full: you are on the waitlist at position %(n)d. We will write to you if a seat frees up.",
+                    n=services.waitlist_position(registration) or 0,
+                ),
+                "info",
+            )
     return redirect(url_for("events.detail", event_id=event_id))
 
 
@@ -269,8 +282,12 @@ def _edit_page(form: EventForm, event: Event | None) -> str:
     labels = {c.slug: c.label(current_language()) for c in (event.topics if event else [])}
     import json
 
-    return render_template("events/edit.html", form=form, event=event,
-                           concept_labels=json.dumps(labels, ensure_ascii=False))  # fmt: skip
+    return render_template(
+        "events/edit.html",
+        form=form,
+        event=event,
+        concept_labels=json.dumps(labels, ensure_ascii=False),
+    )
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -357,9 +374,14 @@ def attendees(event_id: int) -> str | Response:
             return redirect(url_for("events.attendees", event_id=event.id))
     rows = queries.list_attendees(event)
     return render_template(
-        "events/attendees.html", event=event, rows=rows, form=form, action_form=ActionForm(),
-        seats=queries.count_seats(event), shared=_shared_fields(event, rows),
-    )  # fmt: skip
+        "events/attendees.html",
+        event=event,
+        rows=rows,
+        form=form,
+        action_form=ActionForm(),
+        seats=queries.count_seats(event),
+        shared=_shared_fields(event, rows),
+    )
 
 
 @bp.route("/events/<int:event_id>/attendees/<int:registration_id>/attended", methods=["POST"])
@@ -412,19 +434,30 @@ def attendees_csv(event_id: int) -> Response:
     questions = list(event.questions)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["name", "status", "position", "attended", "email", "organisation",
-                     *[q.label for q in questions]])  # fmt: skip
+    writer.writerow(
+        [
+            "name",
+            "status",
+            "position",
+            "attended",
+            "email",
+            "organisation",
+            *[q.label for q in questions],
+        ]
+    )
     for registration in rows:
         answers = {a.question_id: a.answer for a in registration.answers}
-        writer.writerow([
-            registration.user.full_name,
-            str(registration.status),
-            services.waitlist_position(registration) or "",
-            "yes" if registration.attended_at else "",
-            shared[registration.id].get("email", ""),
-            shared[registration.id].get("organisation", ""),
-            *[answers.get(q.id, "") for q in questions],
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                registration.user.full_name,
+                str(registration.status),
+                services.waitlist_position(registration) or "",
+                "yes" if registration.attended_at else "",
+                shared[registration.id].get("email", ""),
+                shared[registration.id].get("organisation", ""),
+                *[answers.get(q.id, "") for q in questions],
+            ]
+        )
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",

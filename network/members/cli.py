@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 from network.extensions import db
 from network.members import csvio, services
 from network.members.vocabulary import load_vocabulary
-from network.outbox import site_links
 from network.visibility import Viewer
 
 cli = AppGroup("members", help="Member profiles: import, export, reminders.")
@@ -66,9 +65,8 @@ def export_command(path: Path) -> None:
 @click.option("--months", default=12, show_default=True, type=click.IntRange(1, 120))
 def nudge_stale(months: int) -> None:
     """E-mail members whose profile was not confirmed for MONTHS (at most once a month each)."""
-    with site_links():
-        queued = services.nudge_stale_profiles(months)
-        db.session.commit()
+    queued = services.nudge_stale_profiles(months)
+    db.session.commit()
     click.echo(f"queued {queued} reminders")
 
 

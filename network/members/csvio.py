@@ -33,19 +33,44 @@ from network.security import Role
 from network.visibility import Tier, Viewer
 
 COLUMNS = (
-    "email", "full_name", "country", "city", "state_of_origin", "timezone", "headline", "bio",
-    "expertise", "languages", "modes", "days_per_year", "open_to_mentor", "mentor_capacity",
-    "open_to_requests", "phone", "chapters",
-)  # fmt: skip
+    "email",
+    "full_name",
+    "country",
+    "city",
+    "state_of_origin",
+    "timezone",
+    "headline",
+    "bio",
+    "expertise",
+    "languages",
+    "modes",
+    "days_per_year",
+    "open_to_mentor",
+    "mentor_capacity",
+    "open_to_requests",
+    "phone",
+    "chapters",
+)
 
 # Which profile field's visibility a `<column>_visibility` column sets.
 COLUMN_FIELD = {
-    "email": "email", "country": "country", "city": "city", "state_of_origin": "state_of_origin",
-    "timezone": "timezone", "headline": "headline", "bio": "bio", "expertise": "expertise",
-    "languages": "languages", "modes": "modes", "days_per_year": "days_per_year",
-    "open_to_mentor": "mentoring", "mentor_capacity": "mentoring",
-    "open_to_requests": "open_to_requests", "phone": "phone", "chapters": "chapters",
-}  # fmt: skip
+    "email": "email",
+    "country": "country",
+    "city": "city",
+    "state_of_origin": "state_of_origin",
+    "timezone": "timezone",
+    "headline": "headline",
+    "bio": "bio",
+    "expertise": "expertise",
+    "languages": "languages",
+    "modes": "modes",
+    "days_per_year": "days_per_year",
+    "open_to_mentor": "mentoring",
+    "mentor_capacity": "mentoring",
+    "open_to_requests": "open_to_requests",
+    "phone": "phone",
+    "chapters": "chapters",
+}
 VISIBILITY_COLUMNS = tuple(f"{c}_visibility" for c in COLUMNS)
 EXPORT_COLUMNS = COLUMNS + VISIBILITY_COLUMNS
 
@@ -94,8 +119,13 @@ class _Row:
     chapters: list[Chapter]
 
 
-def _check_row(line: int, row: dict[str, str], seen: dict[str, int], chapters: dict[str, Chapter],
-               problems: list[Problem]) -> _Row | None:  # fmt: skip
+def _check_row(
+    line: int,
+    row: dict[str, str],
+    seen: dict[str, int],
+    chapters: dict[str, Chapter],
+    problems: list[Problem],
+) -> _Row | None:
     start = len(problems)
 
     def problem(column: str, message: Any) -> None:
@@ -208,9 +238,13 @@ def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -
         for chapter in row.chapters:
             if chapter.id not in member_of:
                 db.session.add(
-                    ChapterMembership(user=user, chapter=chapter, status=MembershipStatus.APPROVED,
-                                      decided_at=utcnow())
-                )  # fmt: skip
+                    ChapterMembership(
+                        user=user,
+                        chapter=chapter,
+                        status=MembershipStatus.APPROVED,
+                        decided_at=utcnow(),
+                    )
+                )
     db.session.flush()
     report.applied = True
     return report
@@ -221,8 +255,10 @@ def _cell(data: dict[str, Any], column: str) -> str:
     if column == "expertise":
         return "; ".join([c["slug"] for c in data.get("expertise", [])] + data.get("free_tags", []))
     if column == "languages":
-        return "; ".join(f"{x['code']}:{x['level']}" if x["level"] else x["code"]
-                         for x in data.get("languages", []))  # fmt: skip
+        return "; ".join(
+            f"{x['code']}:{x['level']}" if x["level"] else x["code"]
+            for x in data.get("languages", [])
+        )
     if column == "modes":
         return "; ".join(m["mode"] for m in data.get("modes", []))
     if column == "chapters":

@@ -292,8 +292,9 @@ def present_profile(profile: Profile, viewer: Viewer, language: str) -> dict[str
         data["country_name"] = country_name(profile.country, language)
     if "state_of_origin" in fields and profile.state_of_origin:
         data["state_of_origin"] = {
-            "code": profile.state_of_origin.code, "name": profile.state_of_origin.name,
-        }  # fmt: skip
+            "code": profile.state_of_origin.code,
+            "name": profile.state_of_origin.name,
+        }
     if "languages" in fields and profile.languages:
         data["languages"] = [
             {"code": lang.code, "name": language_name(lang.code, language), "level": lang.level}
@@ -417,7 +418,7 @@ def count_members_by_sector(
         .join(User, User.id == Profile.user_id)
         .where(*_members_in_scope(since, chapter_id), _shown("expertise", viewer))
         .group_by(Sector.slug)
-    )  # fmt: skip
+    )
     return {slug: count for slug, count in rows}
 
 
@@ -437,8 +438,9 @@ def _shown(field: str, viewer: Viewer | None) -> Any:
 
 def _country(viewer: Viewer | None) -> Any:
     """The country of residence where shown, else NULL (counted as "not given or not shown")."""
-    return case((and_(Profile.country.is_not(None), _shown("country", viewer)), Profile.country),
-                else_=None)  # fmt: skip
+    return case(
+        (and_(Profile.country.is_not(None), _shown("country", viewer)), Profile.country), else_=None
+    )
 
 
 def _members_in_scope(since: datetime | None, chapter_id: int | None) -> list[Any]:
@@ -564,9 +566,12 @@ def _available_experts(chapter_id: int | None, viewer: Viewer | None) -> list[An
     return [
         *_members_in_scope(None, chapter_id),
         Profile.open_to_requests.is_(True),
-        *(_shown(field, reader) for field in ("open_to_requests", "expertise")
-          for reader in (ORGANISATION_VIEWER, viewer)),
-    ]  # fmt: skip
+        *(
+            _shown(field, reader)
+            for field in ("open_to_requests", "expertise")
+            for reader in (ORGANISATION_VIEWER, viewer)
+        ),
+    ]
 
 
 def count_experts_by_sector_and_country(

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
@@ -44,6 +44,7 @@ from network.members.models import (
 from network.members.vocabulary import search_text_for
 from network.outbox import OutboxMessage, queue_email
 from network.text import fold
+from network.urls import external_url
 from network.visibility import PRESET_FIELDS, PROFILE_FIELDS, Tier
 
 TRUE_WORDS = {"yes", "true", "1", "si", "sí", "y"}
@@ -190,8 +191,13 @@ def clean_profile_data(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Fie
             fail("full_name", _l("Enter your full name."))
         else:
             clean["full_name"] = name
-    for field, limit in (("headline", 160), ("bio", 5000), ("city", 120), ("position", 160),
-                         ("employer", 160)):  # fmt: skip
+    for field, limit in (
+        ("headline", 160),
+        ("bio", 5000),
+        ("city", 120),
+        ("position", 160),
+        ("employer", 160),
+    ):
         text(field, limit)
     if "country" in raw:
         code = str(raw["country"] or "").strip().upper()
@@ -276,8 +282,12 @@ def clean_profile_data(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Fie
             clean["phone"] = phone
     for field, suffix, message in (
         ("website", None, _l("Enter a web address such as https://example.org.")),
-        ("linkedin", "linkedin.com", _l("Enter your LinkedIn address, e.g. https://www.linkedin.com/in/yourname.")),
-    ):  # fmt: skip
+        (
+            "linkedin",
+            "linkedin.com",
+            _l("Enter your LinkedIn address, e.g. https://www.linkedin.com/in/yourname."),
+        ),
+    ):
         if field in raw:
             try:
                 clean[field] = _clean_url(str(raw[field] or ""), host_suffix=suffix)
@@ -349,9 +359,23 @@ def apply_profile_data(user: User, clean: Mapping[str, Any]) -> Profile:
     profile = get_or_create_profile(user)
     if "full_name" in clean:
         user.full_name = clean["full_name"]
-    simple = ("headline", "bio", "country", "city", "timezone", "position", "employer", "phone",
-              "website", "linkedin", "orcid", "days_per_year", "mentor_capacity",
-              "open_to_requests", "name_public")  # fmt: skip
+    simple = (
+        "headline",
+        "bio",
+        "country",
+        "city",
+        "timezone",
+        "position",
+        "employer",
+        "phone",
+        "website",
+        "linkedin",
+        "orcid",
+        "days_per_year",
+        "mentor_capacity",
+        "open_to_requests",
+        "name_public",
+    )
     for field in simple:
         if field in clean:
             setattr(profile, field, clean[field])
@@ -450,7 +474,7 @@ def nudge_stale_profiles(months: int = 12) -> int:
             kind="profile_nudge",
             user=user,
             confirmed_at=profile.confirmed_at,
-            link=url_for("members.me", _external=True),
+            link=external_url("members.me"),
         )
         profile.last_nudged_at = now
     db.session.flush()
@@ -488,8 +512,9 @@ def map_free_tag(admin: User | None, tag: str, concept: Concept) -> int:
             profile.concepts.append(concept)
         db.session.delete(row)
     db.session.flush()
-    audit.record(admin, "tag.mapped", "concept", concept.id,
-                 f"“{tag}” → {concept.slug}: {len(rows)} members")  # fmt: skip
+    audit.record(
+        admin, "tag.mapped", "concept", concept.id, f"“{tag}” → {concept.slug}: {len(rows)} members"
+    )
     return len(rows)
 
 
@@ -565,8 +590,10 @@ def rename_concept(admin: User | None, concept: Concept, data: Mapping[str, Any]
     for key, label in labels.items():
         other = taken.get(fold(label))
         if other is not None:
-            raise ValidationError(key, _l("“%(label)s” is already the label of %(slug)s.",
-                                          label=label, slug=other.slug))  # fmt: skip
+            raise ValidationError(
+                key,
+                _l("“%(label)s” is already the label of %(slug)s.", label=label, slug=other.slug),
+            )
     new = {
         **labels,
         "synonyms_es": _join_synonyms(_synonym_list(data.get("synonyms_es")), *labels.values()),
@@ -591,8 +618,9 @@ def _swap(concepts: list[Concept], source: Concept, target: Concept) -> None:
         concepts.append(target)
 
 
-def merge_concepts(admin: User | None, source: Concept, target: Concept, *,
-                   across_sectors: bool = False) -> MergeCounts:  # fmt: skip
+def merge_concepts(
+    admin: User | None, source: Concept, target: Concept, *, across_sectors: bool = False
+) -> MergeCounts:
     """Fold `source` into `target` and delete it: a duplicate in the vocabulary, or a concept
     too narrow to keep. Whoever held the source holds the target (once); a need that required
     the source requires the target, even if it had the target as nice to have. The source's
@@ -609,11 +637,15 @@ def merge_concepts(admin: User | None, source: Concept, target: Concept, *,
         language = current_language()
         raise ValidationError(
             "across_sectors",
-            _l("“%(source)s” is in the sector %(source_sector)s and “%(target)s” in "
-               "%(target_sector)s. Confirm that you want to merge across sectors.",
-               source=source.label(language), source_sector=source.sector.label(language),
-               target=target.label(language), target_sector=target.sector.label(language)),
-        )  # fmt: skip
+            _l(
+                "“%(source)s” is in the sector %(source_sector)s and “%(target)s” in "
+                "%(target_sector)s. Confirm that you want to merge across sectors.",
+                source=source.label(language),
+                source_sector=source.sector.label(language),
+                target=target.label(language),
+                target_sector=target.sector.label(language),
+            ),
+        )
 
     def holding(table: Any, column: Any) -> Any:
         return select(column).where(table.c.concept_id == source.id)
@@ -654,15 +686,23 @@ def merge_concepts(admin: User | None, source: Concept, target: Concept, *,
     labels = (target.label_es, target.label_en)
     for language in ("es", "en"):
         key = f"synonyms_{language}"
-        merged = [*_synonym_list(getattr(target, key)), getattr(source, f"label_{language}"),
-                  *_synonym_list(getattr(source, key))]  # fmt: skip
+        merged = [
+            *_synonym_list(getattr(target, key)),
+            getattr(source, f"label_{language}"),
+            *_synonym_list(getattr(source, key)),
+        ]
         setattr(target, key, _join_synonyms(merged, *labels))
     target.search_text = search_text_for(target)
     db.session.flush()
     counts = MergeCounts(members=len(profiles), needs=len(needs), events=len(events))
-    audit.record(admin, "concept.merged", "concept", target.id,
-                 f"{source.slug} (#{source.id}) → {target.slug}: {counts.members} members, "
-                 f"{counts.needs} needs, {counts.events} events")  # fmt: skip
+    audit.record(
+        admin,
+        "concept.merged",
+        "concept",
+        target.id,
+        f"{source.slug} (#{source.id}) → {target.slug}: {counts.members} members, "
+        f"{counts.needs} needs, {counts.events} events",
+    )
     db.session.delete(source)
     db.session.flush()
     return counts

@@ -60,11 +60,22 @@ def directory() -> str:
     form = DirectoryForm(request.args)
     _directory_choices(form, language)
     filters = queries.DirectoryFilters(
-        **{name: (form[name].data or "") for name in
-           ("country", "chapter", "region", "state", "sector", "concept", "language", "mode")},
+        **{
+            name: (form[name].data or "")
+            for name in (
+                "country",
+                "chapter",
+                "region",
+                "state",
+                "sector",
+                "concept",
+                "language",
+                "mode",
+            )
+        },
         mentoring=bool(form.mentoring.data),
         sort=form.sort.data if form.sort.data in {"name", "recent"} else "name",
-    )  # fmt: skip
+    )
     page = page_arg()
     pagination = queries.paginate_directory(
         viewer, filters, page, current_app.config["DIRECTORY_PAGE_SIZE"]
@@ -78,23 +89,40 @@ def directory() -> str:
 def _directory_choices(form: DirectoryForm, language: str) -> None:
     anything = SelectChoice("", _("Any"))
     form.country.choices = [anything, *country_choices(language)]
-    form.region.choices = [anything, *(SelectChoice(r.slug, r.name(language))
-                                       for r in chapter_queries.list_regions())]  # fmt: skip
-    form.chapter.choices = [anything, *(SelectChoice(c.slug, c.name)
-                                        for c in chapter_queries.list_chapters())]  # fmt: skip
-    form.state.choices = [anything, *(SelectChoice(n.code, n.name)
-                                      for n in chapter_queries.list_nodes())]  # fmt: skip
-    form.sector.choices = [anything, *sorted((SelectChoice(s.slug, s.label(language))
-                                              for s in queries.list_sectors()),
-                                             key=lambda c: c.label)]  # fmt: skip
+    form.region.choices = [
+        anything,
+        *(SelectChoice(r.slug, r.name(language)) for r in chapter_queries.list_regions()),
+    ]
+    form.chapter.choices = [
+        anything,
+        *(SelectChoice(c.slug, c.name) for c in chapter_queries.list_chapters()),
+    ]
+    form.state.choices = [
+        anything,
+        *(SelectChoice(n.code, n.name) for n in chapter_queries.list_nodes()),
+    ]
+    form.sector.choices = [
+        anything,
+        *sorted(
+            (SelectChoice(s.slug, s.label(language)) for s in queries.list_sectors()),
+            key=lambda c: c.label,
+        ),
+    ]
     concepts = sorted(queries.list_concepts(), key=lambda c: c.label(language).casefold())
     form.concept.choices = [anything, *(SelectChoice(c.slug, c.label(language)) for c in concepts)]
     names = language_names(language)
-    form.language.choices = [anything, *(SelectChoice(code, names[code]) for code in
-                                         ("es", "en", "fr", "de", "pt", "it", "zh", "ja", "ko")
-                                         if code in names)]  # fmt: skip
-    form.mode.choices = [anything, *(SelectChoice(str(m), str(label))
-                                     for m, label in MODE_LABELS.items())]  # fmt: skip
+    form.language.choices = [
+        anything,
+        *(
+            SelectChoice(code, names[code])
+            for code in ("es", "en", "fr", "de", "pt", "it", "zh", "ja", "ko")
+            if code in names
+        ),
+    ]
+    form.mode.choices = [
+        anything,
+        *(SelectChoice(str(m), str(label)) for m, label in MODE_LABELS.items()),
+    ]
 
 
 @bp.route("/<int:user_id>")
@@ -144,11 +172,30 @@ def me() -> WerkzeugResponse:
 def _raw_from_form(form: ProfileForm) -> dict[str, Any]:
     raw: dict[str, Any] = {
         name: form[name].data
-        for name in ("full_name", "name_public", "headline", "bio", "country", "city",
-                     "state_of_origin", "timezone", "languages", "position", "employer",
-                     "expertise", "modes", "days_per_year", "open_to_mentor", "mentor_capacity",
-                     "open_to_requests", "phone", "website", "linkedin", "orcid")
-    }  # fmt: skip
+        for name in (
+            "full_name",
+            "name_public",
+            "headline",
+            "bio",
+            "country",
+            "city",
+            "state_of_origin",
+            "timezone",
+            "languages",
+            "position",
+            "employer",
+            "expertise",
+            "modes",
+            "days_per_year",
+            "open_to_mentor",
+            "mentor_capacity",
+            "open_to_requests",
+            "phone",
+            "website",
+            "linkedin",
+            "orcid",
+        )
+    }
     raw["education"] = [entry.data for entry in form.education]
     for field in PROFILE_FIELDS:
         raw[f"{field}_visibility"] = form[f"{field}_visibility"].data
@@ -174,7 +221,7 @@ def _fill_form(form: ProfileForm, user: Any) -> None:
         "linkedin",
         "orcid",
     ):
-        form[name].data = getattr(profile, name)  # fmt: skip
+        form[name].data = getattr(profile, name)
     form.state_of_origin.data = profile.state_of_origin.code if profile.state_of_origin else ""
     form.languages.data = "; ".join(
         f"{lang.code}:{lang.level}" if lang.level else lang.code for lang in profile.languages
@@ -189,9 +236,13 @@ def _fill_form(form: ProfileForm, user: Any) -> None:
         form.education.pop_entry()
     for entry in profile.education:
         form.education.append_entry(
-            {"degree": entry.degree, "field": entry.field, "institution": entry.institution,
-             "year": entry.year}
-        )  # fmt: skip
+            {
+                "degree": entry.degree,
+                "field": entry.field,
+                "institution": entry.institution,
+                "year": entry.year,
+            }
+        )
     while len(form.education.entries) < max(3, len(profile.education) + 1):
         form.education.append_entry()
     for field, tier in profile.visibility.items():
@@ -297,11 +348,15 @@ def concepts() -> Response:
     found = queries.search_concepts(request.args.get("q", "")[:80], language)
     return jsonify(
         [
-            {"slug": c.slug, "label": c.label(language), "other_label": c.other_label(language),
-             "sector": c.sector.label(language)}
+            {
+                "slug": c.slug,
+                "label": c.label(language),
+                "other_label": c.other_label(language),
+                "sector": c.sector.label(language),
+            }
             for c in found
         ]
-    )  # fmt: skip
+    )
 
 
 def _request_viewer() -> Viewer:

@@ -4,7 +4,6 @@ locked and its counter checked and moved in the same transaction)."""
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -15,6 +14,7 @@ from network.members.models import Profile
 from network.mentoring.models import OPEN_STATUSES, MentoringStatus, Mentorship
 from network.outbox import notify
 from network.security import is_member_account
+from network.urls import external_url
 from network.visibility import viewer_for, visible_fields
 
 MAX_TEXT = 2000
@@ -29,13 +29,15 @@ def _mentor_profile(mentor_id: int, *, lock: bool = False) -> Profile | None:
     if lock:
         # A no-op write takes the row lock (PostgreSQL) or the write lock (SQLite) first.
         db.session.execute(
-            update(Profile).where(Profile.user_id == mentor_id)
+            update(Profile)
+            .where(Profile.user_id == mentor_id)
             .values(active_mentees=Profile.active_mentees)
-        )  # fmt: skip
+        )
     return db.session.scalar(
-        select(Profile).where(Profile.user_id == mentor_id)
+        select(Profile)
+        .where(Profile.user_id == mentor_id)
         .execution_options(populate_existing=True)
-    )  # fmt: skip
+    )
 
 
 def _active_count(mentor_id: int) -> int:
@@ -93,18 +95,24 @@ def request_mentoring(mentee: User, mentor_id: int, goal: str, duration_weeks: i
         raise Conflict(None, _l("This mentor has no free place at the moment."))
     if db.session.scalar(
         select(Mentorship.id).where(
-            Mentorship.mentor_id == mentor_id, Mentorship.mentee_id == mentee.id,
+            Mentorship.mentor_id == mentor_id,
+            Mentorship.mentee_id == mentee.id,
             Mentorship.status.in_(OPEN_STATUSES),
         )
-    ):  # fmt: skip
+    ):
         raise Conflict(None, _l("You already have a request or a mentorship with this mentor."))
-    mentorship = Mentorship(mentor_id=mentor_id, mentee=mentee, goal=goal,
-                            duration_weeks=duration_weeks)  # fmt: skip
+    mentorship = Mentorship(
+        mentor_id=mentor_id, mentee=mentee, goal=goal, duration_weeks=duration_weeks
+    )
     db.session.add(mentorship)
     db.session.flush()
-    notify(profile.user, _l("%(name)s asks you for mentoring", name=mentee.full_name),
-           "mentoring_requested", mentorship=mentorship,
-           link=url_for("mentoring.index", _external=True))  # fmt: skip
+    notify(
+        profile.user,
+        _l("%(name)s asks you for mentoring", name=mentee.full_name),
+        "mentoring_requested",
+        mentorship=mentorship,
+        link=external_url("mentoring.index"),
+    )
     return mentorship
 
 
@@ -125,20 +133,28 @@ def answer_mentoring(mentor: User, mentorship: Mentorship, accept: bool, reply: 
         if active >= profile.mentor_capacity:
             raise Conflict(
                 None,
-                _l("All your %(n)d places are taken: end a mentorship or raise your capacity "
-                   "first.", n=profile.mentor_capacity),
-            )  # fmt: skip
+                _l(
+                    "All your %(n)d places are taken: end a mentorship or raise your capacity "
+                    "first.",
+                    n=profile.mentor_capacity,
+                ),
+            )
         active += 1
     profile.active_mentees = active
     mentorship.status = MentoringStatus.ACTIVE if accept else MentoringStatus.DECLINED
     mentorship.reply = reply
     mentorship.answered_at = utcnow()
     db.session.flush()
-    notify(mentorship.mentee,
-           _l("%(name)s accepted to mentor you", name=mentor.full_name) if accept
-           else _l("%(name)s cannot mentor you now", name=mentor.full_name),
-           "mentoring_answered", mentorship=mentorship, accepted=accept,
-           link=url_for("mentoring.index", _external=True))  # fmt: skip
+    notify(
+        mentorship.mentee,
+        _l("%(name)s accepted to mentor you", name=mentor.full_name)
+        if accept
+        else _l("%(name)s cannot mentor you now", name=mentor.full_name),
+        "mentoring_answered",
+        mentorship=mentorship,
+        accepted=accept,
+        link=external_url("mentoring.index"),
+    )
 
 
 def cancel_mentoring(mentee: User, mentorship: Mentorship) -> None:
@@ -172,9 +188,14 @@ def end_mentoring(user: User, mentorship: Mentorship, outcome: str) -> None:
     profile.active_mentees = _active_count(mentorship.mentor_id)
     db.session.flush()
     other = mentorship.mentee if user.id == mentorship.mentor_id else mentorship.mentor
-    notify(other, _l("%(name)s ended your mentorship", name=user.full_name), "mentoring_ended",
-           mentorship=mentorship, ended_by=user,
-           link=url_for("mentoring.index", _external=True))  # fmt: skip
+    notify(
+        other,
+        _l("%(name)s ended your mentorship", name=user.full_name),
+        "mentoring_ended",
+        mentorship=mentorship,
+        ended_by=user,
+        link=external_url("mentoring.index"),
+    )
 
 
 def mentors_of(mentee_id: int) -> list[int]:

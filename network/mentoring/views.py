@@ -26,9 +26,11 @@ def index() -> ResponseReturnValue:
         "mentoring/index.html",
         as_mentor=[m for m in mentorships if m.mentor_id == current_user.id],
         as_mentee=[m for m in mentorships if m.mentee_id == current_user.id],
-        profile=current_user.profile, answer_form=MentoringAnswerForm(),
-        end_form=MentoringEndForm(), action_form=ActionForm(),
-    )  # fmt: skip
+        profile=current_user.profile,
+        answer_form=MentoringAnswerForm(),
+        end_form=MentoringEndForm(),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/ask/<int:mentor_id>", methods=["GET", "POST"])
@@ -41,16 +43,21 @@ def ask(mentor_id: int) -> ResponseReturnValue:
     form = MentoringRequestForm()
     if form.validate_on_submit():
         try:
-            services.request_mentoring(current_user, mentor_id, form.goal.data,
-                                       int(form.duration_weeks.data))  # fmt: skip
+            services.request_mentoring(
+                current_user, mentor_id, form.goal.data, int(form.duration_weeks.data)
+            )
         except ValidationError as error:
             db.session.rollback()
             apply_error(form, error)
         else:
             db.session.commit()
             return redirect(url_for("mentoring.index"))
-    return render_template("mentoring/ask.html", form=form, mentor=profile,
-                           can_ask=services.can_ask(current_user, profile))  # fmt: skip
+    return render_template(
+        "mentoring/ask.html",
+        form=form,
+        mentor=profile,
+        can_ask=services.can_ask(current_user, profile),
+    )
 
 
 def _mine(mentorship_id: int) -> Mentorship:
@@ -84,8 +91,9 @@ def cancel(mentorship_id: int) -> ResponseReturnValue:
     mentorship = _mine(mentorship_id)
     require(mentorship.mentee_id == current_user.id)
     if ActionForm().validate_on_submit():
-        commit_or_flash(lambda: services.cancel_mentoring(current_user, mentorship),
-                        _("Request cancelled."))  # fmt: skip
+        commit_or_flash(
+            lambda: services.cancel_mentoring(current_user, mentorship), _("Request cancelled.")
+        )
     return redirect(url_for("mentoring.index"))
 
 
@@ -95,8 +103,10 @@ def end(mentorship_id: int) -> ResponseReturnValue:
     mentorship = _mine(mentorship_id)
     form = MentoringEndForm()
     if form.validate_on_submit():
-        commit_or_flash(lambda: services.end_mentoring(current_user, mentorship, form.outcome.data),
-                        _("Mentorship ended. Thank you for the outcome."))  # fmt: skip
+        commit_or_flash(
+            lambda: services.end_mentoring(current_user, mentorship, form.outcome.data),
+            _("Mentorship ended. Thank you for the outcome."),
+        )
     else:
         flash(_("Say in a few words how it went."), "danger")
     return redirect(url_for("mentoring.index"))

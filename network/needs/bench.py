@@ -36,18 +36,34 @@ def _bench_need() -> Need:
     for concept, _n in counts:
         by_sector.setdefault(concept.sector_id, []).append(concept)
     concepts = next(group for group in by_sector.values() if len(group) >= 6)[:6]
-    organisation = Organisation(slug="bench-org", name="Bench", kind=OrganisationKind.MINISTRY,
-                                verified_at=utcnow())  # fmt: skip
-    user = User(email="bench@bench.gob.mx", full_name="Bench", password_hash="-",
-                role=Role.ORGANISATION, organisation=organisation, email_confirmed_at=utcnow())  # fmt: skip
+    organisation = Organisation(
+        slug="bench-org", name="Bench", kind=OrganisationKind.MINISTRY, verified_at=utcnow()
+    )
+    user = User(
+        email="bench@bench.gob.mx",
+        full_name="Bench",
+        password_hash="-",
+        role=Role.ORGANISATION,
+        organisation=organisation,
+        email_confirmed_at=utcnow(),
+    )
     db.session.add_all([organisation, user])
     db.session.flush()
     node = db.session.scalar(select(Node).order_by(Node.id))
-    need = post_need(user, NeedData(
-        title="Benchmark need", sector=concepts[0].sector, required=concepts[:3],
-        nice=concepts[3:], languages=["es", "en"], modes=["remote_advice", "short_visit"],
-        effort_days=20, node=node, status=NeedStatus.OPEN,
-    ))  # fmt: skip
+    need = post_need(
+        user,
+        NeedData(
+            title="Benchmark need",
+            sector=concepts[0].sector,
+            required=concepts[:3],
+            nice=concepts[3:],
+            languages=["es", "en"],
+            modes=["remote_advice", "short_visit"],
+            effort_days=20,
+            node=node,
+            status=NeedStatus.OPEN,
+        ),
+    )
     db.session.commit()
     return need
 
@@ -65,5 +81,8 @@ def time_ranking(app: Any, runs: int = 20) -> dict[str, float]:
             ranking = rank_candidates(need, limit=20)
             timings.append((time.perf_counter() - started) * 1000)
             total = ranking.total
-        return {"rank_ms": statistics.median(timings), "rank_max_ms": max(timings),
-                "rank_candidates": total}  # fmt: skip
+        return {
+            "rank_ms": statistics.median(timings),
+            "rank_max_ms": max(timings),
+            "rank_candidates": total,
+        }

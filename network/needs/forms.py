@@ -124,15 +124,18 @@ class OutcomeForm(FlaskForm):
     )
     days = IntegerField(_l("Days contributed"), validators=[_required, NumberRange(min=0, max=365)])
     achieved = TextAreaField(
-        _l("What was achieved"), validators=[_required, Length(min=5, max=2000)],
+        _l("What was achieved"),
+        validators=[_required, Length(min=5, max=2000)],
         render_kw={"rows": 3},
-    )  # fmt: skip
+    )
     rating = SelectField(
         _l("Rating (optional)"),
-        choices=lambda: [SelectChoice("", str(_l("— no rating —"))),
-                         *(SelectChoice(str(n), "★" * n) for n in range(5, 0, -1))],
+        choices=lambda: [
+            SelectChoice("", str(_l("— no rating —"))),
+            *(SelectChoice(str(n), "★" * n) for n in range(5, 0, -1)),
+        ],
         validators=[Optional()],
-    )  # fmt: skip
+    )
 
 
 class ConfirmOutcomeForm(FlaskForm):
@@ -153,9 +156,12 @@ class NeedFiltersForm(FlaskForm):
     remote = SelectField(
         _l("Remote"),
         validators=[Optional()],
-        choices=lambda: [SelectChoice("", str(_l("Any"))), SelectChoice("yes", str(_l("Remote"))),
-                         SelectChoice("no", str(_l("On site")))],
-    )  # fmt: skip
+        choices=lambda: [
+            SelectChoice("", str(_l("Any"))),
+            SelectChoice("yes", str(_l("Remote"))),
+            SelectChoice("no", str(_l("On site"))),
+        ],
+    )
     status = SelectField(
         _l("Status"),
         validators=[Optional()],

@@ -77,12 +77,18 @@ def needs_query(filters: NeedFilters, organisation_id: int | None = None) -> Any
         concept_id = select(Concept.id).where(Concept.slug == filters.concept).scalar_subquery()
         query = query.where(
             or_(
-                Need.id.in_(select(need_required_concepts.c.need_id)
-                            .where(need_required_concepts.c.concept_id == concept_id)),
-                Need.id.in_(select(need_nice_concepts.c.need_id)
-                            .where(need_nice_concepts.c.concept_id == concept_id)),
+                Need.id.in_(
+                    select(need_required_concepts.c.need_id).where(
+                        need_required_concepts.c.concept_id == concept_id
+                    )
+                ),
+                Need.id.in_(
+                    select(need_nice_concepts.c.need_id).where(
+                        need_nice_concepts.c.concept_id == concept_id
+                    )
+                ),
             )
-        )  # fmt: skip
+        )
     if filters.remote in ("yes", "no"):
         query = query.where(Need.remote.is_(filters.remote == "yes"))
     return _eager(query.order_by(Need.opened_at.desc().nulls_last(), Need.id.desc()))
@@ -121,9 +127,11 @@ def get_contact_request(request_id: int) -> ContactRequest | None:
     return db.session.scalar(
         select(ContactRequest)
         .where(ContactRequest.id == request_id)
-        .options(selectinload(ContactRequest.need).selectinload(Need.organisation),
-                 selectinload(ContactRequest.member).selectinload(User.profile))
-    )  # fmt: skip
+        .options(
+            selectinload(ContactRequest.need).selectinload(Need.organisation),
+            selectinload(ContactRequest.member).selectinload(User.profile),
+        )
+    )
 
 
 def list_contact_requests_for(member_id: int) -> list[ContactRequest]:
@@ -142,22 +150,26 @@ def list_contact_views(member_id: int, limit: int = 100) -> list[tuple[AuditEntr
     rows = db.session.execute(
         select(AuditEntry, User)
         .outerjoin(User, User.id == AuditEntry.actor_id)
-        .where(AuditEntry.subject_type == "member", AuditEntry.subject_id == member_id,
-               AuditEntry.action == "contact.viewed")
+        .where(
+            AuditEntry.subject_type == "member",
+            AuditEntry.subject_id == member_id,
+            AuditEntry.action == "contact.viewed",
+        )
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     return [(entry, user) for entry, user in rows]
 
 
 def list_interests_of(member_id: int) -> list[Interest]:
     return list(
         db.session.scalars(
-            select(Interest).where(Interest.member_id == member_id)
+            select(Interest)
+            .where(Interest.member_id == member_id)
             .options(selectinload(Interest.need).selectinload(Need.organisation))
             .order_by(Interest.created_at.desc())
         )
-    )  # fmt: skip
+    )
 
 
 def list_nodes() -> list[Node]:
@@ -263,12 +275,19 @@ def days_to_first_acceptance(
     rows = db.session.execute(
         select(Need.opened_at, first)
         .join(ContactRequest, ContactRequest.need_id == Need.id)
-        .where(Need.opened_at.is_not(None), ContactRequest.answered_at.is_not(None),
-               ContactRequest.status.in_([str(s) for s in _ACCEPTED]), *_posted(since, statuses),
-               *([ContactRequest.member_id.in_(_chapter_members(chapter_id))]
-                 if chapter_id is not None else []))
+        .where(
+            Need.opened_at.is_not(None),
+            ContactRequest.answered_at.is_not(None),
+            ContactRequest.status.in_([str(s) for s in _ACCEPTED]),
+            *_posted(since, statuses),
+            *(
+                [ContactRequest.member_id.in_(_chapter_members(chapter_id))]
+                if chapter_id is not None
+                else []
+            ),
+        )
         .group_by(Need.id, Need.opened_at)
-    )  # fmt: skip
+    )
     return [max((answered - opened).total_seconds(), 0) / 86400 for opened, answered in rows]
 
 

@@ -122,8 +122,13 @@ class Factor:
         return str(FACTOR_LABELS[self.name])
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "weight": self.weight, "value": self.value,
-                "contribution": self.contribution, "detail": self.detail}  # fmt: skip
+        return {
+            "name": self.name,
+            "weight": self.weight,
+            "value": self.value,
+            "contribution": self.contribution,
+            "detail": self.detail,
+        }
 
 
 @dataclass
@@ -235,9 +240,17 @@ def _values(ctx: _Context, facts: Facts) -> list[float]:
     fresh = 1.0 if facts.confirmed_at and facts.confirmed_at >= ctx.fresh_since else 0.0
     load = max(0.0, 1 - facts.recent_requests / ctx.max_recent) if ctx.max_recent else 1.0
     return [
-        required, nice, 1.0 if facts.in_sector else 0.0, _share(ctx.languages, facts.languages),
-        _share(ctx.modes, facts.modes), availability, timezone, state, fresh, load,
-    ]  # fmt: skip
+        required,
+        nice,
+        1.0 if facts.in_sector else 0.0,
+        _share(ctx.languages, facts.languages),
+        _share(ctx.modes, facts.modes),
+        availability,
+        timezone,
+        state,
+        fresh,
+        load,
+    ]
 
 
 _WEIGHT_LIST = list(WEIGHTS.values())
@@ -288,35 +301,49 @@ def _explained(ctx: _Context, facts: Facts, values: list[float], language: str) 
         "languages": listed(ctx.languages, facts.languages, lambda c: language_name(c, language)),
         "modes": listed(ctx.modes, facts.modes, lambda m: MODE_LABELS[Mode(m)]),
         "availability": (
-            _("not shown") if days is None
-            else _("%(days)d days a year for %(effort)d days of effort", days=days,
-                   effort=ctx.effort) if ctx.effort
+            _("not shown")
+            if days is None
+            else _(
+                "%(days)d days a year for %(effort)d days of effort", days=days, effort=ctx.effort
+            )
+            if ctx.effort
             else _("%(days)d days a year", days=days)
         ),
         "timezone": (
-            _("not shown") if offset is None or ctx.need_offset is None
-            else _("%(hours)s h apart (%(zone)s)", zone=facts.timezone,
-                   hours=f"{_hours_apart(offset, ctx.need_offset):g}")
+            _("not shown")
+            if offset is None or ctx.need_offset is None
+            else _(
+                "%(hours)s h apart (%(zone)s)",
+                zone=facts.timezone,
+                hours=f"{_hours_apart(offset, ctx.need_offset):g}",
+            )
         ),
         "state_tie": (
-            _("national need") if ctx.node_id is None
-            else _("from the need's state") if values[7] else _("no")
+            _("national need")
+            if ctx.node_id is None
+            else _("from the need's state")
+            if values[7]
+            else _("no")
         ),
         "freshness": (
             _("confirmed on %(date)s", date=facts.confirmed_at.date().isoformat())
-            if facts.confirmed_at else _("not shown")
+            if facts.confirmed_at
+            else _("not shown")
         ),
         "load": _("%(n)d requests in the last 30 days", n=facts.recent_requests),
-    }  # fmt: skip
+    }
     thousandths = _contributions(values)
     factors = [
         Factor(name, weight, round(value, 3), part / _SCALE, details[name])
         for (name, weight), value, part in zip(WEIGHTS.items(), values, thousandths, strict=True)
     ]
     return Candidate(
-        member_id=facts.member_id, score=sum(thousandths) / _SCALE, factors=factors,
-        missing=missing, at_capacity=_full(ctx, facts),
-    )  # fmt: skip
+        member_id=facts.member_id,
+        score=sum(thousandths) / _SCALE,
+        factors=factors,
+        missing=missing,
+        at_capacity=_full(ctx, facts),
+    )
 
 
 def _full(ctx: _Context, facts: Facts) -> bool:
@@ -372,26 +399,47 @@ def _load_facts(ctx: _Context) -> dict[int, Facts]:
         # through the role index when the join and the IN list come together.
         rows = db.session.execute(
             select(
-                Profile.id, Profile.user_id, Profile.days_per_year,
-                Profile.days_per_year_visibility, Profile.timezone, Profile.timezone_visibility,
-                Profile.state_of_origin_id, Profile.state_of_origin_visibility,
-                Profile.languages_visibility, Profile.modes_visibility, Profile.confirmed_at,
+                Profile.id,
+                Profile.user_id,
+                Profile.days_per_year,
+                Profile.days_per_year_visibility,
+                Profile.timezone,
+                Profile.timezone_visibility,
+                Profile.state_of_origin_id,
+                Profile.state_of_origin_visibility,
+                Profile.languages_visibility,
+                Profile.modes_visibility,
+                Profile.confirmed_at,
             ).where(
-                Profile.id.in_(chunk), Profile.open_to_requests.is_(True),
+                Profile.id.in_(chunk),
+                Profile.open_to_requests.is_(True),
                 visible_clause("open_to_requests", ORGANISATION_VIEWER),
                 visible_clause("expertise", ORGANISATION_VIEWER),
             )
-        ).all()  # fmt: skip
+        ).all()
         members = set(
             db.session.scalars(
                 select(User.id).where(
-                    User.id.in_([row[1] for row in rows]), User.role == Role.MEMBER,
-                    User.email_confirmed_at.is_not(None), User.suspended_at.is_(None),
+                    User.id.in_([row[1] for row in rows]),
+                    User.role == Role.MEMBER,
+                    User.email_confirmed_at.is_not(None),
+                    User.suspended_at.is_(None),
                 )
             )
-        )  # fmt: skip
-        for (pid, user_id, days, days_vis, zone, zone_vis, state, state_vis, lang_vis,
-             mode_vis, confirmed) in rows:  # fmt: skip
+        )
+        for (
+            pid,
+            user_id,
+            days,
+            days_vis,
+            zone,
+            zone_vis,
+            state,
+            state_vis,
+            lang_vis,
+            mode_vis,
+            confirmed,
+        ) in rows:
             if user_id not in members:
                 continue
             facts[pid] = Facts(
@@ -407,10 +455,11 @@ def _load_facts(ctx: _Context) -> dict[int, Facts]:
             )
     for chunk in _chunks(sorted(facts)):
         for (pid,) in db.session.execute(
-            select(profile_concepts.c.profile_id).distinct()
+            select(profile_concepts.c.profile_id)
+            .distinct()
             .join(Concept, Concept.id == profile_concepts.c.concept_id)
             .where(profile_concepts.c.profile_id.in_(chunk), Concept.sector_id == ctx.sector_id)
-        ):  # fmt: skip
+        ):
             facts[pid].in_sector = True
         if ctx.languages:
             for pid, code in db.session.execute(
@@ -437,10 +486,11 @@ def _load_facts(ctx: _Context) -> dict[int, Facts]:
             func.count().filter(ContactRequest.created_at >= since),
             func.count().filter(ContactRequest.status == ContactStatus.PENDING),
         )
-        .where(or_(ContactRequest.created_at >= since,
-                   ContactRequest.status == ContactStatus.PENDING))
+        .where(
+            or_(ContactRequest.created_at >= since, ContactRequest.status == ContactStatus.PENDING)
+        )
         .group_by(ContactRequest.member_id)
-    ):  # fmt: skip
+    ):
         if member_id in by_member:
             by_member[member_id].recent_requests = recent
             by_member[member_id].pending_requests = pending
@@ -448,9 +498,13 @@ def _load_facts(ctx: _Context) -> dict[int, Facts]:
 
 
 def rank_candidates(
-    need: Need, *, language: str = "es", limit: int = 20, offset: int = 0,
+    need: Need,
+    *,
+    language: str = "es",
+    limit: int = 20,
+    offset: int = 0,
     now: datetime | None = None,
-) -> Ranking:  # fmt: skip
+) -> Ranking:
     """The need's candidates, best first, with the shown ones explained and their profiles
     loaded. Ties are broken by required coverage, then by member id, so the order is stable."""
     ctx = _Context(need, now or utcnow())
@@ -526,5 +580,12 @@ def score_needs_for(
 
 
 def weights_table() -> list[dict[str, Any]]:
-    return [{"name": name, "weight": weight, "label": str(FACTOR_LABELS[name]),
-             "help": str(FACTOR_HELP[name])} for name, weight in WEIGHTS.items()]  # fmt: skip
+    return [
+        {
+            "name": name,
+            "weight": weight,
+            "label": str(FACTOR_LABELS[name]),
+            "help": str(FACTOR_HELP[name]),
+        }
+        for name, weight in WEIGHTS.items()
+    ]

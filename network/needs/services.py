@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -37,6 +37,7 @@ from network.needs.models import (
 from network.outbox import notify
 from network.security import can_manage_need, is_member_account, is_verified_organisation_user
 from network.text import fold
+from network.urls import external_url
 from network.visibility import ORGANISATION_VIEWER, visible_fields
 
 MAX_MESSAGE = 2000
@@ -163,9 +164,12 @@ def change_status(user: User, need: Need, status: NeedStatus, reason: str = "") 
     if status not in NEED_TRANSITIONS[need.status]:
         raise Conflict(
             "status",
-            _l("A need that is %(old)s cannot become %(new)s.",
-               old=need.status_label, new=str(status)),
-        )  # fmt: skip
+            _l(
+                "A need that is %(old)s cannot become %(new)s.",
+                old=need.status_label,
+                new=str(status),
+            ),
+        )
     reason = reason.strip()
     if status == NeedStatus.CLOSED and len(reason) < 5:
         raise ValidationError("reason", _l("Say why the need is closed without completion."))
@@ -315,30 +319,45 @@ def request_contact(user: User, need: Need, member_id: int, message: str) -> Con
     if load.pending >= config["CONTACT_MAX_PENDING"]:
         raise CapReached(
             None,
-            _l("This expert already has %(n)d requests waiting for an answer. Please choose "
-               "another candidate.", n=load.pending),
-        )  # fmt: skip
+            _l(
+                "This expert already has %(n)d requests waiting for an answer. Please choose "
+                "another candidate.",
+                n=load.pending,
+            ),
+        )
     if load.recent >= config["CONTACT_MAX_PER_30_DAYS"]:
         raise CapReached(
             None,
-            _l("This expert has received %(n)d requests in the last 30 days. Please choose "
-               "another candidate.", n=load.recent),
-        )  # fmt: skip
+            _l(
+                "This expert has received %(n)d requests in the last 30 days. Please choose "
+                "another candidate.",
+                n=load.recent,
+            ),
+        )
     contact = ContactRequest(
-        need=need, organisation_id=need.organisation_id, member_id=member_id,
-        sender=user, message=message,
-    )  # fmt: skip
+        need=need,
+        organisation_id=need.organisation_id,
+        member_id=member_id,
+        sender=user,
+        message=message,
+    )
     db.session.add(contact)
     db.session.flush()
     if db.session.get(ShortlistEntry, (need.id, member_id)) is None:
         db.session.add(ShortlistEntry(need=need, member_id=member_id))
-    audit.record(user, "contact.requested", "member", member_id,
-                 f"{need.organisation.name}: {need.title}")  # fmt: skip
+    audit.record(
+        user, "contact.requested", "member", member_id, f"{need.organisation.name}: {need.title}"
+    )
     member = db.session.get(User, member_id)
     assert member is not None
-    notify(member, _l("A request for your expertise: %(title)s", title=need.title),
-           "contact_requested", contact=contact, need=need,
-           link=url_for("needs.contact_request", request_id=contact.id, _external=True))  # fmt: skip
+    notify(
+        member,
+        _l("A request for your expertise: %(title)s", title=need.title),
+        "contact_requested",
+        contact=contact,
+        need=need,
+        link=external_url("needs.contact_request", request_id=contact.id),
+    )
     return contact
 
 
@@ -386,8 +405,14 @@ def _tell_organisation(contact: ContactRequest, accepted: bool) -> None:
     for user in contact.organisation.users:
         if user.email_confirmed_at is None:
             continue
-        notify(user, subject, "contact_answered", contact=contact, accepted=accepted,
-               link=url_for("needs.contact_request", request_id=contact.id, _external=True))  # fmt: skip
+        notify(
+            user,
+            subject,
+            "contact_answered",
+            contact=contact,
+            accepted=accepted,
+            link=external_url("needs.contact_request", request_id=contact.id),
+        )
 
 
 def reveal_contact_details(user: User, contact: ContactRequest) -> dict[str, str] | None:
@@ -399,8 +424,13 @@ def reveal_contact_details(user: User, contact: ContactRequest) -> dict[str, str
     profile = contact.member.profile
     if profile is not None and profile.phone:
         details["phone"] = profile.phone
-    audit.record(user, "contact.viewed", "member", contact.member_id,
-                 f"{contact.organisation.name}: {contact.need.title}")  # fmt: skip
+    audit.record(
+        user,
+        "contact.viewed",
+        "member",
+        contact.member_id,
+        f"{contact.organisation.name}: {contact.need.title}",
+    )
     return details
 
 
@@ -439,9 +469,14 @@ def record_outcome(
     audit.record(user, "outcome.recorded", "need", need.id, f"member {member_id}: {days} days")
     member = db.session.get(User, member_id)
     assert member is not None
-    notify(member, _l("Please confirm your contribution to %(title)s", title=need.title),
-           "outcome_recorded", outcome=outcome, need=need,
-           link=url_for("needs.detail", need_id=need.id, _external=True))  # fmt: skip
+    notify(
+        member,
+        _l("Please confirm your contribution to %(title)s", title=need.title),
+        "outcome_recorded",
+        outcome=outcome,
+        need=need,
+        link=external_url("needs.detail", need_id=need.id),
+    )
     return outcome
 
 

@@ -83,8 +83,11 @@ def _sector_choices(empty: str) -> list[SelectChoice]:
 
 
 def _state_choices(empty: str, national: str) -> list[SelectChoice]:
-    return [SelectChoice("", empty), SelectChoice("national", national),
-            *(SelectChoice(n.code, n.name) for n in queries.list_nodes())]  # fmt: skip
+    return [
+        SelectChoice("", empty),
+        SelectChoice("national", national),
+        *(SelectChoice(n.code, n.name) for n in queries.list_nodes()),
+    ]
 
 
 # ---------------------------------------------------------------- lists
@@ -100,10 +103,13 @@ def index() -> ResponseReturnValue:
         *(SelectChoice(str(m), str(label)) for m, label in MODE_LABELS.items()),
     ]
     filters = queries.NeedFilters(
-        status=form.status.data or "open", sector=form.sector.data or "",
-        state=form.state.data or "", mode=form.mode.data or "", remote=form.remote.data or "",
+        status=form.status.data or "open",
+        sector=form.sector.data or "",
+        state=form.state.data or "",
+        mode=form.mode.data or "",
+        remote=form.remote.data or "",
         concept=request.args.get("concept", "")[:80],
-    )  # fmt: skip
+    )
     page = queries.paginate_needs(filters, _page_arg(), current_app.config["NEEDS_PAGE_SIZE"])
     return render_template("needs/index.html", form=form, page=page, tab="all")
 
@@ -122,8 +128,14 @@ def for_you() -> ResponseReturnValue:
         and services.open_to_organisations(profile)
         and "expertise" in visible_fields(ORGANISATION_VIEWER, profile.user_id, profile.visibility)
     )
-    return render_template("needs/for_you.html", ranked=ranked, interests=interests, seen=seen,
-                           tab="for_you", has_expertise=bool(profile and (profile.concepts or profile.free_tags)))  # fmt: skip
+    return render_template(
+        "needs/for_you.html",
+        ranked=ranked,
+        interests=interests,
+        seen=seen,
+        tab="for_you",
+        has_expertise=bool(profile and (profile.concepts or profile.free_tags)),
+    )
 
 
 @bp.route("/needs/ours")
@@ -132,9 +144,11 @@ def ours() -> ResponseReturnValue:
     """The organisation's needs in every status, drafts included."""
     require(is_verified_organisation_user(current_user))
     page = queries.paginate_needs(
-        queries.NeedFilters(status="all"), _page_arg(), current_app.config["NEEDS_PAGE_SIZE"],
+        queries.NeedFilters(status="all"),
+        _page_arg(),
+        current_app.config["NEEDS_PAGE_SIZE"],
         organisation_id=current_user.organisation_id,
-    )  # fmt: skip
+    )
     return render_template("needs/index.html", form=None, page=page, tab="ours")
 
 
@@ -152,13 +166,23 @@ def detail(need_id: int) -> ResponseReturnValue:
         my_outcome = next((o for o in need.outcomes if o.member_id == current_user.id), None)
     engaged = [c for c in need.contact_requests if c.status == ContactStatus.ACCEPTED]
     return render_template(
-        "needs/detail.html", need=need, manages=manages, mine=mine, my_outcome=my_outcome,
-        interest_form=InterestForm(obj=mine), status_form=StatusForm(status=need.status),
-        outcome_form=OutcomeForm(), confirm_form=ConfirmOutcomeForm(), action_form=ActionForm(),
-        engaged=engaged, transitions=services.NEED_TRANSITIONS[need.status],
-        sees_interests=manages or is_ime_admin(current_user), mode_labels=MODE_LABELS,
-        status_labels=NEED_STATUS_LABELS, language_name=language_name,
-    )  # fmt: skip
+        "needs/detail.html",
+        need=need,
+        manages=manages,
+        mine=mine,
+        my_outcome=my_outcome,
+        interest_form=InterestForm(obj=mine),
+        status_form=StatusForm(status=need.status),
+        outcome_form=OutcomeForm(),
+        confirm_form=ConfirmOutcomeForm(),
+        action_form=ActionForm(),
+        engaged=engaged,
+        transitions=services.NEED_TRANSITIONS[need.status],
+        sees_interests=manages or is_ime_admin(current_user),
+        mode_labels=MODE_LABELS,
+        status_labels=NEED_STATUS_LABELS,
+        language_name=language_name,
+    )
 
 
 def _concepts(form: NeedForm, name: str) -> list:
@@ -178,20 +202,29 @@ def _form_data(form: NeedForm, status: str) -> services.NeedData:
         else None
     )
     return services.NeedData(
-        title=form.title.data or "", description=form.description.data or "", sector=sector,
-        required=_concepts(form, "required"), nice=_concepts(form, "nice"),
-        languages=form.languages.data or [], modes=form.modes.data or [],
-        effort_days=form.effort_days.data, starts_on=form.starts_on.data,
-        ends_on=form.ends_on.data, node=node, remote=bool(form.remote.data),
+        title=form.title.data or "",
+        description=form.description.data or "",
+        sector=sector,
+        required=_concepts(form, "required"),
+        nice=_concepts(form, "nice"),
+        languages=form.languages.data or [],
+        modes=form.modes.data or [],
+        effort_days=form.effort_days.data,
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        node=node,
+        remote=bool(form.remote.data),
         status=NeedStatus(status),
-    )  # fmt: skip
+    )
 
 
 def _need_form(need: Need | None) -> NeedForm:
     form = NeedForm(obj=need) if need is not None and request.method == "GET" else NeedForm()
     form.sector.choices = _sector_choices(_("— choose a sector —"))
-    form.state.choices = [SelectChoice("", _("National (no particular state)")),
-                          *(SelectChoice(n.code, n.name) for n in queries.list_nodes())]  # fmt: skip
+    form.state.choices = [
+        SelectChoice("", _("National (no particular state)")),
+        *(SelectChoice(n.code, n.name) for n in queries.list_nodes()),
+    ]
     if need is not None and request.method == "GET":
         form.sector.data = need.sector.slug
         form.state.data = need.node.code if need.node else ""
@@ -210,8 +243,12 @@ def _edit_page(form: NeedForm, need: Need | None) -> str:
     slugs = split_list(form.required.data) + split_list(form.nice.data)
     concepts, _unknown = resolve_expertise(slugs)
     labels = {c.slug: c.label(language) for c in concepts}
-    return render_template("needs/edit.html", form=form, need=need,
-                           concept_labels=json.dumps(labels, ensure_ascii=False))  # fmt: skip
+    return render_template(
+        "needs/edit.html",
+        form=form,
+        need=need,
+        concept_labels=json.dumps(labels, ensure_ascii=False),
+    )
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])
@@ -299,17 +336,28 @@ def candidates(need_id: int) -> ResponseReturnValue:
     need = _load(need_id)
     require(can_manage_need(current_user, need) or is_ime_admin(current_user))
     page = _page_arg()
-    ranking = rank(need, language=current_language(), limit=CANDIDATES_PER_PAGE,
-                   offset=(page - 1) * CANDIDATES_PER_PAGE)  # fmt: skip
+    ranking = rank(
+        need,
+        language=current_language(),
+        limit=CANDIDATES_PER_PAGE,
+        offset=(page - 1) * CANDIDATES_PER_PAGE,
+    )
     requested = {c.member_id: c for c in need.contact_requests}
     shortlisted = {e.member_id for e in need.shortlist}
     return render_template(
-        "needs/candidates.html", need=need, ranking=ranking, page=page,
-        per_page=CANDIDATES_PER_PAGE, weights=weights_table(), requested=requested,
-        shortlisted=shortlisted, contact_form=ContactForm(), action_form=ActionForm(),
+        "needs/candidates.html",
+        need=need,
+        ranking=ranking,
+        page=page,
+        per_page=CANDIDATES_PER_PAGE,
+        weights=weights_table(),
+        requested=requested,
+        shortlisted=shortlisted,
+        contact_form=ContactForm(),
+        action_form=ActionForm(),
         can_contact=can_manage_need(current_user, need)
         and need.status in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS),
-    )  # fmt: skip
+    )
 
 
 @bp.post("/needs/<int:need_id>/shortlist")
@@ -344,8 +392,13 @@ def shortlist_remove(need_id: int, member_id: int) -> ResponseReturnValue:
 def shortlist(need_id: int) -> ResponseReturnValue:
     need = _managed(need_id)
     requested = {c.member_id: c for c in need.contact_requests}
-    return render_template("needs/shortlist.html", need=need, requested=requested,
-                           contact_form=ContactForm(), action_form=ActionForm())  # fmt: skip
+    return render_template(
+        "needs/shortlist.html",
+        need=need,
+        requested=requested,
+        contact_form=ContactForm(),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/needs/<int:need_id>/shortlist.csv")
@@ -369,12 +422,23 @@ def shortlist_csv(need_id: int) -> ResponseReturnValue:
             else ""
         )
         # Names and headlines are typed by members: neutralised for the spreadsheet they end in.
-        writer.writerow(safe_row([entry.member_id, entry.member.full_name, headline,
-                                  entry.added_at.date().isoformat(),
-                                  contact.status if contact else ""]))  # fmt: skip
+        writer.writerow(
+            safe_row(
+                [
+                    entry.member_id,
+                    entry.member.full_name,
+                    headline,
+                    entry.added_at.date().isoformat(),
+                    contact.status if contact else "",
+                ]
+            )
+        )
     filename = f"need-{need.id}-shortlist-{date.today().isoformat()}.csv"
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})  # fmt: skip
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
 
 
 @bp.post("/needs/<int:need_id>/contact")
@@ -424,9 +488,15 @@ def contact_request(request_id: int) -> ResponseReturnValue:
     details = services.reveal_contact_details(current_user, contact) if is_sender else None
     if details is not None:
         db.session.commit()  # the audit entry of this view
-    return render_template("needs/request.html", contact=contact, is_expert=is_expert,
-                           is_sender=is_sender, details=details, answer_form=AnswerForm(),
-                           action_form=ActionForm())  # fmt: skip
+    return render_template(
+        "needs/request.html",
+        contact=contact,
+        is_expert=is_expert,
+        is_sender=is_sender,
+        details=details,
+        answer_form=AnswerForm(),
+        action_form=ActionForm(),
+    )
 
 
 def _own_request(request_id: int) -> ContactRequest:
@@ -447,8 +517,9 @@ def answer(request_id: int) -> ResponseReturnValue:
         commit_or_flash(
             lambda: services.answer_contact(current_user, contact, accept, form.reply.data or ""),
             _("You accepted: the organisation can now see your e-mail and phone.")
-            if accept else _("You declined the request."),
-        )  # fmt: skip
+            if accept
+            else _("You declined the request."),
+        )
     return redirect(url_for("needs.contact_request", request_id=contact.id))
 
 
@@ -477,10 +548,11 @@ def record_outcome(need_id: int) -> ResponseReturnValue:
         return redirect(url_for("needs.detail", need_id=need.id))
     rating = int(form.rating.data) if form.rating.data else None
     commit_or_flash(
-        lambda: services.record_outcome(current_user, need, form.member_id.data, form.days.data,
-                                        form.achieved.data, rating),
+        lambda: services.record_outcome(
+            current_user, need, form.member_id.data, form.days.data, form.achieved.data, rating
+        ),
         _("Outcome recorded; the expert is asked to confirm it."),
-    )  # fmt: skip
+    )
     return redirect(url_for("needs.detail", need_id=need.id))
 
 

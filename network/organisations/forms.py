@@ -31,15 +31,20 @@ class OrganisationForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=_kinds)
     country = SelectField(_l("Country"), choices=lambda: country_choices(), default="MX")
     state_code = SelectField(_l("Mexican state"), choices=_states)
-    website = StringField(_l("Website"), validators=[Length(max=300)],
-                          render_kw={"placeholder": "https://"})  # fmt: skip
+    website = StringField(
+        _l("Website"), validators=[Length(max=300)], render_kw={"placeholder": "https://"}
+    )
     email_domain = StringField(
-        _l("Official e-mail domain"), validators=[_required, Length(max=120)],
-        description=_l("The part after @ of your institution's addresses, e.g. conagua.gob.mx. "
-                       "Your own address must be on it."),
-    )  # fmt: skip
+        _l("Official e-mail domain"),
+        validators=[_required, Length(max=120)],
+        description=_l(
+            "The part after @ of your institution's addresses, e.g. conagua.gob.mx. "
+            "Your own address must be on it."
+        ),
+    )
 
 
 class RejectForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (sent to the organisation)"),
-                           validators=[_required, Length(max=2000)])  # fmt: skip
+    reason = TextAreaField(
+        _l("Reason (sent to the organisation)"), validators=[_required, Length(max=2000)]
+    )

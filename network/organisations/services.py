@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -21,6 +20,7 @@ from network.organisations.models import Organisation, OrganisationKind, on_doma
 from network.outbox import queue_email
 from network.security import Role, is_ime_admin
 from network.text import slugify
+from network.urls import external_url
 
 
 def create_organisation(slug: str, name: str, kind: str, *, verified: bool = False) -> Organisation:
@@ -86,8 +86,14 @@ def _clean(data: OrganisationData) -> dict[str, Any]:
             "email_domain",
             _l("Enter the domain of official e-mail addresses, e.g. conagua.gob.mx."),
         )
-    return {"name": name, "kind": kind, "country": country, "state_code": state,
-            "website": website[:300], "email_domain": domain}  # fmt: skip
+    return {
+        "name": name,
+        "kind": kind,
+        "country": country,
+        "state_code": state,
+        "website": website[:300],
+        "email_domain": domain,
+    }
 
 
 def _unique_slug(name: str) -> str:
@@ -156,16 +162,24 @@ def reject_organisation(admin: User, organisation: Organisation, reason: str) ->
 
 def _tell_users(organisation: Organisation, template: str, subject: Any) -> None:
     for user in organisation.users:
-        queue_email(user.email, subject, template, locale=user.preferred_language, kind=template,
-                    user=user, organisation=organisation,
-                    link=url_for("organisations.mine", _external=True))  # fmt: skip
+        queue_email(
+            user.email,
+            subject,
+            template,
+            locale=user.preferred_language,
+            kind=template,
+            user=user,
+            organisation=organisation,
+            link=external_url("organisations.mine"),
+        )
 
 
 def list_for_review() -> list[Organisation]:
     """Every organisation, those waiting for IME first, then the newest."""
     organisations = db.session.scalars(
-        select(Organisation).options(selectinload(Organisation.users))
+        select(Organisation)
+        .options(selectinload(Organisation.users))
         .order_by(Organisation.created_at.desc())
-    ).all()  # fmt: skip
+    ).all()
     order = {"pending": 0, "rejected": 1, "verified": 2}
     return sorted(organisations, key=lambda o: order[o.status])

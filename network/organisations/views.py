@@ -41,10 +41,13 @@ def register() -> ResponseReturnValue:
     form = OrganisationForm(obj=organisation)
     if form.validate_on_submit():
         data = services.OrganisationData(
-            name=form.name.data, kind=form.kind.data, country=form.country.data,
-            state_code=form.state_code.data or "", website=form.website.data or "",
+            name=form.name.data,
+            kind=form.kind.data,
+            country=form.country.data,
+            state_code=form.state_code.data or "",
+            website=form.website.data or "",
             email_domain=form.email_domain.data,
-        )  # fmt: skip
+        )
         try:
             services.register_organisation(current_user, data)
         except ValidationError as error:

@@ -13,8 +13,9 @@ from tests.needs.conftest import make_expert, make_need, sonora, world  # noqa: 
 @pytest.fixture
 def admin(network, make_user) -> User:
     """An IME administrator reading in English (the messages tested are English msgids)."""
-    return make_user(full_name="Iris Admin", email="iris@ime.gob.mx", role=Role.IME,
-                     preferred_language="en")  # fmt: skip
+    return make_user(
+        full_name="Iris Admin", email="iris@ime.gob.mx", role=Role.IME, preferred_language="en"
+    )
 
 
 @pytest.fixture

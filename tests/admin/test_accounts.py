@@ -32,18 +32,26 @@ REASON = "Repeated unsolicited advertising sent to other members."
 
 @pytest.fixture
 def ime(make_user) -> User:
-    return make_user(full_name="Sofía Admin", email="admin@ime.gob.mx", role=Role.IME,
-                     preferred_language="en")  # fmt: skip
+    return make_user(
+        full_name="Sofía Admin", email="admin@ime.gob.mx", role=Role.IME, preferred_language="en"
+    )
 
 
 @pytest.fixture
 def tomas(make_member, vocabulary) -> User:
     """A listed member with expertise, open to mentoring, visible to every signed-in member."""
     return make_member(
-        {"headline": "Hydrologist", "expertise": "hydrology", "open_to_mentor": "yes",
-         "expertise_visibility": "members", "mentoring_visibility": "members"},
-        full_name="Tomás Hidalgo Reyes", email="tomas@ejemplo.mx", preferred_language="en",
-    )  # fmt: skip
+        {
+            "headline": "Hydrologist",
+            "expertise": "hydrology",
+            "open_to_mentor": "yes",
+            "expertise_visibility": "members",
+            "mentoring_visibility": "members",
+        },
+        full_name="Tomás Hidalgo Reyes",
+        email="tomas@ejemplo.mx",
+        preferred_language="en",
+    )
 
 
 def _found(app, text: str) -> list[int]:
@@ -67,8 +75,7 @@ def _user(app, user_id: int) -> User:
 
 
 def _sign_in(app, email: str, password: str = PASSWORD):
-    return app.test_client().post("/login", data={"email": email, "password": password},
-                                  headers=EN)  # fmt: skip
+    return app.test_client().post("/login", data={"email": email, "password": password}, headers=EN)
 
 
 def test_suspension_locks_the_person_out_and_hides_them_until_reinstated(
@@ -129,8 +136,9 @@ def test_suspension_locks_the_person_out_and_hides_them_until_reinstated(
     assert member.get(f"/members/{tomas.id}").status_code == 200
     assert _found(app, "hidalgo") == [tomas.id]
     assert [m.kind for m in outbox() if m.recipient == "tomas@ejemplo.mx"] == [
-        "account_suspended", "account_reinstated"
-    ]  # fmt: skip
+        "account_suspended",
+        "account_reinstated",
+    ]
     assert _entries(app)[-1] == ("account.reinstated", "user", tomas.id, "")
 
 
@@ -158,8 +166,9 @@ def test_a_suspended_member_leaves_the_chapter_member_list(
     add_membership(pedro, network.madrid)
     coordinator = login(app.test_client(), network.coordinator)
     assert "Pedro Castañeda" in coordinator.get("/chapters/madrid/members").text
-    login(app.test_client(), ime).post(f"/admin/accounts/{pedro.id}/suspend",
-                                       data={"reason": REASON})  # fmt: skip
+    login(app.test_client(), ime).post(
+        f"/admin/accounts/{pedro.id}/suspend", data={"reason": REASON}
+    )
     assert "Pedro Castañeda" not in coordinator.get("/chapters/madrid/members").text
 
 
@@ -167,12 +176,18 @@ def test_a_password_reset_gives_a_suspended_person_no_way_in(app, ime, tomas, ou
     client = app.test_client()
     client.post("/reset", data={"email": "tomas@ejemplo.mx"})
     [link_mail] = [m for m in outbox() if m.kind == "reset_password"]
-    login(app.test_client(), ime).post(f"/admin/accounts/{tomas.id}/suspend",
-                                       data={"reason": REASON})  # fmt: skip
+    login(app.test_client(), ime).post(
+        f"/admin/accounts/{tomas.id}/suspend", data={"reason": REASON}
+    )
     # The link asked for before the suspension is dead, and no new link is sent.
     link = link_in(link_mail.body)
-    response = client.post(link, data={"password": "a new long password 2026",
-                                       "password_confirm": "a new long password 2026"})  # fmt: skip
+    response = client.post(
+        link,
+        data={
+            "password": "a new long password 2026",
+            "password_confirm": "a new long password 2026",
+        },
+    )
     assert response.headers["Location"].startswith("/reset")
     client.post("/reset", data={"email": "tomas@ejemplo.mx"})
     assert len([m for m in outbox() if m.kind == "reset_password"]) == 1
@@ -210,8 +225,10 @@ def test_an_administrator_cannot_suspend_themself_or_suspend_twice(app, ime, tom
     assert response.status_code == 422
     assert "You cannot suspend your own account." in response.text
     assert _user(app, ime.id).suspended_at is None
-    assert admin.post(f"/admin/accounts/{tomas.id}/suspend",
-                      data={"reason": REASON}).status_code == 302  # fmt: skip
+    assert (
+        admin.post(f"/admin/accounts/{tomas.id}/suspend", data={"reason": REASON}).status_code
+        == 302
+    )
     again = admin.post(f"/admin/accounts/{tomas.id}/suspend", data={"reason": "Another reason"})
     assert again.status_code == 422 and "already suspended" in again.text
     assert _user(app, tomas.id).suspension_reason == REASON
@@ -267,16 +284,22 @@ def test_suspension_settles_what_waited_on_the_person(app, world):
     from network.needs.models import ContactRequest, ContactStatus
 
     with app.app_context():
-        contact = ContactRequest(need_id=world.need_id, organisation_id=world.organisation.id,
-                                 member_id=world.elena.id, message="¿Nos ayudas?")  # fmt: skip
-        asked = Mentorship(mentor_id=world.elena.id, mentee_id=world.marco.id, goal="Aprender",
-                           duration_weeks=8)  # fmt: skip
+        contact = ContactRequest(
+            need_id=world.need_id,
+            organisation_id=world.organisation.id,
+            member_id=world.elena.id,
+            message="¿Nos ayudas?",
+        )
+        asked = Mentorship(
+            mentor_id=world.elena.id, mentee_id=world.marco.id, goal="Aprender", duration_weeks=8
+        )
         db.session.add_all([contact, asked])
         db.session.commit()
         contact_id, asked_id = contact.id, asked.id
     with app.test_request_context():
-        suspend_account(db.session.get(User, world.ime.id), db.session.get(User, world.elena.id),
-                        REASON)  # fmt: skip
+        suspend_account(
+            db.session.get(User, world.ime.id), db.session.get(User, world.elena.id), REASON
+        )
         db.session.commit()
     with app.app_context():
         # The organisation is no longer kept waiting, and the request stops counting in caps.

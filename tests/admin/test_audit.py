@@ -17,11 +17,17 @@ from tests.conftest import _saved, login
 
 
 def _entry(app, actor, action: str, when: str, detail: str = "", subject_id: int = 1) -> None:
-    _saved(app, AuditEntry(
-        actor_id=actor.id if actor else None, action=action, subject_type="member",
-        subject_id=subject_id, detail=detail,
-        created_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
-    ))  # fmt: skip
+    _saved(
+        app,
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            action=action,
+            subject_type="member",
+            subject_id=subject_id,
+            detail=detail,
+            created_at=datetime.fromisoformat(when).replace(tzinfo=UTC),
+        ),
+    )
 
 
 @pytest.fixture
@@ -66,7 +72,9 @@ def test_filters_by_actor_name_email_or_id(ime, network, log):
 
 def test_filters_by_inclusive_days_and_action(ime, log):
     assert _details(ime.get("/admin/audit?date_from=2026-03-02&date_to=2026-03-03")) == [
-        "third", "second"]  # fmt: skip
+        "third",
+        "second",
+    ]
     assert _details(ime.get("/admin/audit?date_to=2026-03-02")) == ["second", "first"]
     assert _details(ime.get("/admin/audit?action=contact.")) == ["second", "first"]
     assert _details(ime.get("/admin/audit?action=contact.viewed&actor=mariana")) == ["second"]
@@ -95,10 +103,14 @@ def test_csv_has_the_filtered_rows_neutralised_and_is_audited(app, ime, admin, n
     rows = _csv(ime.get(link.replace("&amp;", "&")))
     assert [r["detail"] for r in rows] == ["'=cmd|' /C calc'!A0", "third"]
     assert rows[1] == {
-        "time_utc": "2026-03-03T00:00:00+00:00", "actor_name": "Sofía Martínez",
-        "actor_id": str(network.ime.id), "action": "organisation.verified",
-        "subject_type": "member", "subject_id": "13", "detail": "third",
-    }  # fmt: skip
+        "time_utc": "2026-03-03T00:00:00+00:00",
+        "actor_name": "Sofía Martínez",
+        "actor_id": str(network.ime.id),
+        "action": "organisation.verified",
+        "subject_type": "member",
+        "subject_id": "13",
+        "detail": "third",
+    }
     exported = [a for a in _actions(app) if a[0] == "audit.exported"]
     assert exported == [("audit.exported", "audit_log", 0, "actor=sofía; date_from=2026-03-03")]
     everything = _csv(ime.get("/admin/audit.csv"))
@@ -123,20 +135,42 @@ def test_every_administrative_action_is_audited(app, ime, admin, network, make_m
         ime.post("/admin/regions/africa/edit", data={**region, "name_es": "Áfr."}).status_code
         == 302
     )
-    chapter = {"slug": "lisboa", "name": "Lisboa", "region": str(region_id), "country": "PT",
-               "city": "Lisboa", "timezone": "Europe/Lisbon", "is_active": "y"}  # fmt: skip
+    chapter = {
+        "slug": "lisboa",
+        "name": "Lisboa",
+        "region": str(region_id),
+        "country": "PT",
+        "city": "Lisboa",
+        "timezone": "Europe/Lisbon",
+        "is_active": "y",
+    }
     assert ime.post("/admin/chapters/new", data=chapter).status_code == 302
-    assert ime.post("/admin/chapters/lisboa/edit",
-                    data={**chapter, "city": "Oporto"}).status_code == 302  # fmt: skip
+    assert (
+        ime.post("/admin/chapters/lisboa/edit", data={**chapter, "city": "Oporto"}).status_code
+        == 302
+    )
     ime.post("/admin/chapters/lisboa/coordinators", data={"email": "ana@ejemplo.mx"})
     ime.post(f"/admin/chapters/lisboa/coordinators/{network.member.id}/remove")
-    _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
-                     timezone="America/Hermosillo"))  # fmt: skip
+    _saved(
+        app,
+        Node(
+            code="MX-SON",
+            inegi_code="26",
+            name="Sonora",
+            capital="Hermosillo",
+            timezone="America/Hermosillo",
+        ),
+    )
     ime.post("/admin/nodes/son/edit", data={"description_es": "Agua.", "description_en": "Water."})
     csv_file = "email,full_name,country\nitzel@ejemplo.mx,Itzel Ramírez,CA\n"
-    imported = ime.post("/admin/members/import", data={
-        "file": (io.BytesIO(csv_file.encode()), "members.csv"), "dry_run": "",
-    }, content_type="multipart/form-data")  # fmt: skip
+    imported = ime.post(
+        "/admin/members/import",
+        data={
+            "file": (io.BytesIO(csv_file.encode()), "members.csv"),
+            "dry_run": "",
+        },
+        content_type="multipart/form-data",
+    )
     assert imported.status_code == 200
     make_member({"expertise": "x"})
     assert ime.get("/admin/members/export.csv").status_code == 200
@@ -147,8 +181,10 @@ def test_every_administrative_action_is_audited(app, ime, admin, network, make_m
     assert actors == {admin.id}
     ana = f"Ana López Núñez (#{network.member.id})"  # no e-mail address in the log
     entries = [(a, t, d) for a, t, _i, d in _actions(app)]
-    assert entries[:2] == [("region.created", "region", "africa"),
-                           ("region.updated", "region", "africa")]  # fmt: skip
+    assert entries[:2] == [
+        ("region.created", "region", "africa"),
+        ("region.updated", "region", "africa"),
+    ]
     assert entries[2:] == [
         ("chapter.created", "chapter", "lisboa"),
         ("chapter.updated", "chapter", "lisboa: city"),
@@ -163,9 +199,14 @@ def test_every_administrative_action_is_audited(app, ime, admin, network, make_m
 
 def test_a_dry_run_import_writes_no_entry(app, ime):
     csv_file = "email,full_name\nitzel@ejemplo.mx,Itzel Ramírez\n"
-    ime.post("/admin/members/import", data={
-        "file": (io.BytesIO(csv_file.encode()), "members.csv"), "dry_run": "y",
-    }, content_type="multipart/form-data")  # fmt: skip
+    ime.post(
+        "/admin/members/import",
+        data={
+            "file": (io.BytesIO(csv_file.encode()), "members.csv"),
+            "dry_run": "y",
+        },
+        content_type="multipart/form-data",
+    )
     assert _actions(app) == []
 
 
@@ -190,8 +231,13 @@ def test_only_ime_reaches_the_new_pages(app, network, vocabulary, method, path):
 
 
 def test_extreme_filter_values_are_answered_not_crashed(ime, log):
-    for query in ("date_to=9999-12-31", "date_from=0001-01-01", "subject_id=%C2%B2",
-                  "actor=%C2%B2", "subject_id=99999999999999999999"):  # fmt: skip
+    for query in (
+        "date_to=9999-12-31",
+        "date_from=0001-01-01",
+        "subject_id=%C2%B2",
+        "actor=%C2%B2",
+        "subject_id=99999999999999999999",
+    ):
         assert ime.get(f"/admin/audit?{query}").status_code == 200, query
         assert ime.get(f"/admin/audit.csv?{query}").status_code in (200, 302), query
     assert "Enter a whole number." in ime.get("/admin/audit?subject_id=%C2%B2").text

@@ -33,30 +33,38 @@ def _need(app, network, required: list[str], nice: list[str]) -> int:
         need = post_need(
             db.session.get(User, network.org_user.id),
             NeedData(
-                title="Modelo de la cuenca", sector=db.session.scalar(select(Sector)),
-                required=[_concept(s) for s in required], nice=[_concept(s) for s in nice],
+                title="Modelo de la cuenca",
+                sector=db.session.scalar(select(Sector)),
+                required=[_concept(s) for s in required],
+                nice=[_concept(s) for s in nice],
                 status=NeedStatus.OPEN,
             ),
-        )  # fmt: skip
+        )
         db.session.commit()
         return need.id
 
 
 def _event(app, network, topics: list[str]) -> int:
-    start = (utcnow() + timedelta(days=10)).replace(hour=18, minute=0, second=0, microsecond=0,
-                                                     tzinfo=None)  # fmt: skip
+    start = (utcnow() + timedelta(days=10)).replace(
+        hour=18, minute=0, second=0, microsecond=0, tzinfo=None
+    )
     with app.test_request_context():
         event = event_services.create_event(
             db.session.get(User, network.coordinator.id),
             event_services.EventData(
-                title="Agua y ciudades", description="Charla", hosts=[db.session.get(
-                    type(network.madrid), network.madrid.id)],
-                starts_local=start, ends_local=start + timedelta(hours=2),
-                timezone="Europe/Madrid", format=EventFormat.ONLINE,
-                visibility=EventVisibility.PUBLIC, status=EventStatus.PUBLISHED,
-                online_url="https://meet.example.org/agua", topics=[_concept(s) for s in topics],
+                title="Agua y ciudades",
+                description="Charla",
+                hosts=[db.session.get(type(network.madrid), network.madrid.id)],
+                starts_local=start,
+                ends_local=start + timedelta(hours=2),
+                timezone="Europe/Madrid",
+                format=EventFormat.ONLINE,
+                visibility=EventVisibility.PUBLIC,
+                status=EventStatus.PUBLISHED,
+                online_url="https://meet.example.org/agua",
+                topics=[_concept(s) for s in topics],
             ),
-        )  # fmt: skip
+        )
         db.session.commit()
         return event.id
 
@@ -85,8 +93,10 @@ def test_merge_moves_members_needs_events_and_labels(
     source_id, target_id = vocabulary["water-treatment"], vocabulary["hydrology"]
 
     response = ime.post(
-        f"/admin/concepts/{source_id}/merge", data={"target": "hydrology"}, follow_redirects=True,
-    )  # fmt: skip
+        f"/admin/concepts/{source_id}/merge",
+        data={"target": "hydrology"},
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "2 members, 2 needs and 1 events moved" in page
 
@@ -124,7 +134,7 @@ def test_merged_members_are_found_under_the_target_and_by_the_old_name(
 
 def test_a_concept_is_not_merged_into_itself(app, network, vocabulary, ime):
     hydrology = vocabulary["hydrology"]
-    response = ime.post(f"/admin/concepts/{hydrology}/merge", data={"target": "hydrology"})  # fmt: skip
+    response = ime.post(f"/admin/concepts/{hydrology}/merge", data={"target": "hydrology"})
     assert response.status_code == 200
     assert "cannot be merged into itself" in response.get_data(as_text=True)
     with app.app_context():
@@ -147,8 +157,9 @@ def test_merging_across_sectors_needs_a_confirmation(app, network, make_member, 
 
 
 def test_an_unknown_target_is_a_message(app, network, vocabulary, ime):
-    response = ime.post(f"/admin/concepts/{vocabulary['hydrology']}/merge",
-                        data={"target": "no existe"})  # fmt: skip
+    response = ime.post(
+        f"/admin/concepts/{vocabulary['hydrology']}/merge", data={"target": "no existe"}
+    )
     assert response.status_code == 200
     assert "No concept has that name or slug." in response.get_data(as_text=True)
 
@@ -164,15 +175,21 @@ def test_merge_service_returns_counts(app, network, make_member, vocabulary):
 
 
 def test_rename_changes_the_profile_page_and_search(app, network, make_member, vocabulary, ime):
-    ana = make_member({"expertise": "hydrology", "expertise_visibility": "public",
-                       "name_public": True})  # fmt: skip
+    ana = make_member(
+        {"expertise": "hydrology", "expertise_visibility": "public", "name_public": True}
+    )
     hydrology = vocabulary["hydrology"]
     form = ime.get(f"/admin/concepts/{hydrology}").get_data(as_text=True)
     assert 'value="Hidrología"' in form and "watershed science" in form
-    response = ime.post(f"/admin/concepts/{hydrology}", data={
-        "label_es": "Hidrología superficial", "label_en": "Surface hydrology",
-        "synonyms_es": "ríos\nlagos; ríos", "synonyms_en": "watershed science",
-    })  # fmt: skip
+    response = ime.post(
+        f"/admin/concepts/{hydrology}",
+        data={
+            "label_es": "Hidrología superficial",
+            "label_en": "Surface hydrology",
+            "synonyms_es": "ríos\nlagos; ríos",
+            "synonyms_en": "watershed science",
+        },
+    )
     assert response.status_code == 302
     english = app.test_client().get(f"/members/{ana.id}", headers={"Accept-Language": "en"})
     assert "Surface hydrology" in english.get_data(as_text=True)
@@ -188,9 +205,15 @@ def test_rename_changes_the_profile_page_and_search(app, network, make_member, v
 
 
 def test_rename_refuses_a_label_of_another_concept(app, network, vocabulary, ime):
-    response = ime.post(f"/admin/concepts/{vocabulary['hydrology']}", data={
-        "label_es": "Hidrología", "label_en": "wind POWER", "synonyms_es": "", "synonyms_en": "",
-    })  # fmt: skip
+    response = ime.post(
+        f"/admin/concepts/{vocabulary['hydrology']}",
+        data={
+            "label_es": "Hidrología",
+            "label_en": "wind POWER",
+            "synonyms_es": "",
+            "synonyms_en": "",
+        },
+    )
     assert response.status_code == 200
     assert "is already the label of wind-power" in response.get_data(as_text=True)
     with app.app_context():
@@ -214,8 +237,14 @@ def test_concept_list_counts_use_with_a_constant_number_of_queries(
     assert [cell.split("<")[0] for cell in row.split('class="text-end">')[1:]] == ["2", "1", "1"]
     for slug in ("hydrology2", "hydrology3", "hydrology4"):
         with app.app_context():
-            db.session.add(Concept(slug=slug, sector_id=db.session.scalar(select(Sector.id)),
-                                   label_es=slug, label_en=slug))  # fmt: skip
+            db.session.add(
+                Concept(
+                    slug=slug,
+                    sector_id=db.session.scalar(select(Sector.id)),
+                    label_es=slug,
+                    label_en=slug,
+                )
+            )
             db.session.commit()
     with count_queries() as more:
         ime.get("/admin/concepts")
@@ -247,6 +276,10 @@ def test_free_tag_queue_is_most_used_first_and_audited(
     assert renamed.actor_id == admin.id
     [mapped] = _audit(app, "tag.mapped")
     assert mapped.subject_type == "concept" and mapped.subject_id == vocabulary["hydrology"]
-    again = ime.post("/admin/tags", data={"tag": "hidrologia subterranea", "concept": "hydrology"}, follow_redirects=True)  # fmt: skip
+    again = ime.post(
+        "/admin/tags",
+        data={"tag": "hidrologia subterranea", "concept": "hydrology"},
+        follow_redirects=True,
+    )
     assert "No member carries this tag any more." in again.get_data(as_text=True)
     assert len(_audit(app, "tag.mapped")) == 1

@@ -63,9 +63,13 @@ def test_chapters_list_with_counts_filter_and_pages(app, network, add_membership
 
 @pytest.mark.parametrize(
     "query, fragment",
-    [("per_page=abc", "whole number"), ("per_page=500", "between 1 and 100"),
-     ("page=0", "between"), ("region=atlantis", "Unknown region")],
-)  # fmt: skip
+    [
+        ("per_page=abc", "whole number"),
+        ("per_page=500", "between 1 and 100"),
+        ("page=0", "between"),
+        ("region=atlantis", "Unknown region"),
+    ],
+)
 def test_malformed_requests_get_a_json_400(app, token, query, fragment):
     response = app.test_client().get(f"/api/v1/chapters?{query}", headers=_auth(token))
     assert response.status_code == 400
@@ -106,8 +110,14 @@ def test_openapi_document_is_valid_and_generated_from_the_routes(app, client):
     assert set(spec["paths"]) == api_routes
     me = spec["components"]["schemas"]["MeOut"]
     assert set(me["properties"]) == {
-        "id", "full_name", "email", "role", "preferred_language", "organisation", "chapters",
-    }  # fmt: skip
+        "id",
+        "full_name",
+        "email",
+        "role",
+        "preferred_language",
+        "organisation",
+        "chapters",
+    }
     chapter_params = {p["name"] for p in spec["paths"]["/api/v1/chapters"]["get"]["parameters"]}
     assert chapter_params == {"region", "page", "per_page"}
     assert spec["paths"]["/api/v1/openapi.json"]["get"]["security"] == []
@@ -146,8 +156,9 @@ def test_the_document_states_what_the_api_checks(client):
             for param in entry.get("parameters", ()):
                 if param["in"] == "path" and param["schema"]["type"] == "integer":
                     assert (param["schema"]["minimum"], param["schema"]["maximum"]) == (
-                        0, 2**31 - 1,
-                    ), path  # fmt: skip
+                        0,
+                        2**31 - 1,
+                    ), path
             body = entry.get("requestBody")
             if body:
                 name = body["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
@@ -190,7 +201,12 @@ def test_every_listed_query_value_is_checked(app, network, client):
                     assert param["name"] in response.get_json()["error"]["message"], url
                     checked.append(f"{entry['operationId']}.{param['name']}")
     assert sorted(checked) == [
-        "dashboard_panel.by", "dashboard_panel.period", "needs.status",
-        "search_endpoint.format", "search_endpoint.kind", "search_endpoint.remote",
-        "search_endpoint.status", "search_endpoint.when",
-    ]  # fmt: skip
+        "dashboard_panel.by",
+        "dashboard_panel.period",
+        "needs.status",
+        "search_endpoint.format",
+        "search_endpoint.kind",
+        "search_endpoint.remote",
+        "search_endpoint.status",
+        "search_endpoint.when",
+    ]

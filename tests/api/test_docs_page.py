@@ -187,5 +187,10 @@ def test_allowed_values_leave_out_the_null_of_a_nullable_enum(app: Flask, client
     profile = next(e for e in endpoints if e.method == "PATCH" and e.path.endswith("/me/profile"))
     fields = {f.name: f for f in profile.body_fields}
     assert fields["city_visibility"].allowed == (
-        "public", "members", "organisations", "coordinators", "ime", "private",
-    )  # fmt: skip
+        "public",
+        "members",
+        "organisations",
+        "coordinators",
+        "ime",
+        "private",
+    )

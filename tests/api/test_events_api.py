@@ -120,13 +120,19 @@ def test_a_coordinator_creates_an_event_that_then_appears(app, network, api, voc
     assert body["starts_at_utc"] == "2031-03-05T17:00:00+00:00"
     assert body["timezone"] == "Europe/Madrid"
     assert (body["format"], body["visibility"], body["status"]) == ("hybrid", "public", "published")
-    assert (body["venue"], body["address"], body["city"]) == ("Casa de México", "Calle Alcalá 21",
-                                                              "Madrid")  # fmt: skip
+    assert (body["venue"], body["address"], body["city"]) == (
+        "Casa de México",
+        "Calle Alcalá 21",
+        "Madrid",
+    )
     assert (body["country"], body["language"], body["capacity"]) == ("ES", "en", 10)
     assert (body["seats_taken"], body["waitlist_length"]) == (0, 0)
     assert [t["slug"] for t in body["topics"]] == ["hydrology", "water-treatment"]
-    assert body["topics"][0] == {"slug": "hydrology", "label_es": "Hidrología",
-                                 "label_en": "Hydrology"}  # fmt: skip
+    assert body["topics"][0] == {
+        "slug": "hydrology",
+        "label_es": "Hidrología",
+        "label_en": "Hydrology",
+    }
     assert body["url"].endswith(f"/events/{event_id}")
     assert body["ics_url"].endswith(f"/events/{event_id}.ics")
     assert body["registration_opens_at"] is None and body["registration_closes_at"] is None
@@ -170,8 +176,14 @@ def test_ime_hosts_network_wide_events_and_coordinators_name_a_chapter(app, netw
 
 
 def test_defaults_make_a_draft_in_person_public_event(app, network, api):
-    minimal = {"title": "Reunión", "chapters": ["madrid"], "starts_at": _local(5),
-               "ends_at": _local(5, 19), "timezone": "Europe/Madrid", "venue": "Bar"}  # fmt: skip
+    minimal = {
+        "title": "Reunión",
+        "chapters": ["madrid"],
+        "starts_at": _local(5),
+        "ends_at": _local(5, 19),
+        "timezone": "Europe/Madrid",
+        "venue": "Bar",
+    }
     response = api.client.post("/api/v1/events", headers=api.coordinator, json=minimal)
     assert response.status_code == 201, response.get_json()
     body = api.client.get(
@@ -186,15 +198,20 @@ def test_defaults_make_a_draft_in_person_public_event(app, network, api):
 
 def test_patch_changes_only_the_fields_sent(app, network, api, vocabulary):
     event_id = _create(
-        api.client, api.coordinator, starts_at="2031-03-05T18:00", ends_at="2031-03-05T20:00",
-        topics=["hydrology"], registration_closes_at="2031-03-05T12:00",
-    )  # fmt: skip
+        api.client,
+        api.coordinator,
+        starts_at="2031-03-05T18:00",
+        ends_at="2031-03-05T20:00",
+        topics=["hydrology"],
+        registration_closes_at="2031-03-05T12:00",
+    )
     before = api.client.get(f"/api/v1/events/{event_id}", headers=api.coordinator).get_json()
 
     response = api.client.patch(
-        f"/api/v1/events/{event_id}", headers=api.coordinator,
+        f"/api/v1/events/{event_id}",
+        headers=api.coordinator,
         json={"title": "Agua y ciudades, segunda parte", "capacity": None},
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.get_json()
     after = response.get_json()
     assert after["title"] == "Agua y ciudades, segunda parte" and after["capacity"] is None
@@ -204,9 +221,10 @@ def test_patch_changes_only_the_fields_sent(app, network, api, vocabulary):
 
     # A new zone alone keeps the wall-clock times, as the edit form does.
     moved = api.client.patch(
-        f"/api/v1/events/{event_id}", headers=api.coordinator,
+        f"/api/v1/events/{event_id}",
+        headers=api.coordinator,
         json={"timezone": "America/Mexico_City"},
-    ).get_json()  # fmt: skip
+    ).get_json()
     assert moved["starts_at"] == "2031-03-05T18:00:00-06:00"
     assert moved["registration_closes_at"] == "2031-03-05T12:00:00-06:00"
 
@@ -225,8 +243,12 @@ def test_patch_permissions(app, network, api, add_membership):
     event_id = _create(api.client, api.coordinator)
     draft_id = _create(api.client, api.coordinator, status="draft")
     path = f"/api/v1/events/{event_id}"
-    for headers, status in ((api.other_coordinator, 403), (api.member, 403), (api.org, 403),
-                            ({}, 401)):  # fmt: skip
+    for headers, status in (
+        (api.other_coordinator, 403),
+        (api.member, 403),
+        (api.org, 403),
+        ({}, 401),
+    ):
         response = api.client.patch(path, headers=headers, json={"title": "Mío"})
         assert response.status_code == status and response.is_json, headers
     response = api.client.patch(
@@ -238,8 +260,10 @@ def test_patch_permissions(app, network, api, add_membership):
     # Co-hosts: a coordinator adds or removes only their own chapters.
     adding = api.client.patch(path, headers=api.coordinator, json={"chapters": ["madrid", "paris"]})
     assert adding.status_code == 403
-    assert api.client.patch(path, headers=api.ime,
-                            json={"chapters": ["madrid", "paris"]}).status_code == 200  # fmt: skip
+    assert (
+        api.client.patch(path, headers=api.ime, json={"chapters": ["madrid", "paris"]}).status_code
+        == 200
+    )
     dropping_madrid = api.client.patch(
         path, headers=api.other_coordinator, json={"chapters": ["paris"]}
     )
@@ -252,8 +276,7 @@ def test_patch_permissions(app, network, api, add_membership):
     )
 
 
-def test_patching_unknown_events_and_cancelling_through_patch(app, network, api, make_user,
-                                                              outbox):  # fmt: skip
+def test_patching_unknown_events_and_cancelling_through_patch(app, network, api, make_user, outbox):
     assert api.client.patch("/api/v1/events/9999", headers=api.ime, json={}).status_code == 404
     event_id = _create(api.client, api.coordinator)
     attendee = make_user()
@@ -334,11 +357,13 @@ def test_missing_required_fields_are_all_named(app, network, api):
         ({"json": _payload(title=None)}, "'title' must be a string"),
         ({"json": _payload(colour="red")}, "Unknown fields: colour"),
         ({"json": ["not", "an", "object"]}, "JSON object"),
-        ({"data": "title=Agua", "content_type": "application/x-www-form-urlencoded"},
-         "JSON object"),
+        (
+            {"data": "title=Agua", "content_type": "application/x-www-form-urlencoded"},
+            "JSON object",
+        ),
         ({"data": "{not json", "content_type": "application/json"}, "JSON object"),
     ],
-)  # fmt: skip
+)
 def test_malformed_bodies_answer_400(app, network, api, kwargs, fragment):
     response = api.client.post("/api/v1/events", headers=api.coordinator, **kwargs)
     assert response.status_code == 400 and response.is_json
@@ -423,8 +448,9 @@ def test_leaving_promotes_the_head_of_the_waitlist(app, network, api, make_user,
     assert waiting_leaves.get_json() == {"status": "cancelled", "promoted": None}
     assert api.client.delete(f"{path}/me", headers=headers[second.id]).status_code == 404
     assert api.client.post(path, headers=headers[seated.id]).get_json() == {
-        "status": "waitlisted", "position": 1,
-    }, "coming back joins the end of the queue"  # fmt: skip
+        "status": "waitlisted",
+        "position": 1,
+    }, "coming back joins the end of the queue"
 
 
 def test_leaving_after_the_start_is_409(app, network, api):
@@ -447,8 +473,13 @@ def test_the_online_link_reaches_only_hosts_and_confirmed_attendees(app, network
     api.client.post(f"{path}/registrations", headers=seated_h)
     api.client.post(f"{path}/registrations", headers=waiting_h)
 
-    hidden = {"anonymous": {}, "other member": api.member, "waitlisted": waiting_h,
-              "organisation": api.org, "other chapter's coordinator": api.other_coordinator}  # fmt: skip
+    hidden = {
+        "anonymous": {},
+        "other member": api.member,
+        "waitlisted": waiting_h,
+        "organisation": api.org,
+        "other chapter's coordinator": api.other_coordinator,
+    }
     for who, headers in hidden.items():
         for url in (path, "/api/v1/events", "/api/v1/events?chapter=madrid"):
             response = api.client.get(url, headers=headers)
@@ -481,8 +512,9 @@ def test_members_only_events_need_a_member_or_ime_token(app, network, api):
     assert api.client.post(f"{path}/registrations", headers=api.org).status_code == 403
     for headers in (api.member, api.ime, api.other_coordinator):
         assert api.client.get(path, headers=headers).status_code == 200
-        assert [e["id"] for e in api.client.get("/api/v1/events", headers=headers).get_json()[
-            "items"]] == [event_id]  # fmt: skip
+        assert [
+            e["id"] for e in api.client.get("/api/v1/events", headers=headers).get_json()["items"]
+        ] == [event_id]
     assert api.client.post(f"{path}/registrations", headers=api.member).status_code == 201
 
 
@@ -504,8 +536,9 @@ def test_drafts_are_invisible_but_to_their_hosts(app, network, api):
 
 def test_cancelled_events_stay_listed_and_refuse_registration(app, network, api):
     event_id = _create(api.client, api.coordinator)
-    api.client.patch(f"/api/v1/events/{event_id}", headers=api.coordinator,
-                     json={"status": "cancelled"})  # fmt: skip
+    api.client.patch(
+        f"/api/v1/events/{event_id}", headers=api.coordinator, json={"status": "cancelled"}
+    )
     items = api.client.get("/api/v1/events").get_json()["items"]
     assert [(e["id"], e["status"]) for e in items] == [(event_id, "cancelled")]
     response = api.client.post(f"/api/v1/events/{event_id}/registrations", headers=api.member)
@@ -518,8 +551,9 @@ def test_cancelled_events_stay_listed_and_refuse_registration(app, network, api)
 def test_list_filters_pages_and_bounds(app, network, api, count_queries):
     soon = _create(api.client, api.coordinator, starts_at=_local(3), ends_at=_local(3, 20))
     later = _create(api.client, api.coordinator, starts_at=_local(6), ends_at=_local(6, 20))
-    paris = _create(api.client, api.ime, chapters=["paris"], starts_at=_local(9),
-                    ends_at=_local(9, 20))  # fmt: skip
+    paris = _create(
+        api.client, api.ime, chapters=["paris"], starts_at=_local(9), ends_at=_local(9, 20)
+    )
     past = _held_in_the_past(app, _create(api.client, api.coordinator), days=13)
 
     upcoming = api.client.get("/api/v1/events").get_json()
@@ -534,10 +568,14 @@ def test_list_filters_pages_and_bounds(app, network, api, count_queries):
     beyond = api.client.get("/api/v1/events?per_page=2&page=50").get_json()
     assert beyond["items"] == [] and beyond["total"] == 3
 
-    for query, fragment in (("page=0", "between"), ("per_page=101", "between 1 and 100"),
-                            ("per_page=abc", "whole number"), ("upcoming=soon", "true or false"),
-                            ("upcoming=", "true or false"),  # schemathesis: was the default
-                            ("chapter=atlantis", "Unknown chapter")):  # fmt: skip
+    for query, fragment in (
+        ("page=0", "between"),
+        ("per_page=101", "between 1 and 100"),
+        ("per_page=abc", "whole number"),
+        ("upcoming=soon", "true or false"),
+        ("upcoming=", "true or false"),  # schemathesis: was the default
+        ("chapter=atlantis", "Unknown chapter"),
+    ):
         response = api.client.get(f"/api/v1/events?{query}")
         assert response.status_code == 400 and response.is_json, query
         assert fragment in response.get_json()["error"]["message"], query
@@ -569,8 +607,11 @@ def test_openapi_describes_the_event_endpoints(client):
     assert set(events) == {"get", "post"}
     assert events["get"]["security"] == [{}, {"bearerAuth": []}], "a token is optional"
     assert {p["name"] for p in events["get"]["parameters"]} == {
-        "chapter", "upcoming", "page", "per_page",
-    }  # fmt: skip
+        "chapter",
+        "upcoming",
+        "page",
+        "per_page",
+    }
     assert set(events["post"]["responses"]) >= {"201", "400", "401", "403", "422"}
     assert "200" not in events["post"]["responses"]
     one = spec["paths"]["/api/v1/events/{event_id}"]

@@ -41,10 +41,19 @@ def test_unknown_or_invisible_member_is_404(app, network, make_member):
 def test_patch_my_profile_validates_like_the_form(app, network, make_member, vocabulary):
     ana = make_member(full_name="Ana Agua")
     client, headers = app.test_client(), _headers(app, ana)
-    ok = client.patch("/api/v1/me/profile", headers=headers,
-                      json={"headline": "Hidróloga", "expertise": ["hydrology", "karst"],
-                            "languages": "es:native;en:C1", "open_to_mentor": True,
-                            "mentor_capacity": 3, "city_visibility": "private", "city": "Tucson"})  # fmt: skip
+    ok = client.patch(
+        "/api/v1/me/profile",
+        headers=headers,
+        json={
+            "headline": "Hidróloga",
+            "expertise": ["hydrology", "karst"],
+            "languages": "es:native;en:C1",
+            "open_to_mentor": True,
+            "mentor_capacity": 3,
+            "city_visibility": "private",
+            "city": "Tucson",
+        },
+    )
     assert ok.status_code == 200, ok.get_json()
     body = ok.get_json()
     assert body["headline"] == "Hidróloga" and body["city"] == "Tucson", "one sees all of one's own"
@@ -53,9 +62,16 @@ def test_patch_my_profile_validates_like_the_form(app, network, make_member, voc
     ]
     assert body["mentoring"] == {"open": True, "capacity": 3, "full": False}
 
-    bad = client.patch("/api/v1/me/profile", headers=headers,
-                       json={"country": "ZZ", "orcid": "1234", "days_per_year": 999,
-                             "headline_visibility": "friends"})  # fmt: skip
+    bad = client.patch(
+        "/api/v1/me/profile",
+        headers=headers,
+        json={
+            "country": "ZZ",
+            "orcid": "1234",
+            "days_per_year": 999,
+            "headline_visibility": "friends",
+        },
+    )
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.get_json()["error"]["fields"]}
     assert fields == {"country", "orcid", "days_per_year", "headline_visibility"}
@@ -90,15 +106,17 @@ def test_openapi_describes_member_endpoints(client):
 
 @pytest.mark.parametrize(
     "body, status, fragment",
-    [({"full_name": 5}, 400, "'full_name' must be a string"),
-     ({"full_name": None}, 400, "'full_name' must be a string"),
-     ({"open_to_mentor": "yes"}, 400, "'open_to_mentor' must be true or false"),
-     ({"open_to_requests": None}, 400, "'open_to_requests' must be true or false"),
-     ({"days_per_year": "30"}, 400, "'days_per_year' must be a whole number or null"),
-     ({"expertise": {"slug": "hydrology"}}, 400, "'expertise' must be a string or a list"),
-     ({"city_visibility": ""}, 422, "city_visibility: Choose one of: public"),
-     ({"city_visibility": "friends"}, 422, "city_visibility")],
-)  # fmt: skip
+    [
+        ({"full_name": 5}, 400, "'full_name' must be a string"),
+        ({"full_name": None}, 400, "'full_name' must be a string"),
+        ({"open_to_mentor": "yes"}, 400, "'open_to_mentor' must be true or false"),
+        ({"open_to_requests": None}, 400, "'open_to_requests' must be true or false"),
+        ({"days_per_year": "30"}, 400, "'days_per_year' must be a whole number or null"),
+        ({"expertise": {"slug": "hydrology"}}, 400, "'expertise' must be a string or a list"),
+        ({"city_visibility": ""}, 422, "city_visibility: Choose one of: public"),
+        ({"city_visibility": "friends"}, 422, "city_visibility"),
+    ],
+)
 def test_profile_fields_have_the_json_types_the_document_states(
     app, network, make_member, body, status, fragment
 ):
@@ -118,7 +136,7 @@ def test_profile_lists_may_be_arrays_and_null_leaves_a_visibility_alone(
         "/api/v1/me/profile",
         headers=_headers(app, ana),
         json={"languages": ["es:native", "en:C1"], "modes": ["mentoring"], "city_visibility": None},
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert [language["code"] for language in body["languages"]] == ["es", "en"]

@@ -103,8 +103,9 @@ def api(app, world, make_user):
     other_user = make_user(
         email="pedro@conagua.gob.mx", role=Role.ORGANISATION, organisation_id=other.id
     )
-    pending_user = make_user(email="rosa@aguasonora.gob.mx", role=Role.ORGANISATION,
-                             organisation_id=pending.id)  # fmt: skip
+    pending_user = make_user(
+        email="rosa@aguasonora.gob.mx", role=Role.ORGANISATION, organisation_id=pending.id
+    )
 
     class Api:
         client = app.test_client()
@@ -143,8 +144,11 @@ def test_an_organisation_posts_a_need_with_labels_in_both_languages(app, world, 
     assert [c["slug"] for c in body["nice_concepts"]] == ["solar-photovoltaics"]
     assert body["languages"] == ["es"]
     assert body["modes"] == ["remote_advice", "short_visit"]
-    assert (body["effort_days"], body["starts_on"], body["ends_on"]) == (15, "2031-03-01",
-                                                                         "2031-06-30")  # fmt: skip
+    assert (body["effort_days"], body["starts_on"], body["ends_on"]) == (
+        15,
+        "2031-03-01",
+        "2031-06-30",
+    )
     assert body["state"] == {"code": "MX-SON", "name": "Sonora"}
     assert (body["remote"], body["status"]) == (True, "open")
     assert body["organisation"] == {"slug": "secihti", "name": "Secretaría de Ciencia"}
@@ -168,13 +172,15 @@ def test_a_national_draft_stays_with_its_organisation(app, world, api):
 
 @pytest.mark.parametrize(
     "changes, name",
-    [({"required_concepts": ["hydrology", "Hidrología marina"]}, "Hidrología marina"),
-     ({"nice_concepts": ["Astrofísica"]}, "Astrofísica"),
-     ({"sector": "Minería espacial"}, "Minería espacial"),
-     ({"state": "MX-XYZ"}, "MX-XYZ"),
-     ({"starts_on": "1 de marzo"}, "starts_on"),
-     ({"ends_on": "2031-02-30"}, "ends_on")],
-)  # fmt: skip
+    [
+        ({"required_concepts": ["hydrology", "Hidrología marina"]}, "Hidrología marina"),
+        ({"nice_concepts": ["Astrofísica"]}, "Astrofísica"),
+        ({"sector": "Minería espacial"}, "Minería espacial"),
+        ({"state": "MX-XYZ"}, "MX-XYZ"),
+        ({"starts_on": "1 de marzo"}, "starts_on"),
+        ({"ends_on": "2031-02-30"}, "ends_on"),
+    ],
+)
 def test_unknown_names_and_bad_dates_are_a_400_naming_them(app, world, api, changes, name):
     before = _need_count(app)
     response = api.client.post("/api/v1/needs", headers=api.org, json=_payload(**changes))
@@ -185,12 +191,14 @@ def test_unknown_names_and_bad_dates_are_a_400_naming_them(app, world, api, chan
 
 @pytest.mark.parametrize(
     "body, fragment",
-    [({**_payload(), "budget": 100}, "Unknown fields: budget"),
-     (_payload(effort_days="20"), "'effort_days' must be a whole number or null"),
-     (_payload(remote="yes"), "'remote' must be true or false"),
-     (_payload(required_concepts="hydrology"), "'required_concepts' must be a list of strings"),
-     (["not", "an", "object"], "JSON object")],
-)  # fmt: skip
+    [
+        ({**_payload(), "budget": 100}, "Unknown fields: budget"),
+        (_payload(effort_days="20"), "'effort_days' must be a whole number or null"),
+        (_payload(remote="yes"), "'remote' must be true or false"),
+        (_payload(required_concepts="hydrology"), "'required_concepts' must be a list of strings"),
+        (["not", "an", "object"], "JSON object"),
+    ],
+)
 def test_wrong_json_is_a_400(app, world, api, body, fragment):
     response = api.client.post("/api/v1/needs", headers=api.org, json=body)
     assert response.status_code == 400
@@ -199,15 +207,17 @@ def test_wrong_json_is_a_400(app, world, api, body, fragment):
 
 @pytest.mark.parametrize(
     "changes, field",
-    [({"title": "Agua"}, "title"),
-     ({"required_concepts": []}, "required_concepts"),
-     ({"nice_concepts": ["hydrology"]}, "nice_concepts"),
-     ({"modes": ["telepathy"]}, "modes"),
-     ({"effort_days": 0}, "effort_days"),
-     ({"starts_on": "2031-07-01"}, "ends_on"),
-     ({"languages": ["xx"]}, "languages"),
-     ({"status": "completed"}, "status")],
-)  # fmt: skip
+    [
+        ({"title": "Agua"}, "title"),
+        ({"required_concepts": []}, "required_concepts"),
+        ({"nice_concepts": ["hydrology"]}, "nice_concepts"),
+        ({"modes": ["telepathy"]}, "modes"),
+        ({"effort_days": 0}, "effort_days"),
+        ({"starts_on": "2031-07-01"}, "ends_on"),
+        ({"languages": ["xx"]}, "languages"),
+        ({"status": "completed"}, "status"),
+    ],
+)
 def test_values_the_rules_refuse_are_a_422_naming_the_field(app, world, api, changes, field):
     response = api.client.post("/api/v1/needs", headers=api.org, json=_payload(**changes))
     assert response.status_code == 422, response.get_json()
@@ -273,9 +283,12 @@ def test_candidates_are_explained_and_carry_no_contact_details(app, world, api):
         assert candidate["at_capacity"] is False
     factors = {f["name"]: f for f in elena["factors"]}
     assert factors["required_concepts"] == {
-        "name": "required_concepts", "weight": 0.35, "value": 1.0, "contribution": 0.35,
+        "name": "required_concepts",
+        "weight": 0.35,
+        "value": 1.0,
+        "contribution": 0.35,
         "detail": factors["required_concepts"]["detail"],
-    }  # fmt: skip
+    }
     assert "potabilización" in factors["required_concepts"]["detail"], "reached by a synonym"
     assert elena["missing_concepts"] == []
     assert marco["missing_concepts"] == ["Tratamiento de agua"], "in the caller's language"
@@ -382,8 +395,9 @@ def test_only_the_expert_answers(app, world, api):
 
 def test_beyond_the_pending_cap_the_expert_is_not_asked(app, world, api, make_need):
     app.config["CONTACT_MAX_PENDING"] = 3
-    needs = [world.need_id] + [make_need(world.org_user, title=f"Acuífero número {n}")
-                               for n in range(2, 5)]  # fmt: skip
+    needs = [world.need_id] + [
+        make_need(world.org_user, title=f"Acuífero número {n}") for n in range(2, 5)
+    ]
     for need_id in needs[:3]:
         assert _ask(api, need_id, world.elena.id).status_code == 201
     assert _mail_to(app, "elena@ejemplo.mx") == 3

@@ -89,10 +89,16 @@ def api_world(
 ) -> SimpleNamespace:
     """Chapters, members, events of each visibility and status, a verified organisation with open
     and draft needs, pending contact requests to an expert, and a token per kind of account."""
-    elena = make_expert({"expertise": "hydrology; potabilización", "state_of_origin": "MX-SON"},
-                        full_name="Elena Ruiz Castro", email="elena@ejemplo.mx")  # fmt: skip
-    marco = make_expert({"expertise": "hydrology", "languages": "en:native"},
-                        full_name="Marco Díaz", email="marco@ejemplo.mx")  # fmt: skip
+    elena = make_expert(
+        {"expertise": "hydrology; potabilización", "state_of_origin": "MX-SON"},
+        full_name="Elena Ruiz Castro",
+        email="elena@ejemplo.mx",
+    )
+    marco = make_expert(
+        {"expertise": "hydrology", "languages": "en:native"},
+        full_name="Marco Díaz",
+        email="marco@ejemplo.mx",
+    )
     events = [
         make_event(),
         make_event(title="Energía solar", visibility=EventVisibility.MEMBERS, capacity=1),
@@ -150,24 +156,39 @@ def _accepted_bodies(expert: User) -> dict[str, dict[str, Any]]:
     starts = local_in(20).strftime("%Y-%m-%dT%H:%M")
     return {
         "create_event": {
-            "title": "Taller de hidrología", "chapters": ["madrid"], "starts_at": starts,
-            "ends_at": local_in(20, 20).strftime("%Y-%m-%dT%H:%M"), "timezone": "Europe/Madrid",
-            "format": "online", "online_url": "https://meet.example.org/taller",
-            "status": "published", "topics": ["hydrology"], "questions": ["¿Alguna alergia?"],
+            "title": "Taller de hidrología",
+            "chapters": ["madrid"],
+            "starts_at": starts,
+            "ends_at": local_in(20, 20).strftime("%Y-%m-%dT%H:%M"),
+            "timezone": "Europe/Madrid",
+            "format": "online",
+            "online_url": "https://meet.example.org/taller",
+            "status": "published",
+            "topics": ["hydrology"],
+            "questions": ["¿Alguna alergia?"],
         },
         "update_event": {"title": "Agua y ciudades, segunda edición", "capacity": 30},
         "create_need": {
-            "title": "Planta potabilizadora en Guaymas", "sector": "water",
-            "required_concepts": ["hydrology"], "state": "MX-SON", "starts_on": "2031-03-01",
-            "ends_on": "2031-06-30", "status": "open",
+            "title": "Planta potabilizadora en Guaymas",
+            "sector": "water",
+            "required_concepts": ["hydrology"],
+            "state": "MX-SON",
+            "starts_on": "2031-03-01",
+            "ends_on": "2031-06-30",
+            "status": "open",
         },
         "request_contact": {
-            "member_id": expert.id, "message": "¿Nos ayudaría con la planta potabilizadora?",
+            "member_id": expert.id,
+            "message": "¿Nos ayudaría con la planta potabilizadora?",
         },
         "accept_contact_request": {"reply": "Con gusto."},
         "decline_contact_request": {"reply": "Ahora no puedo, lo siento."},
-        "update_my_profile": {"headline": "Hidróloga", "city": "Tucson", "city_visibility": "members"},
-    }  # fmt: skip
+        "update_my_profile": {
+            "headline": "Hidróloga",
+            "city": "Tucson",
+            "city_visibility": "members",
+        },
+    }
 
 
 @pytest.fixture

@@ -70,17 +70,23 @@ def test_change_password_signs_out_other_sessions(app, make_user):
     phone, laptop = login(app.test_client(), user), login(app.test_client(), user)
     wrong = laptop.post(
         "/account/password",
-        data={"password-current_password": "no es esta", "password-password": NEW,
-              "password-password_confirm": NEW},
-    )  # fmt: skip
+        data={
+            "password-current_password": "no es esta",
+            "password-password": NEW,
+            "password-password_confirm": NEW,
+        },
+    )
     assert wrong.status_code == 422
     assert "Tu contraseña actual no es correcta" in wrong.get_data(as_text=True)
 
     changed = laptop.post(
         "/account/password",
-        data={"password-current_password": PASSWORD, "password-password": NEW,
-              "password-password_confirm": NEW},
-    )  # fmt: skip
+        data={
+            "password-current_password": PASSWORD,
+            "password-password": NEW,
+            "password-password_confirm": NEW,
+        },
+    )
     assert changed.status_code == 302
     assert laptop.get("/account").status_code == 200
     assert phone.get("/account").status_code == 302, "the other device is signed out"

@@ -46,10 +46,16 @@ def browser_type_launch_args() -> dict:
     return {
         "executable_path": _chromium(),
         "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
         ],
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture
@@ -58,7 +64,6 @@ def live_server(tmp_path: Path) -> Iterator[SimpleNamespace]:
 
     class BrowserConfig(TestConfig):
         WTF_CSRF_ENABLED = True
-        SERVER_NAME = None
         SQLALCHEMY_DATABASE_URI = os.environ.get(
             "TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'browser.sqlite3'}"
         )
@@ -69,16 +74,19 @@ def live_server(tmp_path: Path) -> Iterator[SimpleNamespace]:
         db.create_all()
         load_structure(with_chapters=True)
         load_vocabulary()
-        coordinator = create_confirmed_user(COORDINATOR[0], "José Ángel Gutiérrez",
-                                            COORDINATOR[1], Role.MEMBER)  # fmt: skip
+        coordinator = create_confirmed_user(
+            COORDINATOR[0], "José Ángel Gutiérrez", COORDINATOR[1], Role.MEMBER
+        )
         from chapters.queries import get_chapter_by_slug
 
         db.session.add(
             ChapterMembership(
-                user=coordinator, chapter=get_chapter_by_slug("montreal"),
-                role=ChapterRole.COORDINATOR, status=MembershipStatus.APPROVED,
+                user=coordinator,
+                chapter=get_chapter_by_slug("montreal"),
+                role=ChapterRole.COORDINATOR,
+                status=MembershipStatus.APPROVED,
             )
-        )  # fmt: skip
+        )
         db.session.commit()
     limiter.reset()
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -47,29 +47,54 @@ def test_ime_verifies_maps_a_tag_and_reads_the_gap_table(live_server, page, audi
         from network.members.models import Concept, Sector
 
         create_confirmed_user("admin@ime.gob.mx", "Admin IME", PASSWORD, Role.IME)
-        waiting = Organisation(slug="salud-sonora", name="Secretaría de Salud de Sonora",
-                               kind=OrganisationKind.STATE_GOVERNMENT)  # fmt: skip
-        water = Organisation(slug="ceas-sonora", name="Comisión Estatal del Agua de Sonora",
-                             kind=OrganisationKind.STATE_GOVERNMENT, verified_at=utcnow())  # fmt: skip
+        waiting = Organisation(
+            slug="salud-sonora",
+            name="Secretaría de Salud de Sonora",
+            kind=OrganisationKind.STATE_GOVERNMENT,
+        )
+        water = Organisation(
+            slug="ceas-sonora",
+            name="Comisión Estatal del Agua de Sonora",
+            kind=OrganisationKind.STATE_GOVERNMENT,
+            verified_at=utcnow(),
+        )
         db.session.add_all([waiting, water])
-        create_confirmed_user("luis@salud.sonora.gob.mx", "Luis Funcionario", PASSWORD,
-                              Role.ORGANISATION).organisation = waiting  # fmt: skip
-        official = create_confirmed_user("rosa@ceas.gob.mx", "Rosa Funcionaria", PASSWORD,
-                                         Role.ORGANISATION)  # fmt: skip
+        create_confirmed_user(
+            "luis@salud.sonora.gob.mx", "Luis Funcionario", PASSWORD, Role.ORGANISATION
+        ).organisation = waiting
+        official = create_confirmed_user(
+            "rosa@ceas.gob.mx", "Rosa Funcionaria", PASSWORD, Role.ORGANISATION
+        )
         official.organisation = water
         db.session.flush()
         concept = db.session.scalar(select(Concept).where(Concept.slug == "water-treatment"))
-        post_need(official, NeedData(
-            title="Potabilizadora para comunidades de la sierra", description="Asesoría técnica.",
-            sector=db.session.scalar(select(Sector).where(Sector.slug == "water")),
-            required=[concept], nice=[], languages=["es"], modes=["remote_advice"],
-            effort_days=10, node=db.session.scalar(select(Node).where(Node.code == "MX-SON")),
-            status=NeedStatus.OPEN,
-        ))  # fmt: skip
-        elena = create_confirmed_user("elena@ejemplo.mx", "Elena Ruiz Castro", PASSWORD,
-                                      Role.MEMBER)  # fmt: skip
-        update_profile(elena, {"expertise": "filtros cerámicos comunitarios", "country": "ES",
-                               "open_to_requests": "yes", "languages": "es:native"})  # fmt: skip
+        post_need(
+            official,
+            NeedData(
+                title="Potabilizadora para comunidades de la sierra",
+                description="Asesoría técnica.",
+                sector=db.session.scalar(select(Sector).where(Sector.slug == "water")),
+                required=[concept],
+                nice=[],
+                languages=["es"],
+                modes=["remote_advice"],
+                effort_days=10,
+                node=db.session.scalar(select(Node).where(Node.code == "MX-SON")),
+                status=NeedStatus.OPEN,
+            ),
+        )
+        elena = create_confirmed_user(
+            "elena@ejemplo.mx", "Elena Ruiz Castro", PASSWORD, Role.MEMBER
+        )
+        update_profile(
+            elena,
+            {
+                "expertise": "filtros cerámicos comunitarios",
+                "country": "ES",
+                "open_to_requests": "yes",
+                "languages": "es:native",
+            },
+        )
         db.session.commit()
 
     _sign_in(page, auditor, base, "admin@ime.gob.mx")
@@ -78,7 +103,8 @@ def test_ime_verifies_maps_a_tag_and_reads_the_gap_table(live_server, page, audi
     page.get_by_role("link", name="Organizaciones").click()
     auditor.check()
     page.get_by_test_id("organisation-salud-sonora").get_by_role(
-        "button", name="Verificar Secretaría de Salud de Sonora", exact=True).click()  # fmt: skip
+        "button", name="Verificar Secretaría de Salud de Sonora", exact=True
+    ).click()
     auditor.check()
     expect(page.locator("main")).to_contain_text("quedó verificada")
 

@@ -20,9 +20,15 @@ from tests.browser.conftest import Auditor
 pytestmark = pytest.mark.browser
 
 PASSWORD = "clave de la comision 2026"
-EXPERT = {"open_to_requests": "yes", "languages": "es:native; en:C1", "modes": "remote_advice",
-          "days_per_year": "30", "timezone": "America/Hermosillo", "state_of_origin": "MX-SON",
-          "phone": "+52 662 555 0101"}  # fmt: skip
+EXPERT = {
+    "open_to_requests": "yes",
+    "languages": "es:native; en:C1",
+    "modes": "remote_advice",
+    "days_per_year": "30",
+    "timezone": "America/Hermosillo",
+    "state_of_origin": "MX-SON",
+    "phone": "+52 662 555 0101",
+}
 
 
 def _sign_in(page, auditor, base: str, email: str) -> None:
@@ -42,11 +48,16 @@ def _pick(page, name: str, text: str, option: str) -> None:
 def test_a_ministry_contacts_an_expert_who_consents(live_server, page, auditor, browser):
     base = live_server.url
     with live_server.app.test_request_context():
-        ministry = Organisation(slug="conagua", name="Comisión Nacional del Agua",
-                                kind=OrganisationKind.MINISTRY, verified_at=utcnow())  # fmt: skip
+        ministry = Organisation(
+            slug="conagua",
+            name="Comisión Nacional del Agua",
+            kind=OrganisationKind.MINISTRY,
+            verified_at=utcnow(),
+        )
         db.session.add(ministry)
-        official = create_confirmed_user("rosa@conagua.gob.mx", "Rosa Funcionaria", PASSWORD,
-                                         Role.ORGANISATION)  # fmt: skip
+        official = create_confirmed_user(
+            "rosa@conagua.gob.mx", "Rosa Funcionaria", PASSWORD, Role.ORGANISATION
+        )
         official.organisation = ministry
         elena = create_confirmed_user(
             "elena@ejemplo.mx", "Elena Ruiz Castro", PASSWORD, Role.MEMBER

@@ -27,17 +27,36 @@ def _setup(app) -> None:
         expert = create_confirmed_user(
             "hydro@example.org", "Grace Hydro", PASSWORD, Role.MEMBER, "en"
         )
-        update_profile(expert, {"headline": "Hydrologist, University of Arizona",
-                                "expertise": "hydrology", "country": "US",
-                                "headline_visibility": "organisations"})  # fmt: skip
+        update_profile(
+            expert,
+            {
+                "headline": "Hydrologist, University of Arizona",
+                "expertise": "hydrology",
+                "country": "US",
+                "headline_visibility": "organisations",
+            },
+        )
         public = create_confirmed_user("publica@ejemplo.mx", "Lucía Pública", PASSWORD, Role.MEMBER)
-        update_profile(public, {"expertise": "hydrology", "country": "CA", "name_public": True,
-                                "expertise_visibility": "public", "country_visibility": "public"})  # fmt: skip
-        organisation = Organisation(slug="conagua", name="Comisión Nacional del Agua",
-                                    kind=OrganisationKind.MINISTRY, verified_at=utcnow())  # fmt: skip
+        update_profile(
+            public,
+            {
+                "expertise": "hydrology",
+                "country": "CA",
+                "name_public": True,
+                "expertise_visibility": "public",
+                "country_visibility": "public",
+            },
+        )
+        organisation = Organisation(
+            slug="conagua",
+            name="Comisión Nacional del Agua",
+            kind=OrganisationKind.MINISTRY,
+            verified_at=utcnow(),
+        )
         db.session.add(organisation)
-        official = create_confirmed_user("funcionaria@conagua.gob.mx", "Funcionaria Conagua",
-                                         PASSWORD, Role.ORGANISATION)  # fmt: skip
+        official = create_confirmed_user(
+            "funcionaria@conagua.gob.mx", "Funcionaria Conagua", PASSWORD, Role.ORGANISATION
+        )
         official.organisation = organisation
         db.session.commit()
         assert db.session.query(User).count() == 4
@@ -92,23 +111,42 @@ def test_member_finds_a_mentor_in_their_time_zone_and_an_upcoming_event(live_ser
 
     base = live_server.url
     with live_server.app.test_request_context():
-        for email, name, zone in (("mentora@ejemplo.mx", "Elena Mentora", "America/Toronto"),
-                                  ("mentor@ejemplo.mx", "Raúl Mentor", "Asia/Tokyo")):  # fmt: skip
+        for email, name, zone in (
+            ("mentora@ejemplo.mx", "Elena Mentora", "America/Toronto"),
+            ("mentor@ejemplo.mx", "Raúl Mentor", "Asia/Tokyo"),
+        ):
             mentor = create_confirmed_user(email, name, PASSWORD, Role.MEMBER)
-            update_profile(mentor, {"open_to_mentor": True, "mentor_capacity": 2,
-                                    "timezone": zone, "expertise": "hydrology"})  # fmt: skip
+            update_profile(
+                mentor,
+                {
+                    "open_to_mentor": True,
+                    "mentor_capacity": 2,
+                    "timezone": zone,
+                    "expertise": "hydrology",
+                },
+            )
         create_confirmed_user("aprendiz@ejemplo.mx", "Sara Aprendiz", PASSWORD, Role.MEMBER)
         coordinator = db.session.query(User).filter_by(email=COORDINATOR[0]).one()
         start = (utcnow() + timedelta(days=20)).replace(hour=18, minute=0, tzinfo=None)
-        create_event(coordinator, EventData(
-            title="Water security in the Great Lakes", description="A talk with **Q&A**.",
-            hosts=[get_chapter_by_slug("montreal")], starts_local=start,
-            ends_local=start + timedelta(hours=2), timezone="America/Toronto",
-            format=EventFormat.IN_PERSON, visibility=EventVisibility.PUBLIC,
-            status=EventStatus.PUBLISHED, language="en", city="Montréal", country="CA",
-            venue="Consulado General de México",
-            topics=[db.session.query(Concept).filter_by(slug="hydrology").one()],
-        ))  # fmt: skip
+        create_event(
+            coordinator,
+            EventData(
+                title="Water security in the Great Lakes",
+                description="A talk with **Q&A**.",
+                hosts=[get_chapter_by_slug("montreal")],
+                starts_local=start,
+                ends_local=start + timedelta(hours=2),
+                timezone="America/Toronto",
+                format=EventFormat.IN_PERSON,
+                visibility=EventVisibility.PUBLIC,
+                status=EventStatus.PUBLISHED,
+                language="en",
+                city="Montréal",
+                country="CA",
+                venue="Consulado General de México",
+                topics=[db.session.query(Concept).filter_by(slug="hydrology").one()],
+            ),
+        )
         db.session.commit()
 
     auditor.goto(base + "/login")

@@ -9,8 +9,14 @@ from tests.conftest import _saved, login
 
 def test_ime_creates_and_edits_regions(app, network):
     ime = login(app.test_client(), network.ime)
-    form = {"slug": "africa", "name_es": "África", "name_en": "Africa", "position": "5",
-            "description_es": "Capítulos en África.", "description_en": "Chapters in Africa."}  # fmt: skip
+    form = {
+        "slug": "africa",
+        "name_es": "África",
+        "name_en": "Africa",
+        "position": "5",
+        "description_es": "Capítulos en África.",
+        "description_en": "Chapters in Africa.",
+    }
     assert ime.post("/admin/regions/new", data=form).status_code == 302
     assert "África" in ime.get("/regions").get_data(as_text=True)
 
@@ -26,11 +32,24 @@ def test_ime_creates_and_edits_regions(app, network):
 
 
 def test_ime_edits_a_node_description_in_both_languages(app, network):
-    _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
-                     timezone="America/Hermosillo"))  # fmt: skip
+    _saved(
+        app,
+        Node(
+            code="MX-SON",
+            inegi_code="26",
+            name="Sonora",
+            capital="Hermosillo",
+            timezone="America/Hermosillo",
+        ),
+    )
     ime = login(app.test_client(), network.ime)
-    ime.post("/admin/nodes/son/edit",
-             data={"description_es": "Agua y energía solar.", "description_en": "Water and solar power."})  # fmt: skip
+    ime.post(
+        "/admin/nodes/son/edit",
+        data={
+            "description_es": "Agua y energía solar.",
+            "description_en": "Water and solar power.",
+        },
+    )
     assert "Agua y energía solar." in ime.get("/nodes/son").get_data(as_text=True)
     english = ime.get("/nodes/son", headers={"Accept-Language": "en"})
     assert "Agua y energía solar." in english.get_data(as_text=True), "IME prefers Spanish"
@@ -54,8 +73,9 @@ def test_forged_confirmation_link_is_refused(client):
     assert "Este enlace de confirmación no es válido." in page.get_data(as_text=True)
 
 
-def test_member_list_is_paginated_without_n_plus_one(app, network, make_user, add_membership,
-                                                     count_queries):  # fmt: skip
+def test_member_list_is_paginated_without_n_plus_one(
+    app, network, make_user, add_membership, count_queries
+):
     app.config["MEMBER_LIST_PAGE_SIZE"] = 5
     coordinator = login(app.test_client(), network.coordinator)
     with count_queries() as few:

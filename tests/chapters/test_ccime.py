@@ -20,14 +20,19 @@ EN = {"Accept-Language": "en"}
 
 @pytest.fixture
 def ime(make_user):
-    return make_user(full_name="Elena Ortiz", email="elena@ime.gob.mx", role=Role.IME,
-                     preferred_language="en")  # fmt: skip
+    return make_user(
+        full_name="Elena Ortiz", email="elena@ime.gob.mx", role=Role.IME, preferred_language="en"
+    )
 
 
 @pytest.fixture
 def representative(make_member):
-    return make_member({"name_public": "yes"}, full_name="Rosa Medina", email="rosa@ejemplo.mx",
-                       preferred_language="en")  # fmt: skip
+    return make_member(
+        {"name_public": "yes"},
+        full_name="Rosa Medina",
+        email="rosa@ejemplo.mx",
+        preferred_language="en",
+    )
 
 
 def _terms(app) -> list[CcimeTerm]:
@@ -49,22 +54,38 @@ def _actions(app) -> list[tuple[str, str, int]]:
 
 
 def _term(app, user, chapter=None, *, starts_on, ends_on) -> CcimeTerm:
-    return _saved(app, CcimeTerm(user_id=user.id, chapter_id=chapter.id if chapter else None,
-                                 starts_on=starts_on, ends_on=ends_on))  # fmt: skip
+    return _saved(
+        app,
+        CcimeTerm(
+            user_id=user.id,
+            chapter_id=chapter.id if chapter else None,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        ),
+    )
 
 
 def test_ime_adds_a_term_shown_on_the_chapter_page_and_profile(app, network, ime, representative):
     today = utcnow().date()
     start, end = today - timedelta(days=365), today + timedelta(days=800)
     admin = login(app.test_client(), ime)
-    response = admin.post("/admin/ccime", data={
-        "email": "rosa@ejemplo.mx", "chapter": "madrid",
-        "starts_on": start.isoformat(), "ends_on": end.isoformat(),
-    })  # fmt: skip
+    response = admin.post(
+        "/admin/ccime",
+        data={
+            "email": "rosa@ejemplo.mx",
+            "chapter": "madrid",
+            "starts_on": start.isoformat(),
+            "ends_on": end.isoformat(),
+        },
+    )
     assert response.status_code == 302
     [term] = _terms(app)
     assert (term.user_id, term.chapter_id, term.starts_on, term.ends_on) == (
-        representative.id, network.madrid.id, start, end)  # fmt: skip
+        representative.id,
+        network.madrid.id,
+        start,
+        end,
+    )
     assert _actions(app) == [("ccime.term_added", "user", representative.id)]
 
     label = f"Representative to the CCIME, {start.year}\u2013{end.year}"  # en dash
@@ -79,10 +100,20 @@ def test_ime_adds_a_term_shown_on_the_chapter_page_and_profile(app, network, ime
 
 def test_a_term_that_ended_is_not_shown(app, network, representative):
     today = utcnow().date()
-    _term(app, representative, network.madrid, starts_on=date(2019, 1, 1),
-          ends_on=today - timedelta(days=1))  # fmt: skip
-    _term(app, representative, network.madrid, starts_on=today + timedelta(days=1),
-          ends_on=today + timedelta(days=900))  # fmt: skip
+    _term(
+        app,
+        representative,
+        network.madrid,
+        starts_on=date(2019, 1, 1),
+        ends_on=today - timedelta(days=1),
+    )
+    _term(
+        app,
+        representative,
+        network.madrid,
+        starts_on=today + timedelta(days=1),
+        ends_on=today + timedelta(days=900),
+    )
     chapter_page = app.test_client().get("/chapters/madrid", headers=EN).get_data(as_text=True)
     assert "Representative to the CCIME" not in chapter_page
     profile = app.test_client().get(f"/members/{representative.id}", headers=EN)
@@ -91,8 +122,13 @@ def test_a_term_that_ended_is_not_shown(app, network, representative):
 
 def test_a_suspended_representative_leaves_the_chapter_page(app, network, representative):
     today = utcnow().date()
-    _term(app, representative, network.madrid, starts_on=today - timedelta(days=10),
-          ends_on=today + timedelta(days=900))  # fmt: skip
+    _term(
+        app,
+        representative,
+        network.madrid,
+        starts_on=today - timedelta(days=10),
+        ends_on=today + timedelta(days=900),
+    )
     assert "Rosa Medina" in app.test_client().get("/chapters/madrid", headers=EN).text
     with app.app_context():
         from network.auth.models import User
@@ -115,33 +151,45 @@ def test_a_hidden_name_is_not_shown_on_the_chapter_page(app, network, make_membe
 
 def test_bad_terms_are_refused_and_explained(app, network, ime, representative, make_user):
     admin = login(app.test_client(), ime)
-    form = {"email": "rosa@ejemplo.mx", "chapter": "", "starts_on": "2025-06-01",
-            "ends_on": "2025-05-31"}  # fmt: skip
+    form = {
+        "email": "rosa@ejemplo.mx",
+        "chapter": "",
+        "starts_on": "2025-06-01",
+        "ends_on": "2025-05-31",
+    }
     page = admin.post("/admin/ccime", data=form).get_data(as_text=True)
     assert "The end of the term must be after its start." in page
     assert 'value="rosa@ejemplo.mx"' in page and 'value="2025-06-01"' in page, "nothing is lost"
 
-    unknown = admin.post("/admin/ccime", data={**form, "email": "nadie@ejemplo.mx",
-                                               "ends_on": "2028-06-01"})  # fmt: skip
+    unknown = admin.post(
+        "/admin/ccime", data={**form, "email": "nadie@ejemplo.mx", "ends_on": "2028-06-01"}
+    )
     assert "No account uses this e-mail address." in unknown.get_data(as_text=True)
     make_user(email="sinperfil@ejemplo.mx")
-    no_profile = admin.post("/admin/ccime", data={**form, "email": "sinperfil@ejemplo.mx",
-                                                  "ends_on": "2028-06-01"})  # fmt: skip
+    no_profile = admin.post(
+        "/admin/ccime", data={**form, "email": "sinperfil@ejemplo.mx", "ends_on": "2028-06-01"}
+    )
     assert "This person has no member profile." in no_profile.get_data(as_text=True)
     not_a_date = admin.post("/admin/ccime", data={**form, "starts_on": "someday"})
     assert not_a_date.status_code == 200 and "is-invalid" in not_a_date.get_data(as_text=True)
 
     admin.post("/admin/ccime", data={**form, "ends_on": "2028-06-01"})
-    overlap = admin.post("/admin/ccime", data={**form, "starts_on": "2027-01-01",
-                                               "ends_on": "2030-01-01"})  # fmt: skip
+    overlap = admin.post(
+        "/admin/ccime", data={**form, "starts_on": "2027-01-01", "ends_on": "2030-01-01"}
+    )
     assert "already has a term that overlaps" in overlap.get_data(as_text=True)
     assert len(_terms(app)) == 1
 
 
 def test_ime_ends_a_term_early_or_deletes_a_mistaken_one(app, network, ime, representative):
     today = utcnow().date()
-    current = _term(app, representative, network.madrid, starts_on=date(2020, 1, 1),
-                    ends_on=today + timedelta(days=400))  # fmt: skip
+    current = _term(
+        app,
+        representative,
+        network.madrid,
+        starts_on=date(2020, 1, 1),
+        ends_on=today + timedelta(days=400),
+    )
     admin = login(app.test_client(), ime)
     admin.post(f"/admin/ccime/{current.id}/end")
     [term] = _terms(app)

@@ -20,8 +20,9 @@ def _membership(app, user, chapter):
 
 def test_join_request_approve_flow(app, client, network, outbox):
     login(client, network.member)
-    page = client.post("/chapters/madrid/join", data={"message": "Quiero dar mentorías."},
-                       follow_redirects=True)  # fmt: skip
+    page = client.post(
+        "/chapters/madrid/join", data={"message": "Quiero dar mentorías."}, follow_redirects=True
+    )
     body = page.get_data(as_text=True)
     assert "Tu solicitud se envió a la coordinación de Madrid." in body
     assert "está en espera de respuesta de la coordinación" in body
@@ -131,8 +132,13 @@ def test_unconfirmed_members_cannot_join(app, client, make_user, network):
 
 def test_coordinator_edits_own_chapter_with_validation(app, network):
     coordinator = login(app.test_client(), network.coordinator)
-    form = {"name": "Madrid", "city": "Madrid", "timezone": "Europe/Madrid",
-            "founded_year": "2009", "description": "Charlas *mensuales*."}  # fmt: skip
+    form = {
+        "name": "Madrid",
+        "city": "Madrid",
+        "timezone": "Europe/Madrid",
+        "founded_year": "2009",
+        "description": "Charlas *mensuales*.",
+    }
     assert coordinator.post("/chapters/madrid/edit", data=form).status_code == 302
     page = coordinator.get("/chapters/madrid").get_data(as_text=True)
     assert "<em>mensuales</em>" in page and "desde 2009" in page
@@ -181,8 +187,15 @@ def test_ime_creates_and_deactivates_chapters(app, network):
     ime = login(app.test_client(), network.ime)
     with app.app_context():
         region_id = db.session.get(Chapter, network.madrid.id).region_id
-    form = {"slug": "lisboa", "name": "Lisboa", "region": str(region_id), "country": "PT",
-            "city": "Lisboa", "timezone": "Europe/Lisbon", "is_active": "y"}  # fmt: skip
+    form = {
+        "slug": "lisboa",
+        "name": "Lisboa",
+        "region": str(region_id),
+        "country": "PT",
+        "city": "Lisboa",
+        "timezone": "Europe/Lisbon",
+        "is_active": "y",
+    }
     assert ime.post("/admin/chapters/new", data=form).status_code == 302
     assert "Lisboa" in ime.get("/regions").get_data(as_text=True)
     clash = ime.post("/admin/chapters/new", data=form).get_data(as_text=True)
@@ -194,8 +207,9 @@ def test_ime_creates_and_deactivates_chapters(app, network):
     assert "Lisboa" not in ime.get("/regions").get_data(as_text=True)
 
 
-def test_regions_page_counts_members_without_n_plus_one(app, client, network, add_membership,
-                                                         make_user, make_chapter, count_queries):  # fmt: skip
+def test_regions_page_counts_members_without_n_plus_one(
+    app, client, network, add_membership, make_user, make_chapter, count_queries
+):
     add_membership(network.member, network.madrid)
     with count_queries() as few:
         client.get("/regions")
@@ -218,8 +232,9 @@ def test_unknown_pages_give_the_404_page(client, network):
 
 
 def test_chapter_pages_respect_profile_visibility(app, network, make_member, add_membership):
-    shares = make_member({"email_visibility": "coordinators"}, email="comparte@ejemplo.mx",
-                         full_name="Sara Comparte")  # fmt: skip
+    shares = make_member(
+        {"email_visibility": "coordinators"}, email="comparte@ejemplo.mx", full_name="Sara Comparte"
+    )
     keeps = make_member({}, email="reservada@ejemplo.mx", full_name="Rita Reservada")
     add_membership(shares, network.madrid)
     add_membership(keeps, network.madrid)

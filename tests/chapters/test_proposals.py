@@ -56,8 +56,9 @@ def proposer(make_user):
 
 @pytest.fixture
 def ime(make_user):
-    return make_user(full_name="Elena Ortiz", email="elena@ime.gob.mx", role=Role.IME,
-                     preferred_language="en")  # fmt: skip
+    return make_user(
+        full_name="Elena Ortiz", email="elena@ime.gob.mx", role=Role.IME, preferred_language="en"
+    )
 
 
 @pytest.fixture
@@ -65,11 +66,19 @@ def proposal(app, network, proposer) -> Chapter:
     """A proposal waiting for IME, as the form makes it."""
     return _saved(
         app,
-        Chapter(slug="nueva-york", name="Nueva York", city="New York", country="US",
-                timezone="America/New_York", region_id=network.madrid.region_id,
-                status=ChapterStatus.PROPOSED, is_active=False, proposed_by_id=proposer.id,
-                proposal_note="Twelve of us meet monthly already."),
-    )  # fmt: skip
+        Chapter(
+            slug="nueva-york",
+            name="Nueva York",
+            city="New York",
+            country="US",
+            timezone="America/New_York",
+            region_id=network.madrid.region_id,
+            status=ChapterStatus.PROPOSED,
+            is_active=False,
+            proposed_by_id=proposer.id,
+            proposal_note="Twelve of us meet monthly already.",
+        ),
+    )
 
 
 @pytest.fixture
@@ -118,15 +127,17 @@ def test_only_member_accounts_propose(app, network):
 def test_unconfirmed_member_is_told_to_confirm(app, network, make_user):
     unconfirmed = make_user(email_confirmed_at=None, preferred_language="en")
     client = login(app.test_client(), unconfirmed)
-    page = client.post("/chapters/propose",
-                       data={**PROPOSAL, "region": str(network.madrid.region_id)})  # fmt: skip
+    page = client.post(
+        "/chapters/propose", data={**PROPOSAL, "region": str(network.madrid.region_id)}
+    )
     assert "Please confirm your e-mail address first." in page.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Chapter).where(Chapter.slug == "nueva-york")) is None
 
 
-def test_a_proposal_is_seen_only_by_ime_and_its_proposer(app, network, ime, proposer, proposal,
-                                                        token):  # fmt: skip
+def test_a_proposal_is_seen_only_by_ime_and_its_proposer(
+    app, network, ime, proposer, proposal, token
+):
     for user in (None, network.member, network.coordinator, network.org_user):
         client = login(app.test_client(), user)
         assert client.get("/chapters/nueva-york").status_code == 404
@@ -251,15 +262,17 @@ ADMIN_ROUTES = [
 
 @pytest.mark.parametrize(("method", "path", "ime_status"), ADMIN_ROUTES)
 @pytest.mark.parametrize("role", ["anonymous", "member", "coordinator", "org_user", "ime"])
-def test_only_ime_reaches_the_moderation_pages(app, network, proposal, make_member, method,
-                                               path, ime_status, role):  # fmt: skip
+def test_only_ime_reaches_the_moderation_pages(
+    app, network, proposal, make_member, method, path, ime_status, role
+):
     from datetime import date
 
     from chapters.models import CcimeTerm
 
     member = make_member()
-    term = _saved(app, CcimeTerm(user_id=member.id, starts_on=date(2020, 1, 1),
-                                 ends_on=date(2030, 1, 1)))  # fmt: skip
+    term = _saved(
+        app, CcimeTerm(user_id=member.id, starts_on=date(2020, 1, 1), ends_on=date(2030, 1, 1))
+    )
     client = login(app.test_client(), getattr(network, role, None))
     url = path.format(id=proposal.id, term=term.id)
     response = client.open(url, method=method, data={"reason": "Not in this city yet."})
@@ -278,4 +291,5 @@ def test_a_member_import_cannot_join_a_proposal(app, network, proposal):
         report = import_members("email,full_name,chapters\nrosa@ejemplo.mx,Rosa Vega,nueva-york\n")
         db.session.rollback()
     assert [(p.column, p.message) for p in report.problems] == [
-        ("chapters", "unknown chapter 'nueva-york'")]  # fmt: skip
+        ("chapters", "unknown chapter 'nueva-york'")
+    ]

@@ -25,8 +25,10 @@ ALL = {"period": "all"}
 
 
 def _join(app, user, chapter) -> None:
-    _saved(app, ChapterMembership(user_id=user.id, chapter_id=chapter.id,
-                                  status=MembershipStatus.APPROVED))  # fmt: skip
+    _saved(
+        app,
+        ChapterMembership(user_id=user.id, chapter_id=chapter.id, status=MembershipStatus.APPROVED),
+    )
 
 
 def _age(app, users, *, joined_days_ago: int | None = None, confirmed_days_ago: int | None = None):
@@ -34,11 +36,17 @@ def _age(app, users, *, joined_days_ago: int | None = None, confirmed_days_ago: 
     with app.app_context():
         ids = [u.id for u in users]
         if joined_days_ago is not None:
-            db.session.execute(update(User).where(User.id.in_(ids))
-                               .values(created_at=utcnow() - timedelta(days=joined_days_ago)))  # fmt: skip
+            db.session.execute(
+                update(User)
+                .where(User.id.in_(ids))
+                .values(created_at=utcnow() - timedelta(days=joined_days_ago))
+            )
         if confirmed_days_ago is not None:
-            db.session.execute(update(Profile).where(Profile.user_id.in_(ids))
-                               .values(confirmed_at=utcnow() - timedelta(days=confirmed_days_ago)))  # fmt: skip
+            db.session.execute(
+                update(Profile)
+                .where(Profile.user_id.in_(ids))
+                .values(confirmed_at=utcnow() - timedelta(days=confirmed_days_ago))
+            )
         db.session.commit()
 
 
@@ -65,23 +73,39 @@ def members(app, network, make_member, make_expert, vocabulary) -> SimpleNamespa
     """Madrid: four water experts living in Spain (one keeps their country to themselves), one
     of them also a mentor. Paris: two energy members in France, one hiding their expertise."""
     spain = [
-        make_expert({"expertise": "hydrology", "country": "ES", "country_visibility": "members"},
-                    preferred_language="en")
+        make_expert(
+            {"expertise": "hydrology", "country": "ES", "country_visibility": "members"},
+            preferred_language="en",
+        )
         for _ in range(3)
-    ]  # fmt: skip
-    hidden_country = make_expert({"expertise": "hydrology; water-treatment", "country": "ES",
-                                  "country_visibility": "private"})  # fmt: skip
-    mentor = make_member({"expertise": "water-treatment", "country": "ES", "open_to_mentor": "yes",
-                          "mentor_capacity": "2", "mentoring_visibility": "members"})  # fmt: skip
+    ]
+    hidden_country = make_expert(
+        {
+            "expertise": "hydrology; water-treatment",
+            "country": "ES",
+            "country_visibility": "private",
+        }
+    )
+    mentor = make_member(
+        {
+            "expertise": "water-treatment",
+            "country": "ES",
+            "open_to_mentor": "yes",
+            "mentor_capacity": "2",
+            "mentoring_visibility": "members",
+        }
+    )
     france = make_member({"expertise": "wind-power", "country": "FR"})
-    secret = make_member({"expertise": "wind-power", "country": "FR",
-                          "expertise_visibility": "private"})  # fmt: skip
+    secret = make_member(
+        {"expertise": "wind-power", "country": "FR", "expertise_visibility": "private"}
+    )
     for user in [*spain, hidden_country, mentor]:
         _join(app, user, network.madrid)
     for user in (france, secret):
         _join(app, user, network.paris)
-    return SimpleNamespace(spain=spain, hidden_country=hidden_country, mentor=mentor,
-                           france=france, secret=secret)  # fmt: skip
+    return SimpleNamespace(
+        spain=spain, hidden_country=hidden_country, mentor=mentor, france=france, secret=secret
+    )
 
 
 def test_member_panels_equal_independent_counts(app, client, network, members):
@@ -95,7 +119,10 @@ def test_member_panels_equal_independent_counts(app, client, network, members):
 
     top = _panel(client, headers, "top-concepts", **ALL)["rows"]
     assert [(r["concept"], r["members"]) for r in top] == [
-        ("Hydrology", 4), ("Water treatment", 2), ("Wind power", 1)]  # fmt: skip
+        ("Hydrology", 4),
+        ("Water treatment", 2),
+        ("Wind power", 1),
+    ]
 
     openness = _column(_panel(client, headers, "openness", **ALL), "what", "members")
     assert openness == {"Open to mentoring": 1, "Open to organisations' requests": 4}
@@ -108,8 +135,9 @@ def test_member_panels_equal_independent_counts(app, client, network, members):
     assert sum(regions.values()) == 9
 
 
-def test_period_keeps_members_who_joined_in_it_and_growth_counts_per_month(app, client, network,
-                                                                         members):  # fmt: skip
+def test_period_keeps_members_who_joined_in_it_and_growth_counts_per_month(
+    app, client, network, members
+):
     headers = bearer(app, network.ime)
     _age(app, members.spain, joined_days_ago=500, confirmed_days_ago=500)
     last_year = _column(
@@ -126,8 +154,9 @@ def test_period_keeps_members_who_joined_in_it_and_growth_counts_per_month(app, 
     assert this_month["new_members"] == 4 and this_month["confirmed"] == 4
 
 
-def test_freshness_is_the_share_confirmed_within_twelve_months_per_chapter(app, client, network,
-                                                                         members):  # fmt: skip
+def test_freshness_is_the_share_confirmed_within_twelve_months_per_chapter(
+    app, client, network, members
+):
     _age(app, [*members.spain[:2], members.mentor], confirmed_days_ago=400)
     rows = _panel(client, bearer(app, network.ime), "freshness", **ALL)["rows"]
     by_chapter = {r["chapter"]: (r["members"], r["confirmed"], r["share"]) for r in rows}
@@ -136,30 +165,52 @@ def test_freshness_is_the_share_confirmed_within_twelve_months_per_chapter(app, 
     assert rows[0]["chapter"] == "Madrid"  # the stalest first
 
 
-def test_chapter_activity_counts_registrations_attendance_and_promotions(app, client, network,
-                                                                       make_event, make_user):  # fmt: skip
+def test_chapter_activity_counts_registrations_attendance_and_promotions(
+    app, client, network, make_event, make_user
+):
     past = make_event(title="Agua pasada")
     future = make_event(title="Agua futura")
     paris = make_event(title="Energía", hosts=[network.paris], author=network.other_coordinator)
     people = [make_user() for _ in range(5)]
     with app.app_context():
         for event in (past, paris):
-            db.session.execute(update(Event).where(Event.id == event.id).values(
-                starts_at=utcnow() - timedelta(days=20), ends_at=utcnow() - timedelta(days=20, hours=-2)))  # fmt: skip
+            db.session.execute(
+                update(Event)
+                .where(Event.id == event.id)
+                .values(
+                    starts_at=utcnow() - timedelta(days=20),
+                    ends_at=utcnow() - timedelta(days=20, hours=-2),
+                )
+            )
         for index, person in enumerate(people):
-            db.session.add(Registration(
-                event_id=past.id, user_id=person.id,
-                status=RegistrationStatus.CANCELLED if index == 4 else RegistrationStatus.CONFIRMED,
-                attended_at=utcnow() if index < 2 else None,
-                promoted_at=utcnow() if index == 3 else None))  # fmt: skip
-            db.session.add(Registration(event_id=future.id, user_id=person.id,
-                                        status=RegistrationStatus.CONFIRMED))  # fmt: skip
+            db.session.add(
+                Registration(
+                    event_id=past.id,
+                    user_id=person.id,
+                    status=RegistrationStatus.CANCELLED
+                    if index == 4
+                    else RegistrationStatus.CONFIRMED,
+                    attended_at=utcnow() if index < 2 else None,
+                    promoted_at=utcnow() if index == 3 else None,
+                )
+            )
+            db.session.add(
+                Registration(
+                    event_id=future.id, user_id=person.id, status=RegistrationStatus.CONFIRMED
+                )
+            )
         db.session.commit()
     headers = bearer(app, network.ime)
     rows = {r["chapter"]: r for r in _panel(client, headers, "chapter-activity", **ALL)["rows"]}
     # The future event has not happened yet; the cancelled seat is not a registration.
-    assert rows["Madrid"] == {"chapter": "Madrid", "events": 1, "registrations": 4,
-                              "attended": 2, "attendance": 0.5, "promotions": 1}  # fmt: skip
+    assert rows["Madrid"] == {
+        "chapter": "Madrid",
+        "events": 1,
+        "registrations": 4,
+        "attended": 2,
+        "attendance": 0.5,
+        "promotions": 1,
+    }
     assert rows["París"]["events"] == 1 and rows["París"]["attendance"] is None
     months = _panel(client, headers, "events-per-month", period="3m")["rows"]
     assert sum(r["events"] for r in months) == 2
@@ -172,36 +223,65 @@ def needs(app, network, sonora, make_need, members) -> SimpleNamespace:
     open_id = make_need(network.org_user)
     done_id = make_need(network.org_user, title="Planta potabilizadora", node=None)
     draft_id = make_need(network.org_user, status=NeedStatus.DRAFT, title="Borrador")
-    energy_id = make_need(network.org_user, title="Parque eólico", required=["wind-power"],
-                          nice=[])  # fmt: skip
+    energy_id = make_need(network.org_user, title="Parque eólico", required=["wind-power"], nice=[])
     with app.app_context():
         from network.members.models import Sector
 
         energy = db.session.scalar(select(Sector).where(Sector.slug == "energy"))
         opened = utcnow() - timedelta(days=10)
-        db.session.execute(update(Need).where(Need.id == energy_id)
-                           .values(sector_id=energy.id, status=NeedStatus.IN_PROGRESS))  # fmt: skip
+        db.session.execute(
+            update(Need)
+            .where(Need.id == energy_id)
+            .values(sector_id=energy.id, status=NeedStatus.IN_PROGRESS)
+        )
         db.session.execute(
             update(Need).where(Need.id.in_([open_id, done_id])).values(opened_at=opened)
         )
-        db.session.execute(update(Need).where(Need.id == done_id)
-                           .values(status=NeedStatus.COMPLETED, finished_at=utcnow()))  # fmt: skip
+        db.session.execute(
+            update(Need)
+            .where(Need.id == done_id)
+            .values(status=NeedStatus.COMPLETED, finished_at=utcnow())
+        )
         expert, other, third = members.spain
-        db.session.add_all([
-            ContactRequest(need_id=open_id, organisation_id=network.organisation.id, member_id=expert.id,
-                           message="¿Nos ayudas?", status=ContactStatus.ACCEPTED,
-                           answered_at=opened + timedelta(days=4)),
-            ContactRequest(need_id=open_id, organisation_id=network.organisation.id, member_id=other.id,
-                           message="¿Nos ayudas?", status=ContactStatus.DECLINED,
-                           answered_at=opened + timedelta(days=1)),
-            ContactRequest(need_id=done_id, organisation_id=network.organisation.id, member_id=third.id,
-                           message="¿Nos ayudas?", status=ContactStatus.WITHDRAWN,
-                           answered_at=opened + timedelta(days=8)),
-            ContactRequest(need_id=done_id, organisation_id=network.organisation.id,
-                           member_id=members.france.id, message="?", status=ContactStatus.PENDING),
-            Outcome(need_id=done_id, member_id=third.id, days=12, achieved="Diseño de la planta"),
-            Outcome(need_id=done_id, member_id=expert.id, days=3, achieved="Revisión"),
-        ])  # fmt: skip
+        db.session.add_all(
+            [
+                ContactRequest(
+                    need_id=open_id,
+                    organisation_id=network.organisation.id,
+                    member_id=expert.id,
+                    message="¿Nos ayudas?",
+                    status=ContactStatus.ACCEPTED,
+                    answered_at=opened + timedelta(days=4),
+                ),
+                ContactRequest(
+                    need_id=open_id,
+                    organisation_id=network.organisation.id,
+                    member_id=other.id,
+                    message="¿Nos ayudas?",
+                    status=ContactStatus.DECLINED,
+                    answered_at=opened + timedelta(days=1),
+                ),
+                ContactRequest(
+                    need_id=done_id,
+                    organisation_id=network.organisation.id,
+                    member_id=third.id,
+                    message="¿Nos ayudas?",
+                    status=ContactStatus.WITHDRAWN,
+                    answered_at=opened + timedelta(days=8),
+                ),
+                ContactRequest(
+                    need_id=done_id,
+                    organisation_id=network.organisation.id,
+                    member_id=members.france.id,
+                    message="?",
+                    status=ContactStatus.PENDING,
+                ),
+                Outcome(
+                    need_id=done_id, member_id=third.id, days=12, achieved="Diseño de la planta"
+                ),
+                Outcome(need_id=done_id, member_id=expert.id, days=3, achieved="Revisión"),
+            ]
+        )
         db.session.commit()
     return SimpleNamespace(open_id=open_id, done_id=done_id, draft_id=draft_id, energy_id=energy_id)
 
@@ -217,7 +297,11 @@ def test_needs_panels_equal_independent_counts(app, client, network, needs):
 
     contacts = _panel(client, headers, "contact-requests", **ALL)
     assert _column(contacts, "outcome", "requests") == {
-        "Accepted": 2, "Declined": 1, "Lapsed unanswered": 0, "Waiting for an answer": 1}  # fmt: skip
+        "Accepted": 2,
+        "Declined": 1,
+        "Lapsed unanswered": 0,
+        "Waiting for an answer": 1,
+    }
     summary = {s["label"]: s["value"] for s in contacts["summary"]}
     assert summary["Requests sent"] == "4"
     assert summary["Acceptance rate"] == "66.7 %"  # 2 accepted of 3 settled
@@ -290,8 +374,13 @@ def test_page_draws_each_panel_with_chart_table_and_csv(app, client, network, ne
 
 
 def test_csv_cells_cannot_run_as_formulas(app, client, network, make_chapter, members):
-    evil = make_chapter(slug="evil", name="=HYPERLINK(\"http://x\")", country="DE", city="Berlín",
-                        timezone="Europe/Berlin")  # fmt: skip
+    evil = make_chapter(
+        slug="evil",
+        name='=HYPERLINK("http://x")',
+        country="DE",
+        city="Berlín",
+        timezone="Europe/Berlin",
+    )
     _join(app, members.france, evil)
     login(client, network.ime)
     text = client.get("/dashboard/freshness.csv", query_string=ALL).get_data(as_text=True)
@@ -320,8 +409,12 @@ def test_coordinator_sees_only_their_chapter(app, client, network, members, need
     login(client, network.coordinator)
     page = client.get("/dashboard", query_string=ALL).get_data(as_text=True)
     assert "Madrid" in page and 'name="chapter"' not in page  # one chapter: nothing to choose
-    assert client.get("/dashboard/members-by-country.csv?chapter=paris&period=all").get_data(
-        as_text=True).count("FR") == 0  # fmt: skip
+    assert (
+        client.get("/dashboard/members-by-country.csv?chapter=paris&period=all")
+        .get_data(as_text=True)
+        .count("FR")
+        == 0
+    )
 
     # IME may narrow the whole network to one chapter.
     ime = bearer(app, network.ime)
@@ -360,11 +453,13 @@ def test_suspended_members_leave_every_count(app, client, network, members):
     from network.auth.services import suspend_account
 
     with app.test_request_context():
-        suspend_account(db.session.get(User, network.ime.id),
-                        db.session.get(User, members.france.id), "Spam")  # fmt: skip
+        suspend_account(
+            db.session.get(User, network.ime.id), db.session.get(User, members.france.id), "Spam"
+        )
         db.session.commit()
-    by_country = _column(_panel(client, bearer(app, network.ime), "members-by-country", **ALL),
-                         "code", "members")  # fmt: skip
+    by_country = _column(
+        _panel(client, bearer(app, network.ime), "members-by-country", **ALL), "code", "members"
+    )
     assert by_country == {"ES": 4, "FR": 1, "": 1}
 
 
@@ -377,4 +472,5 @@ def test_periods_are_whole_calendar_months(app):
     assert scope.since == datetime(2025, 12, 1, tzinfo=UTC)
     assert scope.months(set())[0] == "2025-12" and len(scope.months(set())) == 12
     assert Scope(period="3m", now=datetime(2026, 2, 5, tzinfo=UTC)).since == datetime(
-        2025, 12, 1, tzinfo=UTC)  # fmt: skip
+        2025, 12, 1, tzinfo=UTC
+    )

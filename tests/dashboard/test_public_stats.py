@@ -19,8 +19,12 @@ def test_small_counts_are_suppressed_and_large_ones_exact(app, network, make_mem
         make_member, vocabulary, 3, "wind-power", expertise_visibility="private"
     )  # not counted
     for user in water:
-        _saved(app, ChapterMembership(user_id=user.id, chapter_id=network.madrid.id,
-                                      status=MembershipStatus.APPROVED))  # fmt: skip
+        _saved(
+            app,
+            ChapterMembership(
+                user_id=user.id, chapter_id=network.madrid.id, status=MembershipStatus.APPROVED
+            ),
+        )
     body = app.test_client().get("/api/v1/stats").get_json()
     sectors = {row["slug"]: row["members"] for row in body["members_by_sector"]}
     assert sectors == {"energy": "< 5", "water": 6}

@@ -38,13 +38,15 @@ def store_answers_then_die(registration: Registration, event: Event, answers: di
     store_answers(registration, event, answers)
     db.session.flush()
     registrations = db.session.scalar(
-        select(func.count(Registration.id)).where(Registration.event_id == event.id)
+        select(func.count(Registration.id))
+        .where(Registration.event_id == event.id)
         .where(Registration.user_id == registration.user_id)
-    )  # fmt: skip
+    )
     written = db.session.scalar(
-        select(func.count(RegistrationAnswer.id))
-        .where(RegistrationAnswer.registration_id == registration.id)
-    )  # fmt: skip
+        select(func.count(RegistrationAnswer.id)).where(
+            RegistrationAnswer.registration_id == registration.id
+        )
+    )
     print(f"written: {registrations} registration, {written} answers", flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 

@@ -10,23 +10,57 @@ from tests.conftest import login
 ROLES = ("anonymous", "member", "coordinator", "other_coordinator", "org_user", "ime")
 ALL = dict.fromkeys(ROLES, 200)
 SIGNED_IN = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
-HOSTS = {"anonymous": 302, "member": 403, "coordinator": 200, "other_coordinator": 403,
-         "org_user": 403, "ime": 200}  # fmt: skip
+HOSTS = {
+    "anonymous": 302,
+    "member": 403,
+    "coordinator": 200,
+    "other_coordinator": 403,
+    "org_user": 403,
+    "ime": 200,
+}
 HOSTS_POST = {role: 302 if code == 200 else code for role, code in HOSTS.items()}
 # Members-only events: members and IME; organisation accounts are refused, visitors sign in.
-MEMBERS = {"anonymous": 302, "member": 200, "coordinator": 200, "other_coordinator": 200,
-           "org_user": 403, "ime": 200}  # fmt: skip
-DRAFT = {"anonymous": 404, "member": 404, "coordinator": 200, "other_coordinator": 404,
-         "org_user": 404, "ime": 200}  # fmt: skip
-CAN_CREATE = {"anonymous": 302, "member": 403, "coordinator": 200, "other_coordinator": 200,
-              "org_user": 403, "ime": 200}  # fmt: skip
+MEMBERS = {
+    "anonymous": 302,
+    "member": 200,
+    "coordinator": 200,
+    "other_coordinator": 200,
+    "org_user": 403,
+    "ime": 200,
+}
+DRAFT = {
+    "anonymous": 404,
+    "member": 404,
+    "coordinator": 200,
+    "other_coordinator": 404,
+    "org_user": 404,
+    "ime": 200,
+}
+CAN_CREATE = {
+    "anonymous": 302,
+    "member": 403,
+    "coordinator": 200,
+    "other_coordinator": 200,
+    "org_user": 403,
+    "ime": 200,
+}
 REDIRECT_SIGNED_IN = {role: 302 for role in ROLES}
 
 MATRIX = [
     ("GET", "/events", ALL),
     ("GET", "/events/mine", SIGNED_IN),
-    ("POST", "/events/mine/feed", {"anonymous": 302, "member": 302, "coordinator": 302,
-                                   "other_coordinator": 302, "org_user": 403, "ime": 403}),
+    (
+        "POST",
+        "/events/mine/feed",
+        {
+            "anonymous": 302,
+            "member": 302,
+            "coordinator": 302,
+            "other_coordinator": 302,
+            "org_user": 403,
+            "ime": 403,
+        },
+    ),
     ("GET", "/events/new", CAN_CREATE),
     ("GET", "/events/{public}", ALL),
     ("GET", "/events/{public}.ics", ALL),
@@ -42,7 +76,7 @@ MATRIX = [
     ("POST", "/events/{public}/cancel-registration", REDIRECT_SIGNED_IN),
     ("GET", "/chapters/madrid/events.ics", ALL),
     ("GET", "/calendar/not-a-token.ics", dict.fromkeys(ROLES, 404)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -68,12 +68,19 @@ def test_uid_is_stable_sequence_grows_and_cancelling_says_cancelled(app, network
         row = db.session.get(Event, event.id)
         editor = db.session.get(User, network.coordinator.id)
         data = services.EventData(
-            title=row.title, description=row.description, hosts=list(row.hosts),
+            title=row.title,
+            description=row.description,
+            hosts=list(row.hosts),
             starts_local=row.local_start.replace(tzinfo=None) + timedelta(hours=1),
             ends_local=row.local_end.replace(tzinfo=None) + timedelta(hours=1),
-            timezone=row.timezone, format=row.format, visibility=row.visibility,
-            status=row.status, venue=row.venue, online_url=row.online_url, capacity=row.capacity,
-        )  # fmt: skip
+            timezone=row.timezone,
+            format=row.format,
+            visibility=row.visibility,
+            status=row.status,
+            venue=row.venue,
+            online_url=row.online_url,
+            capacity=row.capacity,
+        )
         services.update_event(row, editor, data)
         db.session.commit()
     moved = _only_event(_parse(client.get(f"/events/{event.id}.ics")))

@@ -52,20 +52,48 @@ def _run(app) -> None:
         db.drop_all()
         db.create_all()
         region = Region(slug="europe", name_es="Europa", name_en="Europe")
-        chapter = Chapter(slug="madrid", name="Madrid", country="ES", city="Madrid",
-                          timezone="Europe/Madrid", region=region)  # fmt: skip
-        ime = User(email="ime@ime.gob.mx", full_name="IME", password_hash="x", role="ime",
-                   email_confirmed_at=utcnow())  # fmt: skip
-        people = [User(email=f"p{i}@ejemplo.mx", full_name=f"Persona {i}", password_hash="x",
-                       email_confirmed_at=utcnow()) for i in range(PEOPLE)]  # fmt: skip
+        chapter = Chapter(
+            slug="madrid",
+            name="Madrid",
+            country="ES",
+            city="Madrid",
+            timezone="Europe/Madrid",
+            region=region,
+        )
+        ime = User(
+            email="ime@ime.gob.mx",
+            full_name="IME",
+            password_hash="x",
+            role="ime",
+            email_confirmed_at=utcnow(),
+        )
+        people = [
+            User(
+                email=f"p{i}@ejemplo.mx",
+                full_name=f"Persona {i}",
+                password_hash="x",
+                email_confirmed_at=utcnow(),
+            )
+            for i in range(PEOPLE)
+        ]
         db.session.add_all([chapter, ime, *people])
         db.session.flush()
-        event = services.create_event(ime, services.EventData(
-            title="Taller", description="", hosts=[chapter], starts_local=local_in(5),
-            ends_local=local_in(5, 20), timezone="Europe/Madrid", format=EventFormat.IN_PERSON,
-            visibility=EventVisibility.PUBLIC, status=EventStatus.PUBLISHED, venue="Casa de México",
-            capacity=SEATS,
-        ))  # fmt: skip
+        event = services.create_event(
+            ime,
+            services.EventData(
+                title="Taller",
+                description="",
+                hosts=[chapter],
+                starts_local=local_in(5),
+                ends_local=local_in(5, 20),
+                timezone="Europe/Madrid",
+                format=EventFormat.IN_PERSON,
+                visibility=EventVisibility.PUBLIC,
+                status=EventStatus.PUBLISHED,
+                venue="Casa de México",
+                capacity=SEATS,
+            ),
+        )
         db.session.commit()
         event_id, user_ids = event.id, [p.id for p in people]
 
@@ -93,10 +121,13 @@ def _run(app) -> None:
     assert sorted(set(responses.values())) == [302] and len(responses) == PEOPLE
 
     with app.app_context():
-        rows = list(db.session.scalars(
-            select(Registration).where(Registration.event_id == event_id)
-            .order_by(Registration.queue_number)
-        ))  # fmt: skip
+        rows = list(
+            db.session.scalars(
+                select(Registration)
+                .where(Registration.event_id == event_id)
+                .order_by(Registration.queue_number)
+            )
+        )
         assert len(rows) == PEOPLE and len({r.user_id for r in rows}) == PEOPLE  # no duplicates
         statuses = [r.status for r in rows]
         assert statuses.count(RegistrationStatus.CONFIRMED) == SEATS

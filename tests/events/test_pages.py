@@ -104,8 +104,12 @@ def test_list_filters(app, network, make_event, vocabulary):
         db.session.expunge(hydrology)
     make_event(title="Hidrología urbana", topics=[hydrology])
     make_event(title="Noche en línea", format=EventFormat.ONLINE, venue="", address="")
-    make_event(title="Soirée à Paris", author=network.other_coordinator, hosts=[network.paris],
-               timezone="Europe/Paris")  # fmt: skip
+    make_event(
+        title="Soirée à Paris",
+        author=network.other_coordinator,
+        hosts=[network.paris],
+        timezone="Europe/Paris",
+    )
     client = app.test_client()
 
     def titles(query: str) -> set[str]:
@@ -147,13 +151,24 @@ def test_creating_an_event_through_the_form(app, network):
     client = login(app.test_client(), network.coordinator)
     form = _text(client.get("/events/new?chapter=madrid"))
     assert re.search(r'<option selected value="Europe/Madrid">', form)
-    response = client.post("/events/new", data={
-        "title": "Taller de datos abiertos", "description": "Con **ejemplos**.",
-        "chapters": [str(network.madrid.id)], "starts_at": "2027-03-26T18:00",
-        "ends_at": "2027-03-26T20:00", "timezone": "Europe/Madrid", "format": "in_person",
-        "language": "es", "venue": "Casa de México", "capacity": "25",
-        "visibility": "public", "status": "published", "questions": "¿Alguna alergia?",
-    })  # fmt: skip
+    response = client.post(
+        "/events/new",
+        data={
+            "title": "Taller de datos abiertos",
+            "description": "Con **ejemplos**.",
+            "chapters": [str(network.madrid.id)],
+            "starts_at": "2027-03-26T18:00",
+            "ends_at": "2027-03-26T20:00",
+            "timezone": "Europe/Madrid",
+            "format": "in_person",
+            "language": "es",
+            "venue": "Casa de México",
+            "capacity": "25",
+            "visibility": "public",
+            "status": "published",
+            "questions": "¿Alguna alergia?",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         event = db.session.scalar(select(Event))
@@ -175,9 +190,18 @@ def test_creating_an_event_through_the_form(app, network):
 def test_the_form_explains_what_is_wrong_and_keeps_the_input(app, network, changes, field):
     client = login(app.test_client(), network.coordinator)
     client.set_cookie("lang", "en")
-    data = {"title": "Taller", "chapters": str(network.madrid.id), "starts_at": "2027-03-26T18:00",
-            "ends_at": "2027-03-26T20:00", "timezone": "Europe/Madrid", "format": "in_person",
-            "language": "es", "venue": "Casa de México", "visibility": "public", "status": "draft"}  # fmt: skip
+    data = {
+        "title": "Taller",
+        "chapters": str(network.madrid.id),
+        "starts_at": "2027-03-26T18:00",
+        "ends_at": "2027-03-26T20:00",
+        "timezone": "Europe/Madrid",
+        "format": "in_person",
+        "language": "es",
+        "venue": "Casa de México",
+        "visibility": "public",
+        "status": "draft",
+    }
     data.update(changes)
     response = client.post("/events/new", data=data)
     assert response.status_code == 200
@@ -192,10 +216,14 @@ def test_attendee_list_and_csv_share_only_what_attendees_allow(
     app, network, make_event, make_member
 ):
     event = make_event(questions=["¿Dieta?"])
-    shares = make_member({"employer": "UNAM", "email_visibility": "coordinators",
-                          "position_visibility": "members"}, email="comparte@ejemplo.mx")  # fmt: skip
-    hides = make_member({"employer": "Secreta SA", "email_visibility": "private",
-                         "position_visibility": "private"}, email="oculta@ejemplo.mx")  # fmt: skip
+    shares = make_member(
+        {"employer": "UNAM", "email_visibility": "coordinators", "position_visibility": "members"},
+        email="comparte@ejemplo.mx",
+    )
+    hides = make_member(
+        {"employer": "Secreta SA", "email_visibility": "private", "position_visibility": "private"},
+        email="oculta@ejemplo.mx",
+    )
     for person in (shares, hides):
         login(app.test_client(), person).post(f"/events/{event.id}/register")
     host = login(app.test_client(), network.coordinator)

@@ -48,15 +48,26 @@ def events(app, network, make_event, vocabulary):
     """Three published events: in Madrid (hybrid), online, and a past one in Paris."""
     madrid = make_event(title="Agua y ciudades", city="Madrid", country="ES")
     online = make_event(
-        author=network.other_coordinator, hosts=[network.paris], title="Taller de paneles", format=EventFormat.ONLINE,
-        venue="", address="", timezone="America/Mexico_City", language="en",
+        author=network.other_coordinator,
+        hosts=[network.paris],
+        title="Taller de paneles",
+        format=EventFormat.ONLINE,
+        venue="",
+        address="",
+        timezone="America/Mexico_City",
+        language="en",
         description="Cómo instalar un sistema en casa.",
-    )  # fmt: skip
+    )
     paris = make_event(
-        author=network.other_coordinator, hosts=[network.paris], title="Ríos de Francia",
-        city="París", country="FR", format=EventFormat.IN_PERSON, timezone="Europe/Paris",
+        author=network.other_coordinator,
+        hosts=[network.paris],
+        title="Ríos de Francia",
+        city="París",
+        country="FR",
+        format=EventFormat.IN_PERSON,
+        timezone="Europe/Paris",
         description="Una visita guiada al Sena.",
-    )  # fmt: skip
+    )
     _with_topics(app, madrid, "hydrology")
     _with_topics(app, online, "solar-photovoltaics")
     _move_to_past(app, paris)
@@ -168,19 +179,27 @@ def test_search_page_lists_events_with_local_time_and_kind_tabs(app, network, ev
 
 @pytest.fixture
 def mentors(make_member, vocabulary):
-    open_public = {"open_to_mentor": True, "mentor_capacity": 2, "expertise": "hydrology",
-                   "timezone": "Europe/Madrid", "timezone_visibility": "public",
-                   "expertise_visibility": "public", "mentoring_visibility": "public",
-                   "name_public": True}  # fmt: skip
+    open_public = {
+        "open_to_mentor": True,
+        "mentor_capacity": 2,
+        "expertise": "hydrology",
+        "timezone": "Europe/Madrid",
+        "timezone_visibility": "public",
+        "expertise_visibility": "public",
+        "mentoring_visibility": "public",
+        "name_public": True,
+    }
     return {
         "ana": make_member(open_public, full_name="Ana Mentora"),
-        "beto": make_member({**open_public, "timezone": "America/Mexico_City"},
-                            full_name="Beto Mentor"),
+        "beto": make_member(
+            {**open_public, "timezone": "America/Mexico_City"}, full_name="Beto Mentor"
+        ),
         # The same zone as Ana's, but shown to nobody else: it must not be a way to find him.
-        "ciro": make_member({**open_public, "timezone_visibility": "private"},
-                            full_name="Ciro Discreto"),
+        "ciro": make_member(
+            {**open_public, "timezone_visibility": "private"}, full_name="Ciro Discreto"
+        ),
         "dana": make_member({**open_public, "open_to_mentor": False}, full_name="Dana Ocupada"),
-    }  # fmt: skip
+    }
 
 
 def _mentors(app, user=None, **filters) -> set[int]:

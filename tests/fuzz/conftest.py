@@ -67,24 +67,43 @@ def world(
     event = make_event(questions=["¿Alguna alergia?"])
     need_id = make_need(network.org_user)
     done_id = make_need(network.org_user, title="Estudio de potabilización")
-    elena = make_expert({"expertise": "hydrology", "state_of_origin": "MX-SON",
-                         "open_to_mentor": "yes", "mentor_capacity": "3"},
-                        full_name="Elena Ruiz Castro", email="elena@ejemplo.mx")  # fmt: skip
+    elena = make_expert(
+        {
+            "expertise": "hydrology",
+            "state_of_origin": "MX-SON",
+            "open_to_mentor": "yes",
+            "mentor_capacity": "3",
+        },
+        full_name="Elena Ruiz Castro",
+        email="elena@ejemplo.mx",
+    )
     org, expert, member = network.org_user, elena, network.member
 
     _post(app, member, f"/events/{event.id}/register", {"question-1": "ninguna"})
     # A completed need with an accepted contact and an outcome for Elena to confirm.
-    _post(app, org, f"/needs/{done_id}/contact", {"member_id": expert.id,
-                                                   "message": "¿Nos ayudaría con el estudio?"})  # fmt: skip
+    _post(
+        app,
+        org,
+        f"/needs/{done_id}/contact",
+        {"member_id": expert.id, "message": "¿Nos ayudaría con el estudio?"},
+    )
     done_request = _one(app, ContactRequest, ContactRequest.need_id == done_id)
     _post(app, expert, f"/needs/requests/{done_request}/answer", {"decision": "accept"})
     _post(app, org, f"/needs/{done_id}/status", {"status": "in_progress"})
     _post(app, org, f"/needs/{done_id}/status", {"status": "completed"})
-    _post(app, org, f"/needs/{done_id}/outcomes",
-          {"member_id": expert.id, "days": "5", "achieved": "Un estudio completo"})  # fmt: skip
+    _post(
+        app,
+        org,
+        f"/needs/{done_id}/outcomes",
+        {"member_id": expert.id, "days": "5", "achieved": "Un estudio completo"},
+    )
     # A pending contact request on the open need, for Elena to answer.
-    _post(app, org, f"/needs/{need_id}/contact", {"member_id": expert.id,
-                                                  "message": "¿Podría asesorarnos esta vez?"})  # fmt: skip
+    _post(
+        app,
+        org,
+        f"/needs/{need_id}/contact",
+        {"member_id": expert.id, "message": "¿Podría asesorarnos esta vez?"},
+    )
     _post(
         app,
         member,
@@ -104,8 +123,9 @@ def world(
         db.session.flush()
         pending_org_id = pending_org.id
         db.session.commit()
-    pending_user = make_user(email="luis@conagua.gob.mx", role=Role.ORGANISATION,
-                             organisation_id=pending_org_id)  # fmt: skip
+    pending_user = make_user(
+        email="luis@conagua.gob.mx", role=Role.ORGANISATION, organisation_id=pending_org_id
+    )
     new_org_user = make_user(email="eva@inegi.org.mx", role=Role.ORGANISATION)
     _post(app, member, "/account/tokens", {"token-name": "guion"}, ok=200)
     return SimpleNamespace(
@@ -137,5 +157,8 @@ def _proposal(app: Flask) -> dict[str, Any]:
     """The rest of a valid chapter proposal: the region of Madrid, a time zone and a note."""
     with app.app_context():
         region_id = db.session.scalar(select(Chapter.region_id).where(Chapter.slug == "madrid"))
-    return {"region": str(region_id), "timezone": "America/New_York",
-            "proposal_note": "Somos veinte personas en la ciudad."}  # fmt: skip
+    return {
+        "region": str(region_id),
+        "timezone": "America/New_York",
+        "proposal_note": "Somos veinte personas en la ciudad.",
+    }

@@ -13,9 +13,11 @@ from network.extensions import db
 from network.members.models import Profile
 from tests.conftest import _saved, login
 
-HEADER = ("email,full_name,country,city,state_of_origin,timezone,headline,expertise,languages,"
-          "modes,days_per_year,open_to_mentor,mentor_capacity,open_to_requests,phone,chapters,"
-          "city_visibility")  # fmt: skip
+HEADER = (
+    "email,full_name,country,city,state_of_origin,timezone,headline,expertise,languages,"
+    "modes,days_per_year,open_to_mentor,mentor_capacity,open_to_requests,phone,chapters,"
+    "city_visibility"
+)
 
 GOOD = [
     "itzel@ejemplo.mx,Itzel Ramírez Peña,CA,Montréal,MX-SON,America/Toronto,Hidróloga,"
@@ -50,12 +52,21 @@ def _count_users(app) -> int:
 
 def _setup(app, make_chapter, vocabulary):
     make_chapter()
-    _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
-                     timezone="America/Hermosillo"))  # fmt: skip
+    _saved(
+        app,
+        Node(
+            code="MX-SON",
+            inegi_code="26",
+            name="Sonora",
+            capital="Hermosillo",
+            timezone="America/Hermosillo",
+        ),
+    )
 
 
-def test_bad_rows_give_an_exact_report_and_nothing_is_imported(app, runner, tmp_path,
-                                                                make_chapter, vocabulary, outbox):  # fmt: skip
+def test_bad_rows_give_an_exact_report_and_nothing_is_imported(
+    app, runner, tmp_path, make_chapter, vocabulary, outbox
+):
     _setup(app, make_chapter, vocabulary)
     result = runner.invoke(args=["members", "import", str(_write(tmp_path, _file(*GOOD, *BAD)))])
     assert result.exit_code == 1
@@ -72,8 +83,9 @@ def test_bad_rows_give_an_exact_report_and_nothing_is_imported(app, runner, tmp_
     assert _count_users(app) == 0 and outbox() == []
 
 
-def test_good_file_imports_with_accents_bom_and_invitations(app, runner, tmp_path, make_chapter,
-                                                           vocabulary, outbox):  # fmt: skip
+def test_good_file_imports_with_accents_bom_and_invitations(
+    app, runner, tmp_path, make_chapter, vocabulary, outbox
+):
     _setup(app, make_chapter, vocabulary)
     path = _write(tmp_path, _file(*GOOD))
     dry = runner.invoke(args=["members", "import", str(path), "--dry-run"])
@@ -92,7 +104,10 @@ def test_good_file_imports_with_accents_bom_and_invitations(app, runner, tmp_pat
         assert sorted(c.slug for c in profile.concepts) == ["hydrology", "wind-power"]
         assert [t.tag for t in profile.free_tags] == ["acuíferos kársticos"]
         assert [(x.code, x.level) for x in profile.languages] == [
-            ("es", "native"), ("en", "C1"), ("fr", "B2")]  # fmt: skip
+            ("es", "native"),
+            ("en", "C1"),
+            ("fr", "B2"),
+        ]
         assert profile.open_to_mentoring and profile.mentor_capacity == 2
         assert profile.city_visibility == "private"
         assert [m.chapter.slug for m in itzel.memberships] == ["madrid"]
@@ -127,8 +142,9 @@ def test_missing_and_unknown_columns(app, runner, tmp_path):
     assert "line 1, correo: unknown column" in output
 
 
-def test_invited_member_sets_a_password_through_the_link(app, runner, tmp_path, make_chapter,
-                                                         vocabulary, outbox):  # fmt: skip
+def test_invited_member_sets_a_password_through_the_link(
+    app, runner, tmp_path, make_chapter, vocabulary, outbox
+):
     from tests.conftest import link_in
 
     _setup(app, make_chapter, vocabulary)
@@ -145,9 +161,16 @@ def test_invited_member_sets_a_password_through_the_link(app, runner, tmp_path, 
 
 
 def test_admin_upload_and_export_round_trip(app, network, make_member, vocabulary, tmp_path):
-    make_member({"headline": "Hidróloga", "expertise": "hydrology", "phone": "+52 55 1234 5678",
-                 "email_visibility": "ime"},
-                email="ana.export@ejemplo.mx", full_name="Ana Exportada")  # fmt: skip
+    make_member(
+        {
+            "headline": "Hidróloga",
+            "expertise": "hydrology",
+            "phone": "+52 55 1234 5678",
+            "email_visibility": "ime",
+        },
+        email="ana.export@ejemplo.mx",
+        full_name="Ana Exportada",
+    )
     make_member({"headline": "Privada"}, email="privada@ejemplo.mx", full_name="Bea Privada")
     ime = login(app.test_client(), network.ime)
     export = ime.get("/admin/members/export.csv").get_data(as_text=True)

@@ -34,9 +34,16 @@ def _profile(email: str) -> Profile:
 
 
 def _formula_member(make_member) -> User:
-    return make_member({"headline": HYPERLINK, "phone": "+52 55 1234 5678",
-                        "phone_visibility": "ime", "email_visibility": "ime"},
-                       email="formula@ejemplo.mx", full_name="@Fer Fórmula")  # fmt: skip
+    return make_member(
+        {
+            "headline": HYPERLINK,
+            "phone": "+52 55 1234 5678",
+            "phone_visibility": "ime",
+            "email_visibility": "ime",
+        },
+        email="formula@ejemplo.mx",
+        full_name="@Fer Fórmula",
+    )
 
 
 def test_members_export_neutralises_formulas(app, network, make_member):
@@ -80,9 +87,14 @@ def test_an_exported_file_imports_back_unchanged(app, network, make_member):
 
 
 def test_shortlist_csv_neutralises_formulas(app, world, make_expert):
-    expert = make_expert({"expertise": "hydrology", "headline": "-2+3 ingeniera",
-                          "headline_visibility": "organisations"},
-                         full_name="=cmd|'/C calc'!A0")  # fmt: skip
+    expert = make_expert(
+        {
+            "expertise": "hydrology",
+            "headline": "-2+3 ingeniera",
+            "headline_visibility": "organisations",
+        },
+        full_name="=cmd|'/C calc'!A0",
+    )
     org = login(app.test_client(), world.org_user)
     org.post(f"/needs/{world.need_id}/shortlist", data={"member_id": expert.id})
     response = org.get(f"/needs/{world.need_id}/shortlist.csv")

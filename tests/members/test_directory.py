@@ -17,11 +17,20 @@ def _names(page: str) -> list[str]:
 
 
 def test_filters_by_visible_fields(app, network, make_member, vocabulary, add_membership):
-    ana = make_member({"country": "US", "expertise": "hydrology", "languages": "es;en",
-                       "modes": "mentoring", "open_to_mentor": True, "mentor_capacity": 2},
-                      full_name="Ana Agua")  # fmt: skip
-    beto = make_member({"country": "ES", "expertise": "wind-power", "languages": "es;fr"},
-                       full_name="Beto Viento")  # fmt: skip
+    ana = make_member(
+        {
+            "country": "US",
+            "expertise": "hydrology",
+            "languages": "es;en",
+            "modes": "mentoring",
+            "open_to_mentor": True,
+            "mentor_capacity": 2,
+        },
+        full_name="Ana Agua",
+    )
+    beto = make_member(
+        {"country": "ES", "expertise": "wind-power", "languages": "es;fr"}, full_name="Beto Viento"
+    )
     add_membership(ana, network.madrid)
     client = login(app.test_client(), network.member)
     assert _names(client.get("/members").get_data(as_text=True)) == ["Ana Agua", "Beto Viento"]
@@ -49,7 +58,9 @@ def test_sort_by_recently_confirmed(app, network, make_member):
         db.session.commit()
     client = login(app.test_client(), network.member)
     assert _names(client.get("/members?sort=recent").get_data(as_text=True)) == [
-        "Zoe Reciente", "Aaron Antiguo"]  # fmt: skip
+        "Zoe Reciente",
+        "Aaron Antiguo",
+    ]
 
 
 def test_bad_filter_values_do_not_break_the_page(app, network, make_member):
@@ -61,11 +72,17 @@ def test_bad_filter_values_do_not_break_the_page(app, network, make_member):
         assert "<script>" not in response.get_data(as_text=True)
 
 
-def test_directory_runs_a_constant_number_of_queries(app, network, make_member, vocabulary,
-                                                    add_membership, count_queries):  # fmt: skip
-    profile = {"country": "US", "expertise": "hydrology; water-treatment; free tag",
-               "languages": "es:native;en:C1", "modes": "mentoring;research",
-               "state_of_origin": "", "headline": "Hidróloga"}  # fmt: skip
+def test_directory_runs_a_constant_number_of_queries(
+    app, network, make_member, vocabulary, add_membership, count_queries
+):
+    profile = {
+        "country": "US",
+        "expertise": "hydrology; water-treatment; free tag",
+        "languages": "es:native;en:C1",
+        "modes": "mentoring;research",
+        "state_of_origin": "",
+        "headline": "Hidróloga",
+    }
     first = make_member(profile)
     add_membership(first, network.madrid)
     client = login(app.test_client(), network.ime)

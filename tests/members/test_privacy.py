@@ -18,8 +18,15 @@ from network.security import Role
 from network.visibility import PROFILE_FIELDS, Tier
 from tests.conftest import _saved, login
 
-VIEWERS = ("anonymous", "member", "own_coordinator", "other_coordinator", "verified_org",
-           "unverified_org", "ime")  # fmt: skip
+VIEWERS = (
+    "anonymous",
+    "member",
+    "own_coordinator",
+    "other_coordinator",
+    "verified_org",
+    "unverified_org",
+    "ime",
+)
 ALLOWED = {
     Tier.PUBLIC: set(VIEWERS),
     Tier.MEMBERS: set(VIEWERS) - {"anonymous"},
@@ -76,26 +83,49 @@ PAGE_PROBE = {
 }
 API_KEY = {name: name for name in PROFILE_FIELDS}
 EXPORT_COLUMN = {
-    "email": "email", "phone": "phone", "headline": "headline", "bio": "bio",
-    "country": "country", "city": "city", "state_of_origin": "state_of_origin",
-    "timezone": "timezone", "languages": "languages", "expertise": "expertise", "modes": "modes",
-    "days_per_year": "days_per_year", "mentoring": "open_to_mentor",
-    "open_to_requests": "open_to_requests", "chapters": "chapters",
-}  # fmt: skip
+    "email": "email",
+    "phone": "phone",
+    "headline": "headline",
+    "bio": "bio",
+    "country": "country",
+    "city": "city",
+    "state_of_origin": "state_of_origin",
+    "timezone": "timezone",
+    "languages": "languages",
+    "expertise": "expertise",
+    "modes": "modes",
+    "days_per_year": "days_per_year",
+    "mentoring": "open_to_mentor",
+    "open_to_requests": "open_to_requests",
+    "chapters": "chapters",
+}
 
 
 @pytest.fixture
 def cast(app, make_user, make_member, make_chapter, vocabulary, add_membership):
     """The member under test (every field filled with a canary) and one account per viewer."""
-    _saved(app, Node(code="MX-ZAC", inegi_code="32", name="Zacatecas", capital="Zacatecas",
-                     timezone="America/Mexico_City"))  # fmt: skip
+    _saved(
+        app,
+        Node(
+            code="MX-ZAC",
+            inegi_code="32",
+            name="Zacatecas",
+            capital="Zacatecas",
+            timezone="America/Mexico_City",
+        ),
+    )
     home = make_chapter(slug="canary-chapter", name="Canarychapter")
     other = make_chapter(slug="other", name="Other chapter")
-    subject = make_member(dict(CANARY_PROFILE), email="canary.member@ejemplo.mx",
-                          full_name="Canario Público")  # fmt: skip
+    subject = make_member(
+        dict(CANARY_PROFILE), email="canary.member@ejemplo.mx", full_name="Canario Público"
+    )
     add_membership(subject, home)
-    verified = _saved(app, Organisation(slug="v", name="V", kind=OrganisationKind.MINISTRY,
-                                        verified_at=subject.created_at))  # fmt: skip
+    verified = _saved(
+        app,
+        Organisation(
+            slug="v", name="V", kind=OrganisationKind.MINISTRY, verified_at=subject.created_at
+        ),
+    )
     unverified = _saved(app, Organisation(slug="u", name="U", kind=OrganisationKind.NGO))
     people = {
         "member": make_user(preferred_language="en"),
@@ -159,8 +189,15 @@ def test_privacy_matrix(app, cast, tier, viewer):
     for field in ("email", "phone", "bio", "position", "education", "links", "timezone"):
         assert PAGE_PROBE[field] not in directory, f"directory never shows {field}"
     # Filtering by a field the viewer may not see must not single the member out.
-    for query in ("country=IS", "concept=hydrology", "state=MX-ZAC", "language=is",
-                  "mode=investment", "mentoring=y", "chapter=canary-chapter"):  # fmt: skip
+    for query in (
+        "country=IS",
+        "concept=hydrology",
+        "state=MX-ZAC",
+        "language=is",
+        "mode=investment",
+        "mentoring=y",
+        "chapter=canary-chapter",
+    ):
         filtered = client.get(f"/members?{query}").get_data(as_text=True)
         assert ("Canario Público" in filtered) is allowed, f"directory filter {query}"
 
@@ -172,8 +209,14 @@ def test_privacy_matrix(app, cast, tier, viewer):
             assert (API_KEY[field] in body) is allowed, f"API, {field} at {tier} for {viewer}"
         raw = app.test_client().get(f"/api/v1/members/{subject.id}", headers=headers)
         for field, probe in PAGE_PROBE.items():
-            if field not in {"days_per_year", "open_to_requests", "mentoring", "modes",
-                             "country", "languages"}:  # fmt: skip
+            if field not in {
+                "days_per_year",
+                "open_to_requests",
+                "mentoring",
+                "modes",
+                "country",
+                "languages",
+            }:
                 assert (probe in raw.get_data(as_text=True)) is allowed, f"API text, {field}"
         listed = app.test_client().get("/api/v1/members?country=IS", headers=headers).get_json()
         assert (listed["total"] == 1) is allowed, "API filter by a hidden country"
@@ -206,8 +249,9 @@ def test_the_name_is_public_only_when_the_member_chooses(app, cast):
 def test_deleted_members_disappear_everywhere_at_once(app, cast):
     subject, people = cast
     client = login(app.test_client(), subject)
-    client.post("/members/me/delete", data={"password": "una contraseña larga 2026",
-                                             "confirm": "y"})  # fmt: skip
+    client.post(
+        "/members/me/delete", data={"password": "una contraseña larga 2026", "confirm": "y"}
+    )
     ime = login(app.test_client(), people["ime"])
     assert ime.get(f"/members/{subject.id}").status_code == 404
     assert "Canario" not in ime.get("/members").get_data(as_text=True)
@@ -216,8 +260,12 @@ def test_deleted_members_disappear_everywhere_at_once(app, cast):
         assert (
             db.session.scalar(select(User).where(User.email == "canary.member@ejemplo.mx")) is None
         )
-        assert db.session.scalar(select(ChapterMembership.id).where(
-            ChapterMembership.user_id == subject.id)) is None  # fmt: skip
+        assert (
+            db.session.scalar(
+                select(ChapterMembership.id).where(ChapterMembership.user_id == subject.id)
+            )
+            is None
+        )
         # The chapter itself stays.
         assert (
             db.session.scalar(select(Chapter).where(Chapter.slug == "canary-chapter")) is not None

@@ -38,13 +38,32 @@ FORM = {
     "education-0-field": "Hidrología",
     "education-0-institution": "University of Arizona",
     "education-0-year": "2015",
-    **{f"{f}_visibility": "members" for f in (
-        "email", "phone", "headline", "bio", "country", "city", "state_of_origin", "timezone",
-        "languages", "position", "education", "links", "expertise", "modes", "days_per_year",
-        "mentoring", "open_to_requests", "chapters")},
+    **{
+        f"{f}_visibility": "members"
+        for f in (
+            "email",
+            "phone",
+            "headline",
+            "bio",
+            "country",
+            "city",
+            "state_of_origin",
+            "timezone",
+            "languages",
+            "position",
+            "education",
+            "links",
+            "expertise",
+            "modes",
+            "days_per_year",
+            "mentoring",
+            "open_to_requests",
+            "chapters",
+        )
+    },
     "email_visibility": "private",
     "city_visibility": "private",
-}  # fmt: skip
+}
 
 
 def test_member_fills_the_profile_and_sees_it(app, make_user, vocabulary):
@@ -73,9 +92,15 @@ def test_member_fills_the_profile_and_sees_it(app, make_user, vocabulary):
 
 def test_bad_values_are_refused_with_clear_messages(app, make_user, vocabulary):
     client = login(app.test_client(), make_user())
-    bad = {**FORM, "orcid": "0000-0002-1825-0098", "linkedin": "https://evil.example/in/x",
-           "languages": "xx:C1", "website": "javascript:alert(1)", "days_per_year": "400",
-           "education-0-year": "1800"}  # fmt: skip
+    bad = {
+        **FORM,
+        "orcid": "0000-0002-1825-0098",
+        "linkedin": "https://evil.example/in/x",
+        "languages": "xx:C1",
+        "website": "javascript:alert(1)",
+        "days_per_year": "400",
+        "education-0-year": "1800",
+    }
     response = client.post("/members/me/edit", data=bad)
     assert response.status_code == 422
     body = response.get_data(as_text=True)
@@ -85,18 +110,30 @@ def test_bad_values_are_refused_with_clear_messages(app, make_user, vocabulary):
 
 
 def test_bio_markdown_cannot_inject_script(app, make_member):
-    user = make_member({"bio": "<script>alert(1)</script> [x](javascript:alert(1))",
-                        "bio_visibility": "public", "name_public": True})  # fmt: skip
+    user = make_member(
+        {
+            "bio": "<script>alert(1)</script> [x](javascript:alert(1))",
+            "bio_visibility": "public",
+            "name_public": True,
+        }
+    )
     page = app.test_client().get(f"/members/{user.id}").get_data(as_text=True)
     bio = page.split('class="user-text">')[1].split("</div>")[0]
     assert "<script" not in bio and 'href="javascript:' not in bio
 
 
 def test_previews_show_what_each_audience_sees(app, make_member):
-    user = make_member({"city": "Tucson", "city_visibility": "organisations",
-                        "headline": "Hidróloga", "headline_visibility": "public",
-                        "phone": "+52 55 1234 5678", "phone_visibility": "coordinators",
-                        "name_public": True})  # fmt: skip
+    user = make_member(
+        {
+            "city": "Tucson",
+            "city_visibility": "organisations",
+            "headline": "Hidróloga",
+            "headline_visibility": "public",
+            "phone": "+52 55 1234 5678",
+            "phone_visibility": "coordinators",
+            "name_public": True,
+        }
+    )
     client = login(app.test_client(), user)
     as_public = client.get(f"/members/{user.id}?as=public").get_data(as_text=True)
     assert "Hidróloga" in as_public and "Tucson" not in as_public and "5678" not in as_public
@@ -150,8 +187,9 @@ def test_presets_make_the_profile_public_or_network_only(app, make_member):
     assert app.test_client().get(f"/members/{user.id}").status_code == 404
 
 
-def test_download_my_data_has_everything_including_private_fields(app, make_member, network,
-                                                                   add_membership):  # fmt: skip
+def test_download_my_data_has_everything_including_private_fields(
+    app, make_member, network, add_membership
+):
     user = make_member({"phone": "+52 55 1234 5678", "city": "Tucson"}, email="yo@ejemplo.mx")
     add_membership(user, network.madrid)
     response = login(app.test_client(), user).get("/members/me/data.json")

@@ -74,8 +74,9 @@ def test_ime_renames_a_free_tag(app, network, make_member):
 
 
 def test_profile_shows_labels_in_the_viewers_language(app, network, make_member, vocabulary):
-    ana = make_member({"expertise": "hydrology", "expertise_visibility": "public",
-                       "name_public": True})  # fmt: skip
+    ana = make_member(
+        {"expertise": "hydrology", "expertise_visibility": "public", "name_public": True}
+    )
     client = app.test_client()
     assert "Hidrología" in client.get(f"/members/{ana.id}").get_data(as_text=True)
     english = client.get(f"/members/{ana.id}", headers={"Accept-Language": "en"})

@@ -38,8 +38,12 @@ def _mentorships(app) -> list[tuple[int, str]]:
 
 def _mentor_ids(app, viewer: User) -> list[int]:
     with app.test_request_context():
-        result = search("", build_viewer(db.session.get(User, viewer.id)), kind="members",
-                        filters={"mentoring": "yes"})  # fmt: skip
+        result = search(
+            "",
+            build_viewer(db.session.get(User, viewer.id)),
+            kind="members",
+            filters={"mentoring": "yes"},
+        )
         return [hit.obj_id for hit in result.hits]
 
 
@@ -65,8 +69,9 @@ def test_a_member_asks_the_mentor_accepts_and_a_full_mentor_cannot_be_asked(app,
     assert refused.status_code == 200 and len(_mentorships(app)) == 1
 
     # Ending frees the place.
-    login(app.test_client(), ana).post(f"/mentoring/{mentorship_id}/end",
-                                       data={"outcome": "Aprobé el examen de admisión."})  # fmt: skip
+    login(app.test_client(), ana).post(
+        f"/mentoring/{mentorship_id}/end", data={"outcome": "Aprobé el examen de admisión."}
+    )
     with app.app_context():
         ended = db.session.get(Mentorship, mentorship_id)
         assert ended.status == MentoringStatus.ENDED and ended.outcome.startswith("Aprobé")

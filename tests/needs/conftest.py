@@ -19,18 +19,30 @@ from network.needs.services import NeedData, post_need
 from tests.conftest import _saved
 
 EXPERT = {
-    "open_to_requests": "yes", "open_to_requests_visibility": "organisations",
-    "expertise_visibility": "organisations", "languages": "es:native; en:C1",
-    "modes": "remote_advice; short_visit", "days_per_year": "30",
-    "timezone": "America/Hermosillo", "timezone_visibility": "organisations",
+    "open_to_requests": "yes",
+    "open_to_requests_visibility": "organisations",
+    "expertise_visibility": "organisations",
+    "languages": "es:native; en:C1",
+    "modes": "remote_advice; short_visit",
+    "days_per_year": "30",
+    "timezone": "America/Hermosillo",
+    "timezone_visibility": "organisations",
     "phone": "+52 662 555 0101",
-}  # fmt: skip
+}
 
 
 @pytest.fixture
 def sonora(app: Flask) -> Node:
-    return _saved(app, Node(code="MX-SON", inegi_code="26", name="Sonora", capital="Hermosillo",
-                            timezone="America/Hermosillo"))  # fmt: skip
+    return _saved(
+        app,
+        Node(
+            code="MX-SON",
+            inegi_code="26",
+            name="Sonora",
+            capital="Hermosillo",
+            timezone="America/Hermosillo",
+        ),
+    )
 
 
 @pytest.fixture
@@ -74,13 +86,23 @@ def make_need(app: Flask, vocabulary: dict[str, int]) -> Callable[..., int]:
 
 
 @pytest.fixture
-def world(network: SimpleNamespace, sonora: Node, make_need: Callable[..., int],
-          make_expert: Callable[..., User]) -> SimpleNamespace:  # fmt: skip
+def world(
+    network: SimpleNamespace,
+    sonora: Node,
+    make_need: Callable[..., int],
+    make_expert: Callable[..., User],
+) -> SimpleNamespace:
     """The `network` accounts plus an open need of the verified organisation and two experts:
     Elena covers both required concepts (one through a Spanish free tag), Marco only one."""
     need_id = make_need(network.org_user)
-    elena = make_expert({"expertise": "hydrology; potabilización", "state_of_origin": "MX-SON"},
-                        full_name="Elena Ruiz Castro", email="elena@ejemplo.mx")  # fmt: skip
-    marco = make_expert({"expertise": "hydrology", "languages": "en:native"},
-                        full_name="Marco Díaz", email="marco@ejemplo.mx")  # fmt: skip
+    elena = make_expert(
+        {"expertise": "hydrology; potabilización", "state_of_origin": "MX-SON"},
+        full_name="Elena Ruiz Castro",
+        email="elena@ejemplo.mx",
+    )
+    marco = make_expert(
+        {"expertise": "hydrology", "languages": "en:native"},
+        full_name="Marco Díaz",
+        email="marco@ejemplo.mx",
+    )
     return SimpleNamespace(**vars(network), need_id=need_id, elena=elena, marco=marco)

@@ -11,18 +11,42 @@ from tests.conftest import login
 
 ROLES = ("anonymous", "member", "coordinator", "other_coordinator", "org_user", "ime")
 ALL = dict.fromkeys(ROLES, 200)
-MEMBERS = {"anonymous": 302, "member": 200, "coordinator": 200, "other_coordinator": 200,
-           "org_user": 403, "ime": 403}  # fmt: skip
+MEMBERS = {
+    "anonymous": 302,
+    "member": 200,
+    "coordinator": 200,
+    "other_coordinator": 200,
+    "org_user": 403,
+    "ime": 403,
+}
 OWNER = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "org_user": 200}
 OWNER_OR_IME = {**OWNER, "ime": 200}
 # A draft is seen by its organisation and IME; anyone else is told it does not exist.
-DRAFT = {"anonymous": 404, "member": 404, "coordinator": 404, "other_coordinator": 404,
-         "org_user": 200, "ime": 200}  # fmt: skip
+DRAFT = {
+    "anonymous": 404,
+    "member": 404,
+    "coordinator": 404,
+    "other_coordinator": 404,
+    "org_user": 200,
+    "ime": 200,
+}
 # The request is the expert's (member) and the sender's; IME may read it, others get 404.
-REQUEST = {"anonymous": 302, "member": 200, "coordinator": 404, "other_coordinator": 404,
-           "org_user": 200, "ime": 200}  # fmt: skip
-EXPERT_ONLY = {"anonymous": 302, "member": 302, "coordinator": 404, "other_coordinator": 404,
-               "org_user": 404, "ime": 404}  # fmt: skip
+REQUEST = {
+    "anonymous": 302,
+    "member": 200,
+    "coordinator": 404,
+    "other_coordinator": 404,
+    "org_user": 200,
+    "ime": 200,
+}
+EXPERT_ONLY = {
+    "anonymous": 302,
+    "member": 302,
+    "coordinator": 404,
+    "other_coordinator": 404,
+    "org_user": 404,
+    "ime": 404,
+}
 
 
 def _post(expected: dict[str, int]) -> dict[str, int]:
@@ -52,7 +76,7 @@ MATRIX = [
     ("GET", "/needs/requests/{request}", REQUEST),
     ("POST", "/needs/requests/{request}/answer", EXPERT_ONLY),
     ("POST", "/needs/requests/{request}/withdraw", EXPERT_ONLY),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("method, path, expected", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
@@ -62,9 +86,12 @@ def test_access(app, world, make_need, make_expert, method, path, expected):
     draft = make_need(world.org_user, title="Borrador de necesidad", status="draft")
     expert = make_expert({"expertise": "hydrology"}, email="experta@ejemplo.mx")
     with app.test_request_context():
-        contact = request_contact(db.session.merge(world.org_user),
-                                  db.session.get(Need, world.need_id), expert.id,
-                                  "Una consulta breve, por favor.")  # fmt: skip
+        contact = request_contact(
+            db.session.merge(world.org_user),
+            db.session.get(Need, world.need_id),
+            expert.id,
+            "Una consulta breve, por favor.",
+        )
         db.session.commit()
         contact_id = contact.id
     url = path.format(need=world.need_id, draft=draft, request=contact_id, expert=expert.id)

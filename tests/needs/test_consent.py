@@ -21,10 +21,14 @@ def _request(
     app, world, need_id=None, member=None, message="Nos gustaría conversar sobre la cuenca."
 ):
     client = login(app.test_client(), world.org_user)
-    client.post(f"/needs/{need_id or world.need_id}/shortlist",
-                data={"member_id": (member or world.elena).id})  # fmt: skip
-    return client.post(f"/needs/{need_id or world.need_id}/contact",
-                       data={"member_id": (member or world.elena).id, "message": message})  # fmt: skip
+    client.post(
+        f"/needs/{need_id or world.need_id}/shortlist",
+        data={"member_id": (member or world.elena).id},
+    )
+    return client.post(
+        f"/needs/{need_id or world.need_id}/contact",
+        data={"member_id": (member or world.elena).id, "message": message},
+    )
 
 
 def _contact(app) -> ContactRequest:
@@ -48,9 +52,13 @@ def test_details_appear_only_after_acceptance_and_vanish_after_withdrawal(app, w
     contact = _contact(app)
     org = login(app.test_client(), world.org_user)
     expert = login(app.test_client(), world.elena)
-    pages = [f"/needs/requests/{contact.id}", f"/needs/{world.need_id}/shortlist",
-             f"/needs/{world.need_id}/candidates", f"/needs/{world.need_id}",
-             f"/needs/{world.need_id}/shortlist.csv"]  # fmt: skip
+    pages = [
+        f"/needs/requests/{contact.id}",
+        f"/needs/{world.need_id}/shortlist",
+        f"/needs/{world.need_id}/candidates",
+        f"/needs/{world.need_id}",
+        f"/needs/{world.need_id}/shortlist.csv",
+    ]
     assert not any(_leaks(org.get(p).text) for p in pages)
     request_mail = [m for m in outbox() if m.recipient == "elena@ejemplo.mx"]
     assert len(request_mail) == 1 and "Secretaría de Ciencia" in request_mail[0].body
@@ -58,8 +66,13 @@ def test_details_appear_only_after_acceptance_and_vanish_after_withdrawal(app, w
 
     page = expert.get(f"/needs/requests/{contact.id}").text
     assert "Secretaría de Ciencia" in page and "Nos gustaría conversar" in page
-    assert expert.post(f"/needs/requests/{contact.id}/answer",
-                       data={"decision": "accept", "reply": "Con gusto."}).status_code == 302  # fmt: skip
+    assert (
+        expert.post(
+            f"/needs/requests/{contact.id}/answer",
+            data={"decision": "accept", "reply": "Con gusto."},
+        ).status_code
+        == 302
+    )
     shown = org.get(f"/needs/requests/{contact.id}").text
     assert "elena@ejemplo.mx" in shown and ELENA_PHONE in shown
     assert not any(_leaks(org.get(p).text) for p in pages[1:])  # only on the request's page
@@ -85,21 +98,33 @@ def test_details_appear_only_after_acceptance_and_vanish_after_withdrawal(app, w
 
 
 def test_another_organisation_never_sees_the_details(app, world, make_user):
-    other_org = _saved(app, Organisation(slug="sep", name="SEP", kind=OrganisationKind.MINISTRY,
-                                         verified_at=world.organisation.verified_at))  # fmt: skip
+    other_org = _saved(
+        app,
+        Organisation(
+            slug="sep",
+            name="SEP",
+            kind=OrganisationKind.MINISTRY,
+            verified_at=world.organisation.verified_at,
+        ),
+    )
     stranger = make_user(
         email="ana@sep.gob.mx", role=Role.ORGANISATION, organisation_id=other_org.id
     )
     _request(app, world)
     contact = _contact(app)
-    login(app.test_client(), world.elena).post(f"/needs/requests/{contact.id}/answer",
-                                               data={"decision": "accept"})  # fmt: skip
+    login(app.test_client(), world.elena).post(
+        f"/needs/requests/{contact.id}/answer", data={"decision": "accept"}
+    )
     client = login(app.test_client(), stranger)
     assert client.get(f"/needs/requests/{contact.id}").status_code == 404
     assert client.get(f"/needs/{world.need_id}/candidates").status_code == 403
-    assert client.post(f"/needs/{world.need_id}/contact",
-                       data={"member_id": world.marco.id, "message": "Hola, ¿podemos hablar?"}
-                       ).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            f"/needs/{world.need_id}/contact",
+            data={"member_id": world.marco.id, "message": "Hola, ¿podemos hablar?"},
+        ).status_code
+        == 403
+    )
 
 
 def test_a_decline_is_audited_and_reveals_nothing(app, world):
@@ -121,17 +146,27 @@ def test_fair_load_caps_refuse_and_do_not_contact_the_expert(app, world, make_ne
     with app.test_request_context():
         org_user = db.session.merge(world.org_user)
         for need_id in needs[:3]:
-            request_contact(org_user, db.session.get(Need, need_id), world.marco.id,
-                            "Una consulta breve, por favor.")  # fmt: skip
+            request_contact(
+                org_user,
+                db.session.get(Need, need_id),
+                world.marco.id,
+                "Una consulta breve, por favor.",
+            )
         db.session.commit()
         with pytest.raises(CapReached, match="3"):
-            request_contact(org_user, db.session.get(Need, needs[3]), world.marco.id,
-                            "Una consulta breve, por favor.")  # fmt: skip
+            request_contact(
+                org_user,
+                db.session.get(Need, needs[3]),
+                world.marco.id,
+                "Una consulta breve, por favor.",
+            )
         db.session.rollback()
     assert len([m for m in outbox() if m.recipient == "marco@ejemplo.mx"]) == 3
     org = login(app.test_client(), world.org_user)
-    page = org.post(f"/needs/{needs[3]}/contact",
-                    data={"member_id": world.marco.id, "message": "Una consulta breve, por favor."})  # fmt: skip
+    page = org.post(
+        f"/needs/{needs[3]}/contact",
+        data={"member_id": world.marco.id, "message": "Una consulta breve, por favor."},
+    )
     assert page.status_code == 302
     follow = org.get(page.headers["Location"]).text
     assert "elige a otra persona candidata" in follow
@@ -144,13 +179,21 @@ def test_at_most_six_new_requests_in_thirty_days(app, world, make_need):
     with app.test_request_context():
         org_user = db.session.merge(world.org_user)
         for need_id in needs[:6]:
-            contact = request_contact(org_user, db.session.get(Need, need_id), world.marco.id,
-                                      "Una consulta breve, por favor.")  # fmt: skip
+            contact = request_contact(
+                org_user,
+                db.session.get(Need, need_id),
+                world.marco.id,
+                "Una consulta breve, por favor.",
+            )
             contact.status = ContactStatus.DECLINED  # answered: not pending any more
         db.session.commit()
         with pytest.raises(CapReached, match="30"):
-            request_contact(org_user, db.session.get(Need, needs[6]), world.marco.id,
-                            "Una consulta breve, por favor.")  # fmt: skip
+            request_contact(
+                org_user,
+                db.session.get(Need, needs[6]),
+                world.marco.id,
+                "Una consulta breve, por favor.",
+            )
 
 
 def test_members_not_open_to_requests_and_unverified_organisations_are_refused(
@@ -185,8 +228,9 @@ def test_a_member_who_expressed_interest_can_be_contacted_even_if_not_open(app, 
 def test_ime_browses_the_audit_log_by_action_and_subject(app, world):
     _request(app, world)
     contact = _contact(app)
-    login(app.test_client(), world.elena).post(f"/needs/requests/{contact.id}/answer",
-                                               data={"decision": "accept"})  # fmt: skip
+    login(app.test_client(), world.elena).post(
+        f"/needs/requests/{contact.id}/answer", data={"decision": "accept"}
+    )
     login(app.test_client(), world.org_user).get(f"/needs/requests/{contact.id}")
     ime = login(app.test_client(), world.ime)
     page = ime.get(f"/admin/audit?action=contact.&subject_type=member&subject_id={world.elena.id}")

@@ -18,15 +18,25 @@ BIG = 10**20
 def _accept_and_complete(app, world) -> None:
     org = login(app.test_client(), world.org_user)
     org.post(f"/needs/{world.need_id}/shortlist", data={"member_id": world.elena.id})
-    org.post(f"/needs/{world.need_id}/contact",
-             data={"member_id": world.elena.id, "message": "¿Nos ayuda con el modelo?"})  # fmt: skip
+    org.post(
+        f"/needs/{world.need_id}/contact",
+        data={"member_id": world.elena.id, "message": "¿Nos ayuda con el modelo?"},
+    )
     with app.app_context():
         contact_id = db.session.scalar(select(ContactRequest.id))
-    login(app.test_client(), world.elena).post(f"/needs/requests/{contact_id}/answer",
-                                               data={"decision": "accept"})  # fmt: skip
+    login(app.test_client(), world.elena).post(
+        f"/needs/requests/{contact_id}/answer", data={"decision": "accept"}
+    )
     org.post(f"/needs/{world.need_id}/status", data={"status": "completed"})
-    org.post(f"/needs/{world.need_id}/outcomes", data={
-        "member_id": world.elena.id, "days": "8", "achieved": "Modelo calibrado.", "rating": "2"})  # fmt: skip
+    org.post(
+        f"/needs/{world.need_id}/outcomes",
+        data={
+            "member_id": world.elena.id,
+            "days": "8",
+            "achieved": "Modelo calibrado.",
+            "rating": "2",
+        },
+    )
 
 
 def test_the_outcomes_ledger_is_for_the_organisation_ime_and_the_expert_alone(app, world):
@@ -50,8 +60,13 @@ def test_numbers_too_big_for_the_database_are_refused_not_crashing(app, world):
     assert (
         client.post(f"/needs/{world.need_id}/shortlist", data={"member_id": BIG}).status_code == 302
     )
-    assert client.post(f"/needs/{world.need_id}/contact",
-                       data={"member_id": BIG, "message": "Un mensaje largo."}).status_code == 302  # fmt: skip
+    assert (
+        client.post(
+            f"/needs/{world.need_id}/contact",
+            data={"member_id": BIG, "message": "Un mensaje largo."},
+        ).status_code
+        == 302
+    )
     assert client.get(f"/events/{BIG}").status_code == 404
     ime = login(app.test_client(), world.ime)
     assert ime.get(f"/admin/audit?subject_id={BIG}&page={BIG}").status_code == 200
@@ -75,8 +90,14 @@ def test_a_far_eastern_expert_is_not_zeroed_for_the_time_zone(app, world, make_e
 
 
 def test_needs_for_you_scores_what_organisations_see(app, world, make_expert):
-    hidden = make_expert({"expertise": "hydrology; water-treatment", "languages_visibility": "private",
-                          "open_to_requests": "no"}, email="oculta@ejemplo.mx")  # fmt: skip
+    hidden = make_expert(
+        {
+            "expertise": "hydrology; water-treatment",
+            "languages_visibility": "private",
+            "open_to_requests": "no",
+        },
+        email="oculta@ejemplo.mx",
+    )
     page = login(app.test_client(), hidden).get("/needs/for-you").text
     assert "Modelo hidrológico" in page  # her expertise still finds the need
     assert 'data-testid="not-a-candidate"' in page  # but organisations do not see her as one
@@ -98,16 +119,19 @@ def test_an_unverified_organisation_reads_no_request_through_the_api(app, world,
         organisation.verified_at = None
         db.session.commit()
         contact_id = db.session.scalar(select(ContactRequest.id))
-    response = app.test_client().get(f"/api/v1/contact-requests/{contact_id}",
-                                     headers=_headers(app, world.org_user))  # fmt: skip
+    response = app.test_client().get(
+        f"/api/v1/contact-requests/{contact_id}", headers=_headers(app, world.org_user)
+    )
     assert response.status_code == 404
     assert "elena@ejemplo.mx" not in response.text
 
 
 def test_shortlists_are_for_open_needs_and_next_stays_on_the_site(app, world):
     client = login(app.test_client(), world.org_user)
-    away = client.post(f"/needs/{world.need_id}/shortlist",
-                       data={"member_id": world.elena.id, "next": "//evil.example/steal"})  # fmt: skip
+    away = client.post(
+        f"/needs/{world.need_id}/shortlist",
+        data={"member_id": world.elena.id, "next": "//evil.example/steal"},
+    )
     assert away.headers["Location"] == f"/needs/{world.need_id}/shortlist"
     with app.test_request_context():
         need = db.session.get(Need, world.need_id)

@@ -12,11 +12,18 @@ from tests.conftest import login
 FORM = {
     "title": "Potabilización en comunidades rurales de Sonora",
     "description": "Asesoría para **plantas** pequeñas.",
-    "sector": "water", "required": "Water treatment; hidrología", "nice": "",
-    "languages": ["es", "en"], "modes": ["remote_advice", "short_visit"], "effort_days": "15",
-    "starts_on": "2027-02-01", "ends_on": "2027-06-30", "state": "MX-SON", "remote": "y",
+    "sector": "water",
+    "required": "Water treatment; hidrología",
+    "nice": "",
+    "languages": ["es", "en"],
+    "modes": ["remote_advice", "short_visit"],
+    "effort_days": "15",
+    "starts_on": "2027-02-01",
+    "ends_on": "2027-06-30",
+    "state": "MX-SON",
+    "remote": "y",
     "status": "open",
-}  # fmt: skip
+}
 
 
 def _need(app, title: str) -> Need:
@@ -42,8 +49,10 @@ def test_an_organisation_posts_a_need_with_concepts_in_either_language(app, worl
 
 def test_bad_input_is_explained_and_nothing_is_lost(app, world):
     client = login(app.test_client(), world.org_user)
-    page = client.post("/needs/new", data={**FORM, "required": "hidrologia; cosmología cuántica",
-                                           "ends_on": "2027-01-01"})  # fmt: skip
+    page = client.post(
+        "/needs/new",
+        data={**FORM, "required": "hidrologia; cosmología cuántica", "ends_on": "2027-01-01"},
+    )
     assert page.status_code == 200
     assert "cosmología cuántica" in page.text  # named as not a concept
     assert FORM["title"] in page.text  # what was typed is still there
@@ -71,8 +80,12 @@ def test_the_list_filters_and_hides_drafts(app, world, make_need):
 
 def test_needs_for_you_ranks_by_the_members_own_expertise(app, world, make_need):
     make_need(world.org_user, title="Eólica en La Rumorosa", required=["wind-power"], nice=[])
-    second = make_need(world.org_user, title="Tratamiento de agua en Cajeme",
-                       required=["water-treatment", "wind-power"], nice=[])  # fmt: skip
+    second = make_need(
+        world.org_user,
+        title="Tratamiento de agua en Cajeme",
+        required=["water-treatment", "wind-power"],
+        nice=[],
+    )
     page = login(app.test_client(), world.elena).get("/needs/for-you").text
     assert "Eólica en La Rumorosa" not in page  # nothing in common with Elena
     assert page.index("Modelo hidrológico") < page.index("Tratamiento de agua en Cajeme")
@@ -88,8 +101,10 @@ def test_interest_is_seen_by_the_organisation_and_can_be_withdrawn(app, world):
     public = app.test_client().get(f"/needs/{world.need_id}").text
     assert "Trabajé en el río Yaqui." not in public  # only the organisation (and IME) read it
     member.post(f"/needs/{world.need_id}/interest/withdraw")
-    assert "Trabajé en el río Yaqui." not in login(app.test_client(), world.org_user).get(
-        f"/needs/{world.need_id}").text  # fmt: skip
+    assert (
+        "Trabajé en el río Yaqui."
+        not in login(app.test_client(), world.org_user).get(f"/needs/{world.need_id}").text
+    )
 
 
 def test_closing_needs_a_reason_and_completion_leads_to_outcomes(app, world, outbox):
@@ -98,22 +113,31 @@ def test_closing_needs_a_reason_and_completion_leads_to_outcomes(app, world, out
     assert _need(app, "Modelo hidrológico de la cuenca del río Sonora").status == NeedStatus.OPEN
     # Elena accepts a request, the need is completed, the organisation records her contribution.
     org.post(f"/needs/{world.need_id}/shortlist", data={"member_id": world.elena.id})
-    org.post(f"/needs/{world.need_id}/contact",
-             data={"member_id": world.elena.id, "message": "¿Nos ayuda con el modelo?"})  # fmt: skip
+    org.post(
+        f"/needs/{world.need_id}/contact",
+        data={"member_id": world.elena.id, "message": "¿Nos ayuda con el modelo?"},
+    )
     with app.app_context():
         contact_id = (
             db.session.scalar(select(Need).where(Need.id == world.need_id)).contact_requests[0].id
         )
-    login(app.test_client(), world.elena).post(f"/needs/requests/{contact_id}/answer",
-                                               data={"decision": "accept"})  # fmt: skip
+    login(app.test_client(), world.elena).post(
+        f"/needs/requests/{contact_id}/answer", data={"decision": "accept"}
+    )
     org.post(f"/needs/{world.need_id}/status", data={"status": "in_progress"})
     org.post(f"/needs/{world.need_id}/status", data={"status": "completed"})
     assert (
         _need(app, "Modelo hidrológico de la cuenca del río Sonora").status == NeedStatus.COMPLETED
     )
-    org.post(f"/needs/{world.need_id}/outcomes", data={
-        "member_id": world.elena.id, "days": "12", "achieved": "Modelo calibrado y entregado.",
-        "rating": "5"})  # fmt: skip
+    org.post(
+        f"/needs/{world.need_id}/outcomes",
+        data={
+            "member_id": world.elena.id,
+            "days": "12",
+            "achieved": "Modelo calibrado y entregado.",
+            "rating": "5",
+        },
+    )
     with app.app_context():
         outcome = db.session.scalar(select(Outcome))
         assert (outcome.days, outcome.rating, outcome.confirmed_at) == (12, 5, None)
@@ -126,16 +150,20 @@ def test_closing_needs_a_reason_and_completion_leads_to_outcomes(app, world, out
         outcome = db.session.get(Outcome, outcome_id)
         assert outcome.confirmed_at is not None and outcome.expert_comment == "Fue un gusto."
     # Marco took no part: no outcome can be recorded for him.
-    org.post(f"/needs/{world.need_id}/outcomes", data={
-        "member_id": world.marco.id, "days": "3", "achieved": "Nada que registrar."})  # fmt: skip
+    org.post(
+        f"/needs/{world.need_id}/outcomes",
+        data={"member_id": world.marco.id, "days": "3", "achieved": "Nada que registrar."},
+    )
     with app.app_context():
         assert db.session.query(Outcome).count() == 1
 
 
 def test_a_closed_need_keeps_its_reason_and_leaves_the_public_list(app, world):
     org = login(app.test_client(), world.org_user)
-    org.post(f"/needs/{world.need_id}/status",
-             data={"status": "closed", "reason": "El proyecto perdió su financiamiento."})  # fmt: skip
+    org.post(
+        f"/needs/{world.need_id}/status",
+        data={"status": "closed", "reason": "El proyecto perdió su financiamiento."},
+    )
     assert "Modelo hidrológico" not in app.test_client().get("/needs?status=all").text
     assert app.test_client().get(f"/needs/{world.need_id}").status_code == 404
     assert "El proyecto perdió su financiamiento." in org.get(f"/needs/{world.need_id}").text

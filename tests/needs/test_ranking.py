@@ -45,10 +45,12 @@ def test_a_free_tag_that_is_a_synonym_covers_the_concept(app, world):
 
 def test_members_not_open_to_requests_or_hiding_it_never_appear(app, world, make_expert):
     closed = make_expert({"expertise": "hydrology; water-treatment", "open_to_requests": "no"})
-    hidden = make_expert({"expertise": "hydrology; water-treatment",
-                          "open_to_requests_visibility": "coordinators"})  # fmt: skip
-    secret = make_expert({"expertise": "hydrology; water-treatment",
-                          "expertise_visibility": "coordinators"})  # fmt: skip
+    hidden = make_expert(
+        {"expertise": "hydrology; water-treatment", "open_to_requests_visibility": "coordinators"}
+    )
+    secret = make_expert(
+        {"expertise": "hydrology; water-treatment", "expertise_visibility": "coordinators"}
+    )
     ids = [c.member_id for c in _ranking(app, world.need_id).candidates]
     assert world.elena.id in ids
     assert not {closed.id, hidden.id, secret.id} & set(ids)
@@ -56,8 +58,14 @@ def test_members_not_open_to_requests_or_hiding_it_never_appear(app, world, make
 
 def test_a_field_hidden_from_organisations_counts_as_not_given(app, world, make_expert):
     shown = make_expert({"expertise": "hydrology", "full_name": "Shown"})
-    hidden = make_expert({"expertise": "hydrology", "timezone_visibility": "coordinators",
-                          "days_per_year_visibility": "private", "languages_visibility": "ime"})  # fmt: skip
+    hidden = make_expert(
+        {
+            "expertise": "hydrology",
+            "timezone_visibility": "coordinators",
+            "days_per_year_visibility": "private",
+            "languages_visibility": "ime",
+        }
+    )
     by_id = {c.member_id: c for c in _ranking(app, world.need_id).candidates}
     factors = {f.name: f for f in by_id[hidden.id].factors}
     assert factors["timezone"].value == 0 and factors["timezone"].detail == "not shown"
@@ -81,8 +89,12 @@ def test_recent_requests_lower_the_load_factor_and_change_the_order(
     assert order.index(twin_a.id) < order.index(twin_b.id)  # a tie: the lower id first
     other = make_need(world.org_user, title="Calidad del agua en Hermosillo")
     with app.test_request_context():
-        request_contact(db.session.merge(world.org_user), db.session.get(Need, other), twin_a.id,
-                        "¿Podría ayudarnos con la calidad del agua?")  # fmt: skip
+        request_contact(
+            db.session.merge(world.org_user),
+            db.session.get(Need, other),
+            twin_a.id,
+            "¿Podría ayudarnos con la calidad del agua?",
+        )
         db.session.commit()
     ranking = _ranking(app, world.need_id)
     order = [c.member_id for c in ranking.candidates]

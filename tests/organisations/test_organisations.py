@@ -11,9 +11,14 @@ from network.organisations.models import Organisation
 from network.security import Role
 from tests.conftest import login
 
-FORM = {"name": "Comisión Nacional del Agua", "kind": "ministry", "country": "MX",
-        "state_code": "", "website": "https://www.gob.mx/conagua",
-        "email_domain": "conagua.gob.mx"}  # fmt: skip
+FORM = {
+    "name": "Comisión Nacional del Agua",
+    "kind": "ministry",
+    "country": "MX",
+    "state_code": "",
+    "website": "https://www.gob.mx/conagua",
+    "email_domain": "conagua.gob.mx",
+}
 
 
 def _actions(app) -> list[str]:
@@ -27,10 +32,17 @@ def _organisation(app, slug: str = "comision-nacional-del-agua") -> Organisation
 
 
 def test_joining_as_an_organisation_creates_an_organisation_account(client, app):
-    response = client.post("/register", data={
-        "full_name": "Rosa Funcionaria", "email": "rosa@conagua.gob.mx",
-        "password": "una clave bastante larga 2026", "password_confirm": "una clave bastante larga 2026",
-        "language": "es", "account_type": "organisation"})  # fmt: skip
+    response = client.post(
+        "/register",
+        data={
+            "full_name": "Rosa Funcionaria",
+            "email": "rosa@conagua.gob.mx",
+            "password": "una clave bastante larga 2026",
+            "password_confirm": "una clave bastante larga 2026",
+            "language": "es",
+            "account_type": "organisation",
+        },
+    )
     assert response.status_code == 200
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "rosa@conagua.gob.mx"))
@@ -38,8 +50,9 @@ def test_joining_as_an_organisation_creates_an_organisation_account(client, app)
 
 
 def test_an_organisation_waits_for_ime_then_is_verified(app, make_user, network, outbox):
-    official = make_user(full_name="Rosa Funcionaria", email="rosa@conagua.gob.mx",
-                         role=Role.ORGANISATION)  # fmt: skip
+    official = make_user(
+        full_name="Rosa Funcionaria", email="rosa@conagua.gob.mx", role=Role.ORGANISATION
+    )
     client = login(app.test_client(), official)
     assert client.get("/organisation").headers["Location"].endswith("/organisation/register")
     mismatch = client.post("/organisation/register", data={**FORM, "email_domain": "sep.gob.mx"})
@@ -67,8 +80,9 @@ def test_an_organisation_waits_for_ime_then_is_verified(app, make_user, network,
 
 
 def test_a_rejection_says_why_and_the_organisation_may_correct_it(app, make_user, network, outbox):
-    official = make_user(full_name="Rosa Funcionaria", email="rosa@conagua.gob.mx",
-                         role=Role.ORGANISATION)  # fmt: skip
+    official = make_user(
+        full_name="Rosa Funcionaria", email="rosa@conagua.gob.mx", role=Role.ORGANISATION
+    )
     client = login(app.test_client(), official)
     client.post("/organisation/register", data={**FORM, "website": ""})
     organisation = _organisation(app)
@@ -88,8 +102,11 @@ def test_a_rejection_says_why_and_the_organisation_may_correct_it(app, make_user
         and again.website == FORM["website"]
         and again.id == organisation.id
     )
-    assert _actions(app)[-3:] == ["organisation.registered", "organisation.rejected",
-                                  "organisation.registered"]  # fmt: skip
+    assert _actions(app)[-3:] == [
+        "organisation.registered",
+        "organisation.rejected",
+        "organisation.registered",
+    ]
     with app.app_context():
         entry = db.session.scalars(
             select(AuditEntry).where(AuditEntry.action == "organisation.rejected")
@@ -100,9 +117,15 @@ def test_a_rejection_says_why_and_the_organisation_may_correct_it(app, make_user
 def test_invalid_details_get_a_message_and_nothing_is_saved(app, make_user):
     official = make_user(email="rosa@conagua.gob.mx", role=Role.ORGANISATION)
     client = login(app.test_client(), official)
-    for changes in ({"name": "X"}, {"kind": "club"}, {"country": "ZZ"}, {"state_code": "MX-XXX"},
-                    {"country": "US", "state_code": "MX-SON"}, {"website": "gob.mx"},
-                    {"email_domain": "not a domain"}):  # fmt: skip
+    for changes in (
+        {"name": "X"},
+        {"kind": "club"},
+        {"country": "ZZ"},
+        {"state_code": "MX-XXX"},
+        {"country": "US", "state_code": "MX-SON"},
+        {"website": "gob.mx"},
+        {"email_domain": "not a domain"},
+    ):
         response = client.post("/organisation/register", data={**FORM, **changes})
         assert response.status_code == 200, changes
         assert 'class="invalid-feedback' in response.text or "alert-danger" in response.text, (

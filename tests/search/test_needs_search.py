@@ -50,8 +50,16 @@ def _set_status(app, world, need_id: int, status: NeedStatus, reason: str = "") 
 
 @pytest.fixture
 def jalisco(app) -> Node:
-    return _saved(app, Node(code="MX-JAL", inegi_code="14", name="Jalisco", capital="Guadalajara",
-                            timezone="America/Mexico_City"))  # fmt: skip
+    return _saved(
+        app,
+        Node(
+            code="MX-JAL",
+            inegi_code="14",
+            name="Jalisco",
+            capital="Guadalajara",
+            timezone="America/Mexico_City",
+        ),
+    )
 
 
 @pytest.fixture
@@ -60,12 +68,17 @@ def solar(app, world, jalisco, make_need) -> int:
     # One app context around `make_need`'s, so that the sector and state are of its session.
     with app.test_request_context():
         return make_need(
-            world.org_user, title="Parque solar comunitario en Los Altos", nice=[],
-            required=["solar-photovoltaics"], description="Dimensionar paneles para una cooperativa.",
-            remote=False, languages=["es", "en"], modes=["short_visit"],
+            world.org_user,
+            title="Parque solar comunitario en Los Altos",
+            nice=[],
+            required=["solar-photovoltaics"],
+            description="Dimensionar paneles para una cooperativa.",
+            remote=False,
+            languages=["es", "en"],
+            modes=["short_visit"],
             sector=db.session.scalar(select(Sector).where(Sector.slug == "energy")),
             node=db.session.scalar(select(Node).where(Node.code == "MX-JAL")),
-        )  # fmt: skip
+        )
 
 
 def test_a_word_of_the_title_finds_the_need(app, world):
@@ -77,8 +90,15 @@ def test_a_word_of_the_title_finds_the_need(app, world):
 def test_concepts_found_in_both_languages_and_named_in_the_viewer_s(app, world):
     # Required: hydrology ("Hidrología", synonym "watershed science"), water treatment
     # ("potabilización"); nice to have: solar photovoltaics ("paneles solares").
-    for text in ("hydrology", "hidrología", "hidrologia", "watershed science", "potabilizacion",
-                 "water purification", "paneles solares"):  # fmt: skip
+    for text in (
+        "hydrology",
+        "hidrología",
+        "hidrologia",
+        "watershed science",
+        "potabilizacion",
+        "water purification",
+        "paneles solares",
+    ):
         assert _found(app, text) == [world.need_id], text
     with app.test_request_context():
         [hit] = search("watershed", ANONYMOUS, kind="needs", language="es").hits
@@ -130,8 +150,9 @@ def test_filters_by_state_sector_remote_and_their_counts(app, world, solar):
 
 
 def test_drafts_are_not_found_until_they_open(app, world, make_need):
-    draft = make_need(world.org_user, title="Riego tecnificado en el valle del Yaqui",
-                      status=NeedStatus.DRAFT)  # fmt: skip
+    draft = make_need(
+        world.org_user, title="Riego tecnificado en el valle del Yaqui", status=NeedStatus.DRAFT
+    )
     assert _found(app, "yaqui") == []
     assert _found(app, "yaqui", status="all") == []
     _set_status(app, world, draft, NeedStatus.OPEN)
@@ -172,9 +193,14 @@ def test_editing_a_need_reindexes_it(app, world):
     with app.test_request_context():
         need = db.session.get(Need, world.need_id)
         wind = db.session.scalar(select(Concept).where(Concept.slug == "wind-power"))
-        data = services.NeedData(title="Parque eólico en Puerto Peñasco", sector=need.sector,
-                                 required=[wind], description="Medición de viento.",
-                                 node=need.node, languages=["es"])  # fmt: skip
+        data = services.NeedData(
+            title="Parque eólico en Puerto Peñasco",
+            sector=need.sector,
+            required=[wind],
+            description="Medición de viento.",
+            node=need.node,
+            languages=["es"],
+        )
         services.update_need(db.session.get(User, world.org_user.id), need, data)
         db.session.commit()
     assert _found(app, "cuenca") == []
@@ -216,18 +242,29 @@ def test_interest_in_a_need_does_not_rewrite_the_index(app, world, monkeypatch):
 
     writes: list[int] = []
     original = SearchIndex.write
-    monkeypatch.setattr(SearchIndex, "write",
-                        lambda self, u, d: writes.append(len(u) + len(d)) or original(self, u, d))  # fmt: skip
+    monkeypatch.setattr(
+        SearchIndex,
+        "write",
+        lambda self, u, d: writes.append(len(u) + len(d)) or original(self, u, d),
+    )
     with app.test_request_context():
-        services.express_interest(db.session.get(User, world.elena.id),
-                                  db.session.get(Need, world.need_id), "Me interesa mucho.")  # fmt: skip
+        services.express_interest(
+            db.session.get(User, world.elena.id),
+            db.session.get(Need, world.need_id),
+            "Me interesa mucho.",
+        )
         db.session.commit()
     assert writes == []
 
 
 def test_needs_tab_counts_and_rows(app, world, make_need):
-    national = make_need(world.org_user, title="Red nacional de monitoreo de la cuenca",
-                         node=None, required=["water-treatment"], nice=[])  # fmt: skip
+    national = make_need(
+        world.org_user,
+        title="Red nacional de monitoreo de la cuenca",
+        node=None,
+        required=["water-treatment"],
+        nice=[],
+    )
     with app.test_request_context():
         assert kind_counts("cuenca", ANONYMOUS)["needs"] == 2
         assert kind_counts("hidrologia", ANONYMOUS)["needs"] == 1
@@ -242,8 +279,9 @@ def test_needs_tab_counts_and_rows(app, world, make_need):
     assert "hidrologia ≈ Hydrology (required expertise)" in page
     national_page = client.get("/search?q=monitoreo&kind=needs", headers=EN).text
     assert f'href="/needs/{national}"' in national_page
-    assert re.search(r'Secretaría de Ciencia\s*<span class="text-body-secondary">· National',
-                     national_page)  # fmt: skip
+    assert re.search(
+        r'Secretaría de Ciencia\s*<span class="text-body-secondary">· National', national_page
+    )
     browse = client.get("/search?kind=needs", headers=EN).text
     assert browse.count('data-testid="search-hit"') == 2
     # A word too short to search is not a request to browse.
@@ -258,8 +296,19 @@ def test_needs_page_for_a_signed_in_member_and_its_filters(app, world, solar):
     assert "A distancia: Presencial" in page  # the active filter, removable (account: Spanish)
 
 
-@pytest.mark.parametrize("text", ["agua AND (", '"cuenca', "title:x", "hidro* OR (sonora", "*",
-                                  "need_title:cuenca", "\x00\x07", "a" * 2000])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "agua AND (",
+        '"cuenca',
+        "title:x",
+        "hidro* OR (sonora",
+        "*",
+        "need_title:cuenca",
+        "\x00\x07",
+        "a" * 2000,
+    ],
+)
 def test_query_syntax_never_breaks_the_needs_search(app, client, world, text):
     page = client.get("/search", query_string={"q": text, "kind": "needs"}, headers=EN)
     assert page.status_code == 200

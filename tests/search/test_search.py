@@ -28,13 +28,17 @@ def _names(app, text: str, viewer: Viewer = SIGNED_IN, kind: str = "members") ->
 @pytest.fixture
 def people(app, make_member, vocabulary):
     return {
-        "lopez": make_member({"headline": "Ingeniera de datos", "city": "São Paulo",
-                              "expertise": "hydrology"}, full_name="María López Peña"),
+        "lopez": make_member(
+            {"headline": "Ingeniera de datos", "city": "São Paulo", "expertise": "hydrology"},
+            full_name="María López Peña",
+        ),
         "pena": make_member({"headline": "Engineers lead"}, full_name="Juan Pena"),
-        "solar": make_member({"expertise": "solar-photovoltaics", "headline": "Investigador"},
-                             full_name="Sol Ángeles"),
+        "solar": make_member(
+            {"expertise": "solar-photovoltaics", "headline": "Investigador"},
+            full_name="Sol Ángeles",
+        ),
         "ingeniero": make_member({"headline": "Ingeniero civil"}, full_name="Pedro Ruiz"),
-    }  # fmt: skip
+    }
 
 
 def test_case_and_accents_fold_both_ways(app, people):
@@ -72,9 +76,17 @@ def test_words_must_all_match(app, people):
 
 
 def test_hidden_fields_never_match(app, make_member):
-    secret = make_member({"phone": "+52 55 8877 6655", "bio": "Experta en xylofonia", "bio_visibility": "ime",
-                          "headline": "Musicóloga", "headline_visibility": "public",
-                          "name_public": True}, email="oculta@ejemplo.mx")  # fmt: skip
+    secret = make_member(
+        {
+            "phone": "+52 55 8877 6655",
+            "bio": "Experta en xylofonia",
+            "bio_visibility": "ime",
+            "headline": "Musicóloga",
+            "headline_visibility": "public",
+            "name_public": True,
+        },
+        email="oculta@ejemplo.mx",
+    )
     for text in ("oculta@ejemplo.mx", "8877", "xylofonia"):
         assert _names(app, text, SIGNED_IN) == [], text
         assert _names(app, text, ANONYMOUS) == [], text
@@ -129,8 +141,13 @@ def test_many_matches_rank_heavy_fields_first_and_count_exactly(app, make_member
     monkeypatch.setattr(queries, "SCORE_AMONG", 2)
     monkeypatch.setattr(queries, "CANDIDATES", 3)
     bio = [make_member({"bio": f"Trabajo en oceanografia desde {2000 + i}."}) for i in range(5)]
-    hidden = make_member({"headline": "Oceanografia", "headline_visibility": "private",
-                          "bio": "Trabajo en oceanografia costera."})  # fmt: skip
+    hidden = make_member(
+        {
+            "headline": "Oceanografia",
+            "headline_visibility": "private",
+            "bio": "Trabajo en oceanografia costera.",
+        }
+    )
     headline = make_member({"headline": "Oceanografia física"})
     with app.test_request_context():
         result = search("oceanografia", SIGNED_IN, per_page=3)
@@ -227,8 +244,9 @@ def test_reindex_and_stats(app, runner, people):
 
 
 @pytest.mark.whoosh
-def test_a_search_out_of_time_answers_what_it_found_and_says_it_is_partial(app, people,
-                                                                          monkeypatch):  # fmt: skip
+def test_a_search_out_of_time_answers_what_it_found_and_says_it_is_partial(
+    app, people, monkeypatch
+):
     from flask import g
     from whoosh.collectors import TimeLimit, TimeLimitCollector
 
@@ -257,9 +275,21 @@ def test_chapters_are_searchable(app, network, runner):
 
 @pytest.mark.parametrize(
     "text",
-    ['"unbalanced', "(((", "AND OR NOT", "*", "bio*", "~~~", "a" * 2000, "🚀🇲🇽", "\x00\x07\x1b",
-     "title:x", "hidro* OR (sonora", "'; DROP TABLE users; --"],
-)  # fmt: skip
+    [
+        '"unbalanced',
+        "(((",
+        "AND OR NOT",
+        "*",
+        "bio*",
+        "~~~",
+        "a" * 2000,
+        "🚀🇲🇽",
+        "\x00\x07\x1b",
+        "title:x",
+        "hidro* OR (sonora",
+        "'; DROP TABLE users; --",
+    ],
+)
 def test_strange_input_never_breaks_the_page(client, people, text):
     response = client.get("/search", query_string={"q": text})
     assert response.status_code == 200
@@ -276,9 +306,16 @@ def test_random_queries_never_raise(app, people, text):
 
 
 def test_search_page_shows_why_and_respects_privacy(app, client, make_member, vocabulary):
-    make_member({"expertise": "hydrology", "expertise_visibility": "public", "name_public": True,
-                 "headline": "Hidróloga en Tucson", "headline_visibility": "public"},
-                full_name="Ana Pública")  # fmt: skip
+    make_member(
+        {
+            "expertise": "hydrology",
+            "expertise_visibility": "public",
+            "name_public": True,
+            "headline": "Hidróloga en Tucson",
+            "headline_visibility": "public",
+        },
+        full_name="Ana Pública",
+    )
     make_member({"expertise": "hydrology"}, full_name="Bea Miembro")
     page = client.get("/search?q=hydrology").get_data(as_text=True)
     assert "Ana Pública" in page and "Bea Miembro" not in page
@@ -288,8 +325,10 @@ def test_search_page_shows_why_and_respects_privacy(app, client, make_member, vo
 
 def test_facets_count_only_visible_values_and_filters_respect_tiers(app, make_member, vocabulary):
     make_member({"expertise": "hydrology", "country": "US", "languages": "es;en"}, full_name="Ana")
-    make_member({"expertise": "hydrology", "country": "CA", "country_visibility": "private"},
-                full_name="Beto")  # fmt: skip
+    make_member(
+        {"expertise": "hydrology", "country": "CA", "country_visibility": "private"},
+        full_name="Beto",
+    )
     make_member({"expertise": "hydrology", "country": "CA"}, full_name="Carla")
     with app.test_request_context():
         result = search("hydrology", SIGNED_IN, with_facets=True)
@@ -308,17 +347,30 @@ def test_facets_count_only_visible_values_and_filters_respect_tiers(app, make_me
 def test_search_api_for_anonymous_and_token_holders(app, make_member, vocabulary, network):
     from tests.api.test_members_api import _headers
 
-    make_member({"expertise": "hydrology", "expertise_visibility": "public", "name_public": True,
-                 "country": "US", "country_visibility": "public"}, full_name="Ana Pública")  # fmt: skip
+    make_member(
+        {
+            "expertise": "hydrology",
+            "expertise_visibility": "public",
+            "name_public": True,
+            "country": "US",
+            "country_visibility": "public",
+        },
+        full_name="Ana Pública",
+    )
     make_member({"expertise": "hydrology", "country": "MX"}, full_name="Bea Miembro")
     client = app.test_client()
     anonymous = client.get("/api/v1/search?q=hidrologia").get_json()
     assert anonymous["total"] == 1 and anonymous["results"][0]["title"] == "Ana Pública"
     assert anonymous["results"][0]["why"][0] == {
-        "field": "expertise", "matched": "Hydrology", "query": "hidrologia", "via": "concept"}  # fmt: skip
+        "field": "expertise",
+        "matched": "Hydrology",
+        "query": "hidrologia",
+        "via": "concept",
+    }
     assert anonymous["facets"]["country"] == {"US": 1}
-    member = client.get("/api/v1/search?q=hydrology&country=MX",
-                        headers=_headers(app, network.member)).get_json()  # fmt: skip
+    member = client.get(
+        "/api/v1/search?q=hydrology&country=MX", headers=_headers(app, network.member)
+    ).get_json()
     assert [r["title"] for r in member["results"]] == ["Bea Miembro"]
     assert "email" not in member["results"][0]["fields"]
     assert client.get("/api/v1/search").status_code == 400
@@ -355,13 +407,24 @@ def test_concurrent_writers_lose_no_update(app, tmp_path):
     def write(index: SearchIndex, start: int) -> None:
         try:
             for n in range(start, start + 10):
-                index.write([{"key": f"chapter:{n}", "kind": "chapter", "obj_id": n,
-                              "title": f"Capitulo {n}"}], [])  # fmt: skip
+                index.write(
+                    [
+                        {
+                            "key": f"chapter:{n}",
+                            "kind": "chapter",
+                            "obj_id": n,
+                            "title": f"Capitulo {n}",
+                        }
+                    ],
+                    [],
+                )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=write, args=(index, start))
-               for index, start in ((first, 0), (second, 100), (first, 200), (second, 300))]  # fmt: skip
+    threads = [
+        threading.Thread(target=write, args=(index, start))
+        for index, start in ((first, 0), (second, 100), (first, 200), (second, 300))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -407,8 +470,11 @@ def test_signing_in_does_not_rewrite_the_index(app, make_member, monkeypatch):
     make_member({"headline": "Oceanógrafa"}, email="ana@ejemplo.mx")
     writes: list[int] = []
     original = SearchIndex.write
-    monkeypatch.setattr(SearchIndex, "write",
-                        lambda self, u, d: writes.append(len(u) + len(d)) or original(self, u, d))  # fmt: skip
+    monkeypatch.setattr(
+        SearchIndex,
+        "write",
+        lambda self, u, d: writes.append(len(u) + len(d)) or original(self, u, d),
+    )
     client = app.test_client()
     response = client.post(
         "/login", data={"email": "ana@ejemplo.mx", "password": "una contraseña larga 2026"}

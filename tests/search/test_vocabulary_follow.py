@@ -30,8 +30,12 @@ make_need = needs_fixtures.make_need
 sonora = needs_fixtures.sonora
 world = needs_fixtures.world
 
-GEOHYDROLOGY = {"label_es": "Geohidrología", "label_en": "Geohydrology",
-                "synonyms_es": "", "synonyms_en": ""}  # fmt: skip
+GEOHYDROLOGY = {
+    "label_es": "Geohidrología",
+    "label_en": "Geohydrology",
+    "synonyms_es": "",
+    "synonyms_en": "",
+}
 
 
 def _found(app, text: str, kind: str, viewer_id: int, **filters: str) -> list[int]:
@@ -60,14 +64,19 @@ def event_id(app, world: SimpleNamespace) -> int:
         event = event_services.create_event(
             db.session.get(User, world.coordinator.id),
             event_services.EventData(
-                title="Charla en Madrid", description="Ríos de México",
-                hosts=[db.session.get(Chapter, world.madrid.id)], starts_local=start,
-                ends_local=start + timedelta(hours=2), timezone="Europe/Madrid",
-                format=EventFormat.ONLINE, visibility=EventVisibility.PUBLIC,
-                status=EventStatus.PUBLISHED, online_url="https://meet.example.org/rios",
+                title="Charla en Madrid",
+                description="Ríos de México",
+                hosts=[db.session.get(Chapter, world.madrid.id)],
+                starts_local=start,
+                ends_local=start + timedelta(hours=2),
+                timezone="Europe/Madrid",
+                format=EventFormat.ONLINE,
+                visibility=EventVisibility.PUBLIC,
+                status=EventStatus.PUBLISHED,
+                online_url="https://meet.example.org/rios",
                 topics=[_concept("hydrology")],
             ),
-        )  # fmt: skip
+        )
         db.session.commit()
         return event.id
 
@@ -93,8 +102,12 @@ def test_a_renamed_concept_is_found_by_its_new_label_only(app, world, event_id):
 def test_after_a_merge_holders_are_found_under_the_target(app, world, make_need, make_expert):
     org = world.org_user.id
     # Required "water treatment" only, in a title sharing no word with hydrology.
-    treatment_need = make_need(world.org_user, title="Planta potabilizadora en Hermosillo",
-                               required=["water-treatment"], nice=[])  # fmt: skip
+    treatment_need = make_need(
+        world.org_user,
+        title="Planta potabilizadora en Hermosillo",
+        required=["water-treatment"],
+        nice=[],
+    )
     treater = make_expert({"expertise": "water-treatment"}, full_name="Tomás Vega")
     assert treatment_need not in _found(app, "hydrology", "needs", org)
     assert _found(app, "water purification", "members", org) == [treater.id]
@@ -124,15 +137,26 @@ def test_a_deleted_concept_leaves_its_holders_documents(app, world, event_id):
 @pytest.fixture
 def galicia(app) -> Node:
     """A state entered under its colonial name, which IME corrects."""
-    return _saved(app, Node(code="MX-JAL", inegi_code="14", name="Nueva Galicia",
-                            capital="Guadalajara", timezone="America/Mexico_City"))  # fmt: skip
+    return _saved(
+        app,
+        Node(
+            code="MX-JAL",
+            inegi_code="14",
+            name="Nueva Galicia",
+            capital="Guadalajara",
+            timezone="America/Mexico_City",
+        ),
+    )
 
 
 def test_a_renamed_state_is_found_by_its_new_name(app, world, galicia, make_need, make_expert):
     org = world.org_user.id
     with app.test_request_context():
-        need_id = make_need(world.org_user, title="Parque solar comunitario en Los Altos",
-                            node=db.session.get(Node, galicia.id))  # fmt: skip
+        need_id = make_need(
+            world.org_user,
+            title="Parque solar comunitario en Los Altos",
+            node=db.session.get(Node, galicia.id),
+        )
     born_there = make_expert({"state_of_origin": "MX-JAL"}, full_name="Rosa Ortega")
     assert _found(app, "galicia", "needs", org) == [need_id]
     assert _found(app, "jalisco", "needs", org) == []
@@ -150,9 +174,13 @@ def test_a_renamed_state_is_found_by_its_new_name(app, world, galicia, make_need
 def test_a_renamed_sector_is_found_by_its_new_label(app, world, make_need):
     org = world.org_user.id
     # In the water sector, with no concept or word about water of its own.
-    need_id = make_need(world.org_user, title="Parque solar comunitario en Los Altos",
-                        description="Paneles para una cooperativa.",
-                        required=["solar-photovoltaics"], nice=[])  # fmt: skip
+    need_id = make_need(
+        world.org_user,
+        title="Parque solar comunitario en Los Altos",
+        description="Paneles para una cooperativa.",
+        required=["solar-photovoltaics"],
+        nice=[],
+    )
     assert need_id in _found(app, "agua", "needs", org)
 
     with app.app_context():
@@ -182,8 +210,12 @@ def test_a_failed_write_keeps_the_holders_for_retry(app, world, event_id, monkey
     _rename(app, "hydrology", GEOHYDROLOGY)
     with app.app_context():
         pending = set(db.session.scalars(select(SearchPending.key)))
-    assert pending == {f"member:{world.elena.id}", f"member:{world.marco.id}",
-                       f"event:{event_id}", f"need:{world.need_id}"}  # fmt: skip
+    assert pending == {
+        f"member:{world.elena.id}",
+        f"member:{world.marco.id}",
+        f"event:{event_id}",
+        f"need:{world.need_id}",
+    }
     monkeypatch.undo()
     org = world.org_user.id
     assert _found(app, "geohydrology", "members", org) == []
@@ -193,8 +225,7 @@ def test_a_failed_write_keeps_the_holders_for_retry(app, world, event_id, monkey
     assert _found(app, "geohydrology", "needs", org) == [world.need_id]
 
 
-def test_holders_are_read_with_a_constant_number_of_queries(app, world, make_expert,
-                                                            count_queries):  # fmt: skip
+def test_holders_are_read_with_a_constant_number_of_queries(app, world, make_expert, count_queries):
     def rename_cost(label_en: str) -> int:
         with count_queries() as counter:
             _rename(app, "hydrology", {**GEOHYDROLOGY, "label_en": label_en})
