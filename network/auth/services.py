@@ -132,19 +132,38 @@ def verify_password(user: User, password: str) -> bool:
 # ---------------------------------------------------------------- e-mail addresses
 
 
-def normalise_email(raw: str, field: str = "email") -> str:
-    """Validate the address's form (no DNS: it must work offline) and lower-case it."""
+def canonical_email(raw: str) -> str | None:
+    """The one spelling of an address that accounts are stored, looked up and rate-limited
+    under, or None if it is not an address.
+
+    email-validator normalises the domain (IDNA: fullwidth letters and dots become ASCII, so a
+    fullwidth `example.org` is `example.org`) and the local part (NFC); then it is lower-cased. Every
+    look-up and every limit keyed on an address goes through here, so no other spelling of an
+    address can reach an account under a limit bucket of its own. No DNS: it must work offline."""
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValidationError(field, _l("Enter a valid e-mail address.")) from exc
+    except EmailNotValidError:
+        return None
     return result.normalized.lower()
 
 
+def email_limit_key(raw: str) -> str:
+    """What a per-address rate limit counts under: the canonical address, the same one the
+    account look-up uses; text that is no address at all is counted under itself, folded."""
+    return canonical_email(raw) or " ".join(raw.split()).casefold()
+
+
+def normalise_email(raw: str, field: str = "email") -> str:
+    """The canonical address (see canonical_email), or a ValidationError on `field`."""
+    email = canonical_email(raw)
+    if email is None:
+        raise ValidationError(field, _l("Enter a valid e-mail address."))
+    return email
+
+
 def get_user_by_email(email: str) -> User | None:
-    try:
-        normalised = normalise_email(email)
-    except ValidationError:
+    normalised = canonical_email(email)
+    if normalised is None:
         return None
     return db.session.scalar(select(User).where(User.email == normalised))
 

@@ -48,7 +48,7 @@ def safe_next(target: str | None, default: str = "chapters.home") -> str:
 
 
 def _login_account_key() -> str:
-    return "login-account:" + request.form.get("email", "").strip().lower()
+    return "login-account:" + services.email_limit_key(request.form.get("email", ""))
 
 
 def _setting(name: str) -> Callable[[], str]:
@@ -57,7 +57,7 @@ def _setting(name: str) -> Callable[[], str]:
 
 
 def _mail_address_key() -> str:
-    return "mail-link:" + request.form.get("email", "").strip().lower()
+    return "mail-link:" + services.email_limit_key(request.form.get("email", ""))
 
 
 @bp.route("/register", methods=["GET", "POST"])
