@@ -4,6 +4,10 @@ Anything a member or an organisation typed may end up in an export an administra
 Excel or LibreOffice, where a cell starting with `=`, `+`, `-` or `@` is evaluated. OWASP's advice
 is followed: such a cell gets a leading single quote, which spreadsheets show as text. Tab and
 carriage return are included because some spreadsheets strip them before evaluating.
+
+This module is the only place that writes CSV (a test checks that no other module calls
+`csv.writer` or `csv.DictWriter`): every download and every command's file comes from
+`csv_lines`, `csv_text` or `write_csv`, so no export can forget the neutralising.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,3 +40,17 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+    """Neutralised CSV as one string, for a download small enough to build in memory."""
+    return "".join(csv_lines(rows))
+
+
+def write_csv(handle: TextIO, rows: Iterable[Iterable[Any]]) -> int:
+    """Neutralised CSV into an open text file (opened with newline=""); returns the rows written."""
+    count = 0
+    for line in csv_lines(rows):
+        handle.write(line)
+        count += 1
+    return count

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +15,7 @@ from sqlalchemy import select
 
 from chapters import queries as chapter_queries
 from chapters.models import Chapter
+from network.csvsafe import csv_text
 from network.errors import ValidationError
 from network.events import bp, queries, services
 from network.events.calendar import build_calendar
@@ -432,9 +431,9 @@ def attendees_csv(event_id: int) -> Response:
     rows = queries.list_attendees(event)
     shared = _shared_fields(event, rows)
     questions = list(event.questions)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
+    # Names, employers and answers are typed by members: csv_text neutralises them so that a
+    # coordinator's spreadsheet shows "=cmd|..." as text instead of running it.
+    table: list[list[Any]] = [
         [
             "name",
             "status",
@@ -444,10 +443,10 @@ def attendees_csv(event_id: int) -> Response:
             "organisation",
             *[q.label for q in questions],
         ]
-    )
+    ]
     for registration in rows:
         answers = {a.question_id: a.answer for a in registration.answers}
-        writer.writerow(
+        table.append(
             [
                 registration.user.full_name,
                 str(registration.status),
@@ -459,7 +458,7 @@ def attendees_csv(event_id: int) -> Response:
             ]
         )
     return Response(
-        buffer.getvalue(),
+        csv_text(table),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=event-{event.id}-attendees.csv"},
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from network.csvsafe import write_csv
 from network.extensions import db
 from network.members import csvio, services
 from network.members.vocabulary import load_vocabulary
@@ -50,14 +51,8 @@ def import_command(path: Path, dry_run: bool, partial: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def export_command(path: Path) -> None:
     """Write every member's profile, as IME may see it, with the import's columns."""
-    import csv
-
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        count = -1
-        for row in csvio.export_rows(IME_VIEWER):
-            writer.writerow(row)
-            count += 1
+        count = write_csv(handle, csvio.export_rows(IME_VIEWER)) - 1
     click.echo(f"exported {count} members to {path}")
 
 

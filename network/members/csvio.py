@@ -19,7 +19,7 @@ from sqlalchemy import select
 from chapters.models import Chapter, ChapterMembership, ChapterStatus, MembershipStatus
 from network.auth.models import User
 from network.auth.services import hash_password, normalise_email
-from network.csvsafe import FORMULA_STARTS, safe_cell
+from network.csvsafe import FORMULA_STARTS, csv_text, safe_cell
 from network.db import db, utcnow
 from network.errors import ValidationError
 from network.members.queries import build_viewer, eager_profiles, listed_members, present_profile
@@ -303,8 +303,4 @@ def export_rows(viewer: Viewer) -> Iterable[list[str]]:
 
 
 def export_csv(user: Any) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in export_rows(build_viewer(user)):
-        writer.writerow(row)
-    return buffer.getvalue()
+    return csv_text(export_rows(build_viewer(user)))

@@ -3,8 +3,6 @@ their explanation, the shortlist, contact requests and outcomes."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 
@@ -16,7 +14,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from chapters.models import Node
-from network.csvsafe import safe_row
+from network.csvsafe import csv_text
 from network.errors import ValidationError
 from network.extensions import db
 from network.forms import ActionForm, apply_error, commit_or_flash, page_arg, safe_next
@@ -408,9 +406,9 @@ def shortlist_csv(need_id: int) -> ResponseReturnValue:
     It never carries contact details, which are only on the request's page after consent."""
     need = _managed(need_id)
     requested = {c.member_id: c for c in need.contact_requests}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["member_id", "full_name", "headline", "added_at", "request_status"])
+    table: list[list[object]] = [
+        ["member_id", "full_name", "headline", "added_at", "request_status"]
+    ]
     for entry in need.shortlist:
         contact = requested.get(entry.member_id)
         profile = entry.member.profile
@@ -421,21 +419,18 @@ def shortlist_csv(need_id: int) -> ResponseReturnValue:
             in visible_fields(ORGANISATION_VIEWER, entry.member_id, profile.visibility)
             else ""
         )
-        # Names and headlines are typed by members: neutralised for the spreadsheet they end in.
-        writer.writerow(
-            safe_row(
-                [
-                    entry.member_id,
-                    entry.member.full_name,
-                    headline,
-                    entry.added_at.date().isoformat(),
-                    contact.status if contact else "",
-                ]
-            )
+        table.append(
+            [
+                entry.member_id,
+                entry.member.full_name,
+                headline,
+                entry.added_at.date().isoformat(),
+                contact.status if contact else "",
+            ]
         )
     filename = f"need-{need.id}-shortlist-{date.today().isoformat()}.csv"
     return Response(
-        buffer.getvalue(),
+        csv_text(table),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
