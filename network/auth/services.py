@@ -551,10 +551,14 @@ def suspend_account(admin: User, user: User, reason: str) -> None:
 
 def _settle_open_requests(user: User) -> None:
     """Nobody waits on a suspended person: organisations' unanswered contact requests to them
-    lapse, and mentoring requests from or to them are cancelled (reinstating does not reopen
-    them; they can be asked again)."""
+    lapse, mentoring requests from or to them are cancelled, and their seats at upcoming events
+    go to the waitlists in order (reinstating does not reopen any of these; they can be asked
+    for again)."""
+    from network.events.services import withdraw_from_events
     from network.mentoring.models import MentoringStatus, Mentorship
     from network.needs.models import ContactRequest, ContactStatus
+
+    withdraw_from_events(user)
 
     now = utcnow()
     for contact in db.session.scalars(

@@ -218,7 +218,7 @@ def create_event(author: User, data: EventData) -> Event:
 
 def update_event(event: Event, editor: User, data: EventData) -> Event:
     """Edit an event. A host's coordinators may add or remove only chapters they coordinate;
-    the other hosts stay. Raising the capacity promotes people from the waitlist."""
+    the other hosts stay. Free seats (a raised capacity) go to the waitlist, in order."""
     if not can_manage_event(editor, event):
         raise ValidationError(None, _l("Only the hosts' coordinators can edit this event."))
     _check(data, editor)
@@ -233,7 +233,6 @@ def update_event(event: Event, editor: User, data: EventData) -> Event:
             )
     if event.is_cancelled and data.status != EventStatus.CANCELLED:
         raise ValidationError("status", _l("A cancelled event cannot be reopened."))
-    old_capacity = event.capacity
     changed = _apply(event, data)
     if data.status == EventStatus.CANCELLED and not event.is_cancelled:
         cancel_event(event)
@@ -246,8 +245,9 @@ def update_event(event: Event, editor: User, data: EventData) -> Event:
     if changed:
         event.sequence += 1
     db.session.flush()
-    raised = event.capacity is None or (old_capacity is not None and event.capacity > old_capacity)
-    if raised and event.is_published and event.starts_at > utcnow():
+    # Every edit of an upcoming event fills the seats that are free (a raised or removed
+    # capacity; seats freed before promotion followed every path), in queue order.
+    if event.is_published and event.starts_at > utcnow():
         promote_waitlist(event)
     return event
 
@@ -372,15 +372,51 @@ def cancel_registration(user: User, event: Event) -> Registration | None:
         raise Conflict(None, _l("You are not registered for this event."))
     if event.starts_at <= utcnow():
         raise Conflict(None, _l("The event has already started."))
+    promoted = _release(registration, event)
+    return promoted[0] if promoted else None
+
+
+def _release(registration: Registration, event: Event) -> list[Registration]:
+    """Cancel a registration under the event's seat lock (the caller took it) and give a
+    confirmed seat to the head of the waitlist: the one way a seat is freed."""
     was_confirmed = registration.is_confirmed
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = utcnow()
     registration.answers = []  # nothing kept about someone who is not coming
     db.session.flush()
     if was_confirmed and event.is_published:
-        promoted = promote_waitlist(event, locked=True)
-        return promoted[0] if promoted else None
-    return None
+        return promote_waitlist(event, locked=True)
+    return []
+
+
+def withdraw_from_events(user: User) -> list[Registration]:
+    """Take someone out of every upcoming event, as when IME suspends the account or the person
+    deletes it: each seat they held goes to that event's waitlist in queue order, with the usual
+    e-mail, instead of to whoever registers next. They are not written to (the suspension notice
+    says what happened; a deleted account has no address left). Returns who was promoted."""
+    event_ids = db.session.scalars(
+        select(Registration.event_id)
+        .join(Event)
+        .where(
+            Registration.user_id == user.id,
+            Registration.status != RegistrationStatus.CANCELLED,
+            Event.status != EventStatus.CANCELLED,
+            Event.starts_at > utcnow(),
+        )
+        .order_by(Registration.event_id)  # one lock order for every caller
+    ).all()
+    promoted: list[Registration] = []
+    for event_id in event_ids:
+        event = db.session.get_one(Event, event_id)
+        _lock_seats(event)
+        registration = db.session.scalar(
+            select(Registration).where(
+                Registration.event_id == event_id, Registration.user_id == user.id
+            )
+        )
+        if registration is not None and registration.is_active:
+            promoted += _release(registration, event)
+    return promoted
 
 
 def promote_waitlist(event: Event, *, locked: bool = False) -> list[Registration]:

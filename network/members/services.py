@@ -488,9 +488,13 @@ def delete_account(user: User, password: str) -> None:
     if not verify_password(user, password):
         raise ValidationError("password", _l("Your current password is not correct."))
     email = user.email
+    from network.events.services import withdraw_from_events
     from network.mentoring.services import mentors_of, refresh_mentor_load
 
     mentors = mentors_of(user.id)
+    # Their seats go to the waitlists first: the database would drop the registrations with the
+    # account and leave the seats to whoever registers next, past the people waiting.
+    withdraw_from_events(user)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == email))
     db.session.delete(user)
     db.session.flush()
