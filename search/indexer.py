@@ -53,6 +53,7 @@ from network.needs.models import (
 )
 from network.organisations.models import Organisation
 from network.pagecache import bump_generation
+from network.visibility import Tier
 from search.documents import (
     chapter_document,
     chapter_key,
@@ -64,7 +65,7 @@ from search.documents import (
     need_key,
 )
 from search.models import SearchPending
-from search.schema import SCHEMA
+from search.schema import SCHEMA, tier_field
 
 log = logging.getLogger(__name__)
 _INFO_KEY = "search_changes"
@@ -78,6 +79,15 @@ REBUILD_LIMIT_MB = 512
 # How long a write waits for another process's write (a rebuild holds the lock longer: its
 # changes then stay pending and are retried).
 WRITE_LOCK_WAIT_S = 10.0
+
+
+def _same_schema(schema: Any) -> bool:
+    """Whether an opened index has this version's fields and analyzer (Whoosh keeps the
+    analyzer it was built with, pickled, and writes with it)."""
+    if set(schema.names()) != set(SCHEMA.names()):
+        return False
+    name = tier_field("high", str(Tier.PUBLIC))
+    return schema[name].analyzer == SCHEMA[name].analyzer
 
 
 class SearchIndex:
@@ -100,9 +110,10 @@ class SearchIndex:
                 )
             except (AttributeError, ImportError, EOFError):  # its pickled schema names old code
                 self.index = storage.create_index(SCHEMA)
-            if set(self.index.schema.names()) != set(SCHEMA.names()):
+            if not _same_schema(self.index.schema):
                 # Built by an older version: start empty (`make run` and `flask search reindex
-                # --if-empty` then rebuild it) rather than answer queries with missing fields.
+                # --if-empty` then rebuild it) rather than answer queries with missing fields,
+                # or keep writing words the queries' analyzer no longer makes.
                 log.warning("the search index has an older schema; run `flask search reindex`")
                 self.index = storage.create_index(SCHEMA)
         self._local = threading.local()
