@@ -13,7 +13,7 @@ from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from network.config import ROOT, Config, config_from_environment
+from network.config import ROOT, Config, ConfigurationError, config_from_environment
 from network.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
 
@@ -43,7 +43,10 @@ def register_config(app: Flask, config: type[Config] | Mapping[str, Any] | None)
         app.config.from_object(config)
     if not app.config.get("SECRET_KEY"):
         if app.config.get("SESSION_COOKIE_SECURE"):
-            raise RuntimeError("Set SECRET_KEY in the environment for production.")
+            raise ConfigurationError(
+                "SECRET_KEY is not set: production needs a long random value in the environment "
+                "(e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("TRUSTED_PROXIES"):

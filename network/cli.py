@@ -21,6 +21,7 @@ from flask_migrate.cli import db as db_group
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
+from network.cli_errors import handle_errors
 from network.db import db, utcnow
 from network.security import Role
 
@@ -323,16 +324,41 @@ def backup(path: Path, force: bool) -> None:
         click.echo(_pg_dump_advice(url, path), err=True)
         # Non-zero: a scheduled job must not mistake "nothing written" for a backup.
         raise SystemExit(1)
+    live = _live_database_file(url.database, path)
+    if live is not None:
+        raise click.ClickException(
+            f"{path} is the live database ({live}); write the backup somewhere else."
+        )
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; pass --force to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    size = backup_sqlite(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = backup_sqlite(path)
+    except OSError as error:
+        # The temporary file's name in the error would only confuse: name the target.
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from error
     elapsed = time.perf_counter() - started
     click.echo(
         f"Backed up {url.database or 'the in-memory database'} to {path}: "
         f"{size / 1024 / 1024:.1f} MiB in {elapsed:.2f} s"
     )
+
+
+def _live_database_file(database: str | None, path: Path) -> Path | None:
+    """The live database's file (or its -wal, -shm or -journal) that `path` names, if any.
+
+    Replacing it under the running app corrupts what the workers have open (they kept serving
+    the old pages, and refused valid API tokens, until restarted). Symlinks, `..` and hard
+    links are seen through."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    target = path.resolve()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        live = Path(f"{Path(database).resolve()}{suffix}")
+        if target == live or (target.exists() and live.exists() and target.samefile(live)):
+            return live
+    return None
 
 
 def backup_sqlite(path: Path) -> int:
@@ -403,3 +429,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(vocabulary_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(events_cli)
+    # Last: the extensions' groups (Flask-Migrate's `db`, `outbox`) are attached by now.
+    handle_errors(app.cli)

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+import click
+from gunicorn.errors import AppImportError
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(click.ClickException, AppImportError, RuntimeError):
+    """A setting is missing or wrong, so the app cannot start: one clear line, no traceback.
+
+    `flask --app wsgi ...` prints a ClickException as `Error: <message>` (exit status 1), and
+    gunicorn prints an AppImportError's message and stops ("App failed to load", exit status 4)
+    instead of logging a traceback per worker."""
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -14,6 +26,13 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_base_url(environ: Mapping[str, str] = os.environ) -> str:
+    """Development: where `make run` / `flask run` serves, so links in e-mails queued by periodic
+    jobs (no request to take the host from) reach it: PORT, else FLASK_RUN_PORT, else 5000."""
+    port = (environ.get("PORT") or environ.get("FLASK_RUN_PORT") or "").strip() or "5000"
+    return f"http://127.0.0.1:{port}"
 
 
 def _default_database_url() -> str:
@@ -92,7 +111,7 @@ class Config:
     # 0 trusts none (a client could otherwise forge its address).
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Where the site is served, for links in e-mails that periodic jobs queue (no request there).
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    BASE_URL = os.environ.get("BASE_URL") or default_base_url()
 
     # "whoosh": an index on this machine's disk (one app server); "postgres": PostgreSQL full-text
     # search in the database itself, for several app servers (needs a PostgreSQL DATABASE_URL).

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 
 from network.db import db, utcnow
 from network.extensions import limiter
-from network.outbox import OutboxMessage
+from network.outbox import unsent_summary
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,7 @@ def check_outbox() -> Check:
     """Unsent e-mail and the age of the oldest: degraded once it waits longer than allowed."""
     max_age = int(current_app.config["HEALTH_OUTBOX_MAX_AGE_MINUTES"]) * 60
     try:
-        unsent, oldest = db.session.execute(
-            select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.sent_at.is_(None)
-            )
-        ).one()
+        unsent, oldest = unsent_summary()
     except Exception as exc:
         return _failed("outbox", exc)
     age = _age_seconds(oldest)

@@ -18,7 +18,7 @@ import click
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup
 from flask_babel import force_locale
-from sqlalchemy import String, Text, event, select
+from sqlalchemy import String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.db import db, utcnow
@@ -202,12 +202,47 @@ def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
 outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
 
 
+def unsent_summary() -> tuple[int, datetime | None]:
+    """How many messages are still unsent, and when the oldest of them was queued."""
+    unsent, oldest = db.session.execute(
+        select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.sent_at.is_(None)
+        )
+    ).one()
+    return unsent, oldest
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} days"
+
+
 @outbox_cli.command("send")
 @click.option("--force", is_flag=True, help="Also retry messages still waiting for their back-off.")
 def send_command(force: bool) -> None:
-    """Retry every unsent message (run it from cron or a systemd timer in production)."""
+    """Retry every unsent message (run it from cron or a systemd timer in production).
+
+    Exits with status 1 when a message failed, or when the oldest unsent one has waited longer
+    than HEALTH_OUTBOX_MAX_AGE_MINUTES (mail stuck behind back-off or a dead relay), so that
+    cron reports it."""
     sent, failed = send_pending(force=force)
-    click.echo(f"sent {sent}, failed {failed}")
+    unsent, oldest = unsent_summary()
+    waiting = f"{unsent} still unsent"
+    if oldest is not None:
+        age = utcnow() - oldest
+        waiting += f", the oldest since {oldest:%Y-%m-%d %H:%M} UTC ({_duration(age)} ago)"
+    click.echo(f"sent {sent}, failed {failed}; {waiting}")
+    max_age = timedelta(minutes=int(current_app.config["HEALTH_OUTBOX_MAX_AGE_MINUTES"]))
+    if oldest is not None and utcnow() - oldest > max_age:
+        raise click.ClickException(
+            f"e-mail is stuck: the oldest unsent message has waited longer than "
+            f"HEALTH_OUTBOX_MAX_AGE_MINUTES ({max_age.total_seconds() / 60:.0f} min); "
+            "see `flask outbox status` for the errors"
+        )
     if failed:
         raise SystemExit(1)
 

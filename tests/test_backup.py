@@ -157,3 +157,51 @@ def test_postgresql_is_pointed_at_pg_dump_without_revealing_the_password(tmp_pat
     assert "s3cret" not in result.output
     assert "+psycopg://" not in result.output.replace("/+psycopg/", "")  # libpq cannot read it
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["database", "symlink", "relative", "wal", "shm"],
+)
+def test_the_live_database_is_never_a_backup_target(live, tmp_path, monkeypatch, name) -> None:
+    """Replacing the live file under running workers corrupted what they had open (valid API
+    tokens got 401 until a restart): refused, forced or not, however the path is spelt."""
+    app, database = live
+    with app.app_context():  # WAL mode keeps -wal and -shm beside the database while open
+        connection = db.engine.connect()
+    link = tmp_path / "link.sqlite3"
+    link.symlink_to(database)
+    monkeypatch.chdir(tmp_path)
+    target = {
+        "database": str(database),
+        "symlink": str(link),
+        "relative": f"live/../live/{database.name}",
+        "wal": f"{database}-wal",
+        "shm": f"{database}-shm",
+    }[name]
+    before = database.stat()
+
+    try:
+        result = app.test_cli_runner().invoke(args=["db", "backup", "--force", target])
+    finally:
+        connection.close()
+
+    assert result.exit_code == 1
+    assert f"Error: {target} is the live database" in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    after = database.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _regions(database) == [("asia", "Asia and Oceania"), ("europe", "Europe")]
+
+
+def test_an_unwritable_target_is_one_line_naming_it(live, tmp_path: Path) -> None:
+    app, _database = live
+    (tmp_path / "not-a-folder").write_text("a file where a folder should be")
+    target = tmp_path / "not-a-folder" / "redglobal.sqlite3"
+
+    result = app.test_cli_runner().invoke(args=["db", "backup", str(target)])
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot write {target}: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.exception.__class__ is SystemExit  # handled, not a crash

@@ -170,3 +170,61 @@ def test_demo_seed_refuses_production(app, runner):
     assert result.exit_code != 0 and "production" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def _one_error_line(result) -> str:
+    """A handled command-line error: exit status 1, one `Error: ...` line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+def test_export_into_a_missing_folder_is_one_line(app, runner, tmp_path):
+    target = tmp_path / "missing" / "members.csv"
+    line = _one_error_line(runner.invoke(args=["members", "export", str(target)]))
+    assert line == f"Error: {target}: No such file or directory"
+
+
+def test_a_database_without_tables_says_to_upgrade(tmp_path):
+    from network import create_app
+    from network.config import TestConfig
+
+    class Empty(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+
+    app = create_app(Empty)
+    try:
+        line = _one_error_line(app.test_cli_runner().invoke(args=["events", "send-reminders"]))
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+    assert line.startswith("Error: the database cannot be used: no such table: ")
+    assert line.endswith("(run `flask --app wsgi db upgrade` first)")
+
+
+def test_a_bad_organisation_slug_is_refused_in_one_line(app, runner):
+    args = ["organisations", "create", "Bad Slug!", "--name", "Mala", "--kind", "ngo"]
+    line = _one_error_line(runner.invoke(args=args))
+    assert "lowercase letters, digits and single hyphens" in line and "“bad-slug”" in line
+    with app.app_context():
+        from network.organisations.models import Organisation
+
+        assert db.session.scalar(select(func.count(Organisation.id))) == 0
+
+
+def test_a_weak_password_is_one_line_naming_the_field(runner):
+    line = _one_error_line(
+        runner.invoke(args=["users", "create", "n@x.mx", "--name", "N", "--password", "corta"])
+    )
+    assert line.startswith("Error: password: ")
+
+
+def test_a_bug_keeps_its_traceback(app, runner, monkeypatch):
+    """Only expected errors are turned into one line; a programming error must stay visible."""
+    monkeypatch.setattr(
+        "network.events.services.send_reminders", lambda: {}["no such key"], raising=True
+    )
+    result = runner.invoke(args=["events", "send-reminders"])
+    assert isinstance(result.exception, KeyError)

@@ -105,3 +105,50 @@ def test_smtp_over_tls_checks_the_servers_certificate(app, monkeypatch):
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert seen["to"] == "ana@ejemplo.mx" and seen["login"] == "red"
+
+
+def _stuck(app, monkeypatch, minutes_ago: int) -> None:
+    """One message the relay refused `minutes_ago`, now waiting for its back-off."""
+    from datetime import timedelta
+
+    from network.db import utcnow
+    from network.outbox import MemorySender, OutboxMessage
+
+    monkeypatch.setattr(MemorySender, "send", lambda self, m: (_ for _ in ()).throw(OSError("x")))
+    _queue(app)
+    monkeypatch.undo()
+    with app.app_context():
+        message = db.session.scalar(db.select(OutboxMessage))
+        message.created_at = utcnow() - timedelta(minutes=minutes_ago)
+        db.session.commit()
+
+
+def test_send_says_what_still_waits_and_since_when(app, runner, monkeypatch):
+    _stuck(app, monkeypatch, minutes_ago=20)
+
+    result = runner.invoke(args=["outbox", "send"])
+
+    assert result.exit_code == 0, result.output  # younger than HEALTH_OUTBOX_MAX_AGE_MINUTES
+    assert "sent 0, failed 0; 1 still unsent, the oldest since " in result.output
+    assert "UTC (20 min ago)" in result.output
+
+
+def test_send_fails_once_mail_is_stuck_longer_than_the_health_limit(app, runner, monkeypatch):
+    """SMTP down, back-off pending: nothing is tried, nothing fails, yet cron must hear of it."""
+    app.config["HEALTH_OUTBOX_MAX_AGE_MINUTES"] = 60
+    _stuck(app, monkeypatch, minutes_ago=61)
+
+    result = runner.invoke(args=["outbox", "send"])
+
+    assert result.exit_code == 1
+    assert "sent 0, failed 0; 1 still unsent" in result.output
+    assert (
+        "Error: e-mail is stuck" in result.output
+        and "HEALTH_OUTBOX_MAX_AGE_MINUTES" in result.output
+    )
+
+
+def test_send_with_nothing_waiting_says_so(app, runner):
+    result = runner.invoke(args=["outbox", "send"])
+    assert result.exit_code == 0
+    assert result.output.strip() == "sent 0, failed 0; 0 still unsent"

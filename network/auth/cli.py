@@ -35,10 +35,8 @@ def create(
         if organisation is None:
             raise click.ClickException(f"no organisation {organisation_slug!r}")
     account_role = Role.ORGANISATION if organisation else Role(role)
-    try:
-        user = create_confirmed_user(email, name, password, account_role, language)
-    except ValidationError as error:
-        raise click.ClickException(f"{error.field}: {error.message}") from error
+    # A ValidationError (weak password, address taken) is one line: network.cli_errors.
+    user = create_confirmed_user(email, name, password, account_role, language)
     user.organisation = organisation
     db.session.commit()
     click.echo(f"created {user.role} {user.email}")

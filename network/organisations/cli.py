@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from network.errors import ValidationError
 from network.extensions import db
 from network.organisations import services
 from network.organisations.models import OrganisationKind
@@ -20,10 +19,8 @@ cli = AppGroup("organisations", help="Manage organisations.")
 @click.option("--verified", is_flag=True, help="Mark it verified by IME at once.")
 def create(slug: str, name: str, kind: str, verified: bool) -> None:
     """Create an organisation."""
-    try:
-        organisation = services.create_organisation(slug, name, kind, verified=verified)
-    except ValidationError as error:
-        raise click.ClickException(f"{error.field}: {error.message}") from error
+    # A ValidationError (a bad or taken slug) is one line: network.cli_errors.
+    organisation = services.create_organisation(slug, name, kind, verified=verified)
     db.session.commit()
     state = "verified" if organisation.is_verified else "not verified"
     click.echo(f"created organisation {organisation.slug} ({state})")

@@ -22,11 +22,40 @@ from network.security import Role, is_ime_admin
 from network.text import slugify
 from network.urls import external_url
 
+# An organisation's address: lowercase ASCII letters and digits in words joined by single hyphens,
+# so it reads the same in a URL, a CSV and an API response, with nothing to escape.
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MAX_LENGTH = 80
+
+
+def derive_slug(text: str) -> str:
+    """ "Comisión Nacional del Agua" -> "comision-nacional-del-agua": a valid slug, maybe empty.
+
+    `slugify` keeps letters of any script; an address keeps only ASCII ones."""
+    ascii_words = re.sub(r"[^a-z0-9]+", " ", slugify(text)).split()
+    return "-".join(ascii_words)[:SLUG_MAX_LENGTH].strip("-")
+
+
+def check_slug(slug: str) -> str:
+    """The slug, lower-cased and trimmed, or a ValidationError saying what an address may hold."""
+    slug = slug.strip().lower()
+    if not SLUG.match(slug) or len(slug) > SLUG_MAX_LENGTH:
+        raise ValidationError(
+            "slug",
+            _l(
+                "“%(slug)s” cannot be an address: use lowercase letters, digits and single "
+                "hyphens (up to 80), for example “%(example)s”.",
+                slug=slug,
+                example=derive_slug(slug) or "secretaria-de-salud",
+            ),
+        )
+    return slug
+
 
 def create_organisation(slug: str, name: str, kind: str, *, verified: bool = False) -> Organisation:
     """Register an organisation; IME verifies it before it may look for experts."""
-    slug = slug.strip().lower()
-    if not slug or db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+    slug = check_slug(slug)
+    if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
         raise ValidationError("slug", _l("Another organisation already uses this address."))
     try:
         kind_value = OrganisationKind(kind)
@@ -97,7 +126,7 @@ def _clean(data: OrganisationData) -> dict[str, Any]:
 
 
 def _unique_slug(name: str) -> str:
-    base = slugify(name)[:60] or "organisation"
+    base = derive_slug(name)[:60].strip("-") or "organisation"
     slug, number = base, 2
     while db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
         slug, number = f"{base}-{number}", number + 1

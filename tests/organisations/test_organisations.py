@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from network.audit import AuditEntry
 from network.auth.models import User
+from network.errors import ValidationError
 from network.extensions import db
 from network.organisations.models import Organisation
+from network.organisations.services import create_organisation
 from network.security import Role
 from tests.conftest import login
 
@@ -145,3 +148,55 @@ def test_only_organisation_accounts_have_an_organisation_page(app, network):
         org_id = network.organisation.id
         assert client.post(f"/admin/organisations/{org_id}/verify").status_code == 403
     assert login(app.test_client(), network.org_user).get("/organisation").status_code == 200
+
+
+SLUG_RULE = "lowercase letters, digits and single hyphens"
+
+
+@pytest.mark.parametrize(
+    ("given", "example"),
+    [
+        ("Bad Slug!", "bad-slug"),
+        ("secretaría-de-salud", "secretaria-de-salud"),
+        ("doble--guion", "doble-guion"),
+        ("-inicio", "inicio"),
+        ("con/barra", "con-barra"),
+        ("", "secretaria-de-salud"),
+        ("a" * 81, "a" * 80),
+    ],
+)
+def test_create_organisation_refuses_a_slug_that_is_not_url_safe(app, given, example):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(ValidationError) as refused:
+            create_organisation(given, "Una organización", "ngo")
+        assert refused.value.field == "slug"
+        assert SLUG_RULE in str(refused.value.message)
+        assert f"“{example}”" in str(refused.value.message)
+        assert db.session.scalar(select(Organisation.id)) is None
+
+
+def test_create_organisation_keeps_a_good_slug_in_lower_case(app):
+    with app.app_context():
+        assert create_organisation(" SECIHTI ", "Secihti", "ministry").slug == "secihti"
+        assert create_organisation("gob-son-2", "Sonora", "state_government").slug == "gob-son-2"
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Comisión Nacional del Agua", "comision-nacional-del-agua"),
+        ("北京大学 (Peking University)", "peking-university"),
+        ("北京大学", "organisation"),
+        ("Straße & Söhne GmbH", "strasse-sohne-gmbh"),
+    ],
+)
+def test_a_registered_organisation_gets_a_url_safe_slug_from_its_name(app, make_user, name, slug):
+    """The web form never asks for a slug: it is derived, and URL-safe whatever the script."""
+    user = make_user(email="rosa@conagua.gob.mx", role=Role.ORGANISATION)
+    client = login(app.test_client(), user)
+
+    response = client.post("/organisation/register", data={**FORM, "name": name})
+
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Organisation.slug)) == slug
