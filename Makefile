@@ -7,15 +7,49 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard network/translations/*/LC_MESSAGES/messages.po))
+# uv, where there is one: on the PATH, or the one the lock installs into the venv (USE_UV=no: pip only).
+USE_UV ?= yes
+UV = $(if $(filter no,$(USE_UV)),,$(or $(shell command -v uv),$(wildcard $(BIN)/uv)))
+# Never let uv fetch a Python of its own: the venv's is the one.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test test-postgres bench bench-postgres loadtest audit lint format translations extract-messages chromium install clean
+.PHONY: run test test-postgres bench bench-postgres loadtest audit lint format translations extract-messages chromium install lock clean
 
-$(STAMP): pyproject.toml
+# The environment is requirements.lock (every package pinned, with its hashes, no download addresses),
+# then the project itself, editable. uv installs it in seconds; uv itself comes from the lock
+# (hash-checked) unless one is on the PATH. Without uv, pip does the same, more slowly.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
-		| grep -v "is ignored" || true
+	@uv="$(UV)"; \
+	if [ -z "$$uv" ] && [ "$(USE_UV)" != no ]; then \
+		awk '/^uv==/ {keep=1; print; next} keep && /^ / {print; next} {keep=0}' requirements.lock > $(VENV)/uv.txt; \
+		$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv.txt 2>&1 | grep -v "is ignored"; \
+		test -x $(BIN)/uv && uv=$(BIN)/uv; \
+	fi; \
+	if [ -n "$$uv" ]; then \
+		echo "Installing requirements.lock with uv"; \
+		$$uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock \
+		&& $$uv pip install --quiet --python $(BIN)/python --no-deps -e .; \
+	else \
+		echo "Installing requirements.lock with pip"; \
+		set -o pipefail; \
+		$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock 2>&1 | { grep -v "is ignored" || true; } \
+		&& $(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | { grep -v "is ignored" || true; }; \
+	fi
 	@$(BIN)/python -c "import flask, whoosh, playwright" # fail here if the install did not work
 	@touch $(STAMP)
+
+# Refresh requirements.lock after changing the dependencies in pyproject.toml. Pins already in the
+# lock are kept where they still fit; LOCK_ARGS=--upgrade moves everything to the newest releases.
+lock:
+	@uv="$(UV)"; if [ -z "$$uv" ]; then \
+		test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet uv 2>&1 | grep -v "is ignored"; uv=$(BIN)/uv; \
+	fi; \
+	$$uv pip compile --quiet --universal --generate-hashes --extra dev \
+		--custom-compile-command "make lock" $(LOCK_ARGS) pyproject.toml -o requirements.lock
+	@! grep -nE '://|--(extra-)?index-url|--find-links' requirements.lock || \
+		{ echo "requirements.lock names a download address: remove it"; exit 1; }
 
 install: $(STAMP)
 
@@ -28,6 +62,8 @@ extract-messages: $(STAMP)  ## refresh the catalogues after changing user-facing
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o network/translations/messages.pot --no-location --sort-output --ignore-dirs ".* __pycache__ .venv" --project redglobal .
 	$(BIN)/pybabel update -i network/translations/messages.pot -d network/translations --no-fuzzy-matching
 
+# Links in e-mails that periodic jobs queue point at the port served here.
+run: export BASE_URL ?= http://127.0.0.1:$(PORT)
 run: translations
 	$(FLASK) db upgrade
 	$(FLASK) vocabulary load
@@ -77,20 +113,23 @@ loadtest: translations
 		else echo "The load test needs ApacheBench: run 'sudo apt-get install apache2-utils'."; exit 1; fi; }
 	$(BIN)/python -m network.loadtest $(LOAD_ARGS)
 
-# Known vulnerabilities in the installed packages: pip-audit (in a venv of its own) against PyPI's
-# advisory data. It needs pypi.org's per-release JSON API; where that cannot be reached (this
-# project's build machine has a mirror that serves only per-project JSON, and no OSV) it says
-# loudly that no audit was made, rather than report "no known vulnerabilities" about packages
-# it could not look up (`--strict`).
+# Known vulnerabilities in the locked packages: pip-audit --strict (in a venv of its own) on
+# requirements.lock. Where no advisory data can be reached, every package fails to be looked up:
+# then it says plainly that no audit was made (exit 0) instead of "no known vulnerabilities".
+# Any finding fails.
 AUDIT_VENV := instance/audit-venv
 audit: $(STAMP)
-	@if $(BIN)/python -c "import pip, urllib.request as u; u.urlopen(f'https://pypi.org/pypi/pip/{pip.__version__}/json', timeout=5)" 2>/dev/null; then \
-		test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install --quiet pip-audit; }; \
-		$(BIN)/pip freeze --exclude-editable > $(AUDIT_VENV)/requirements.txt; \
-		$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip -r $(AUDIT_VENV)/requirements.txt; \
-	else \
-		echo "DEPENDENCY AUDIT NOT RUN: pypi.org's advisory data cannot be reached from this machine."; \
-	fi
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { \
+		$(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/pip install --quiet pip-audit 2>&1 | { grep -v "is ignored" || true; }; }
+	@out=$$($(AUDIT_VENV)/bin/pip-audit --strict --require-hashes --disable-pip --progress-spinner off \
+		-r requirements.lock 2>&1); status=$$?; \
+	if [ $$status = 0 ]; then echo "$$out"; \
+	elif grep -q "known vulnerabilit" <<<"$$out"; then echo "$$out"; exit 1; \
+	elif grep -qiE "could not be audited|connection|resolve|timed out|Traceback" <<<"$$out"; then \
+		echo "DEPENDENCY AUDIT NOT RUN: pip-audit could not reach any advisory data from this machine,"; \
+		echo "so no package was checked (this is not a clean result)."; \
+	else echo "$$out"; exit $$status; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
