@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
+import vobject
 from icalendar import Calendar
 
 from network.auth.models import User
 from network.events import services
+from network.events.calendar import vtimezone
 from network.events.models import Event, EventStatus
 from network.extensions import db
 from tests.conftest import login
@@ -132,3 +136,136 @@ def test_personal_feed_includes_members_only_events_with_my_link(
     by_title = {str(c["SUMMARY"]): c for c in calendar.walk("VEVENT")}
     assert set(by_title) == {"Solo socios", "Lleno"}
     assert "secreto-agua" in str(by_title["Solo socios"]["LOCATION"])
+
+
+# Daylight-saving changes in 2027 for zones the network's chapters use: two northern rules, a zone
+# without daylight saving since 2022, a southern one, and a zone on the North American rule.
+DST_CHANGES_2027 = {
+    "America/Los_Angeles": [datetime(2027, 3, 14), datetime(2027, 11, 7)],
+    "Europe/Madrid": [datetime(2027, 3, 28), datetime(2027, 10, 31)],
+    "America/Mexico_City": [datetime(2027, 4, 4), datetime(2027, 10, 31)],
+    "Australia/Sydney": [datetime(2027, 4, 4), datetime(2027, 10, 3)],
+    "America/Toronto": [datetime(2027, 3, 14), datetime(2027, 11, 7)],
+}
+
+
+def _vobject_read(data: bytes):
+    """Parse with vobject as a client built on it would, from a clean slate: vobject keeps the
+    first VTIMEZONE it ever saw for a TZID in a process-wide table, which would hide this one."""
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    for tzid in [tzid for tzid in registry if tzid != "UTC"]:
+        del registry[tzid]
+    return vobject.readOne(data.decode())
+
+
+def _instants_by_two_parsers(data: bytes) -> dict[str, tuple[datetime, datetime]]:
+    """Each event's UTC start and end, as icalendar and vobject read them; they must agree."""
+    by_icalendar = {
+        str(c["UID"]): (c.decoded("DTSTART").astimezone(UTC), c.decoded("DTEND").astimezone(UTC))
+        for c in Calendar.from_ical(data).walk("VEVENT")
+    }
+    by_vobject = {
+        v.uid.value: (v.dtstart.value.astimezone(UTC), v.dtend.value.astimezone(UTC))
+        for v in _vobject_read(data).vevent_list
+    }
+    assert by_vobject == by_icalendar
+    return by_icalendar
+
+
+def test_every_feed_reads_the_same_instants_in_two_parsers_across_dst_changes(
+    app, network, make_event, make_members
+):
+    (member,) = make_members(1)
+    created = []
+    for zone, changes in DST_CHANGES_2027.items():
+        for change in changes:
+            for day in (change - timedelta(days=1), change + timedelta(days=1)):
+                created.append(
+                    make_event(
+                        starts_local=day.replace(hour=18),
+                        ends_local=day.replace(hour=20),
+                        timezone=zone,
+                        capacity=None,
+                    )
+                )
+            # Overnight, across the change itself.
+            created.append(
+                make_event(
+                    starts_local=(change - timedelta(days=1)).replace(hour=22),
+                    ends_local=change.replace(hour=6),
+                    timezone=zone,
+                    capacity=None,
+                )
+            )
+    member_client = login(app.test_client(), member)
+    for event in created:
+        assert member_client.post(f"/events/{event.id}/register").status_code in {200, 302}
+    with app.test_request_context():
+        token = services.feed_token(db.session.get(User, member.id))
+        db.session.commit()
+        stored = {
+            row.uid: (row.starts_at.astimezone(UTC), row.ends_at.astimezone(UTC))
+            for row in db.session.scalars(db.select(Event))
+        }
+    # The database holds the wall-clock times in their zones, independently of both parsers.
+    for event in created:
+        zone = ZoneInfo(event.timezone)
+        local = event.local_start.replace(tzinfo=None)
+        assert stored[event.uid][0] == local.replace(tzinfo=zone).astimezone(UTC)
+    client = app.test_client()
+    feeds = {
+        "chapter": client.get("/chapters/madrid/events.ics"),
+        "personal": client.get(f"/calendar/{token}.ics"),
+    }
+    for name, response in feeds.items():
+        assert response.status_code == 200, name
+        assert _instants_by_two_parsers(response.data) == stored, name
+    for event in created:
+        single = _instants_by_two_parsers(client.get(f"/events/{event.id}.ics").data)
+        assert single == {event.uid: stored[event.uid]}
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        *DST_CHANGES_2027,
+        "Europe/London",
+        "America/Santiago",  # "first Sunday on or after the 2nd"
+        "Asia/Jerusalem",  # "Friday on or after the 23rd"
+        "Australia/Lord_Howe",  # half an hour of daylight saving
+        "Asia/Tokyo",  # no change at all
+    ],
+)
+def test_vtimezone_gives_vobject_the_offsets_zoneinfo_has_from_1970_to_2045(zone):
+    # Noon every third day: a rule read a week off, or a year lost, shows on several samples.
+    text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//\r\n"
+    text += vtimezone(zone, date(1970, 1, 1)).to_ical().decode() + "END:VCALENDAR\r\n"
+    assert "RDATE" not in text
+    described = _vobject_read(text.encode()).vtimezone.gettzinfo()
+    wrong = []
+    day = datetime(1970, 1, 2, 12)
+    while day.year < 2045:
+        if described.utcoffset(day) != day.replace(tzinfo=ZoneInfo(zone)).utcoffset():
+            wrong.append(day)
+        day += timedelta(days=3)
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("address", "city", "location"),
+    [
+        (
+            "1 Paseo de San Antonio, San José, CA 95113",
+            "San José",
+            "Casa de México, 1 Paseo de San Antonio, San José, CA 95113",
+        ),
+        ("10 Main St, San Jose, CA", "San José", "Casa de México, 10 Main St, San Jose, CA"),
+        ("Calle Alcalá 21", "Madrid", "Casa de México, Calle Alcalá 21, Madrid"),
+        ("Calle Leónidas 3", "León", "Casa de México, Calle Leónidas 3, León"),
+    ],
+)
+def test_location_names_the_city_once(app, network, make_event, address, city, location):
+    event = make_event(address=address, city=city)
+    response = app.test_client().get(f"/events/{event.id}.ics")
+    assert str(_only_event(_parse(response))["LOCATION"]) == location
+    assert _vobject_read(response.data).vevent.location.value == location
