@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -43,6 +44,55 @@ ERROR_TEXTS = {
 }
 
 
+# The API's titles, and what an error says when the code gave no reason of its own (Werkzeug's
+# defaults are English). Lazy, like the pages', so that every part of a JSON error is in the
+# response's one language (network.i18n).
+API_ERROR_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Authentication required"), _l("Send a valid API token.")),
+    403: (_l("Forbidden"), _l("This token's account may not do this.")),
+    404: (_l("Not found"), _l("There is nothing at this address.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    406: (_l("Not acceptable"), _l("This address answers in JSON only.")),
+    409: (_l("Conflict"), _l("The resource's current state refuses this request.")),
+    413: (_l("Request too large"), _l("What you sent is larger than we accept.")),
+    415: (_l("Unsupported media type"), _l("Send JSON, with 'Content-Type: application/json'.")),
+    422: (_l("Invalid values"), _l("Some values are not valid.")),
+    429: (_l("Too many requests"), _l("Too many requests in a short period: wait and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("An unexpected error occurred on our side. It has been logged; please try again later."),
+    ),
+}
+API_FALLBACK_TEXTS = (_l("Error"), _l("The request could not be handled."))
+
+
+def api_error_body(
+    code: int, message: object = None, fields: list[dict[str, str]] | None = None
+) -> dict[str, object]:
+    """The JSON error every API answer shares: its title from the code, its message (the reason
+    given, else the code's own), and with 422 the fields at fault, all in one language."""
+    title, default = API_ERROR_TEXTS.get(code, API_FALLBACK_TEXTS)
+    error: dict[str, object] = {
+        "code": code,
+        "title": str(title),
+        "message": str(message or default),
+    }
+    if fields is not None:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _api_message(error: HTTPException) -> object:
+    """The reason the code gave, or None for Werkzeug's default text (English) and for a rate
+    limit's description, which is the limit's own wording ("10 per 1 hour")."""
+    if (error.code or 500) >= 500 or isinstance(error, RateLimitExceeded):
+        return None
+    if not error.description or error.description == type(error).description:
+        return None
+    return error.description
+
+
 def wants_json() -> bool:
     """The API always answers in JSON, whatever the error, so clients never parse an HTML page."""
     return request.path.startswith("/api/")
@@ -50,11 +100,9 @@ def wants_json() -> bool:
 
 def _handle_http_error(error: HTTPException):
     code = error.code or 500
-    title, message = ERROR_TEXTS.get(code, (error.name, error.description))
     if wants_json():
-        detail = error.description if code < 500 and error.description else str(message)
-        body = {"error": {"code": code, "title": str(title), "message": detail}}
-        return jsonify(body), code, _extra_headers(error)
+        return jsonify(api_error_body(code, _api_message(error))), code, _extra_headers(error)
+    title, message = ERROR_TEXTS.get(code, (error.name, error.description))
     html = render_template("errors/error.html", code=code, title=title, message=message)
     return html, code, _extra_headers(error)
 
@@ -75,7 +123,7 @@ def _handle_csrf_error(error: HTTPException):
     title = _l("This form has expired")
     message = _l("For your security, forms expire. Go back, reload the page and send it again.")
     if wants_json():
-        return jsonify({"error": {"code": 400, "title": str(title), "message": str(message)}}), 400
+        return jsonify(api_error_body(400, message)), 400
     return render_template("errors/error.html", code=400, title=title, message=message), 400
 
 

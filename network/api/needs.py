@@ -45,6 +45,7 @@ from network.api.views import (
     _int_arg,
     _invalid_values,
     _json_object,
+    _language,
     _missing,
     _optional_token_user,
     _paging,
@@ -177,10 +178,6 @@ def _refused(error: ValidationError) -> ResponseReturnValue:
 # ---------------------------------------------------------------- JSON out
 
 
-def _language(user: Any) -> str:
-    return user.preferred_language if user is not None else "en"
-
-
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
@@ -190,7 +187,7 @@ def _sees_close_reason(user: Any, need: Need) -> bool:
 
 
 def _need_json(need: Need, user: Any) -> dict[str, Any]:
-    language = _language(user)
+    language = _language()
     body = NeedOut(
         id=need.id,
         title=need.title,
@@ -379,7 +376,7 @@ def need_candidates(need_id: int) -> ResponseReturnValue:
     if not (can_manage_need(user, found) or is_ime_admin(user)):
         abort(403, description="Only the need's organisation and IME see its candidates.")
     limit = _int_arg("limit", 20, 1, 100)
-    ranking = rank_candidates(found, language=_language(user), limit=limit)
+    ranking = rank_candidates(found, language=_language(), limit=limit)
     names = {c.member_id: c.profile.user.full_name for c in ranking.candidates if c.profile}
     unnamed = [c.member_id for c in ranking.candidates if c.member_id not in names]
     if unnamed:

@@ -284,7 +284,12 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
         }
         secured = rule.endpoint != f"{blueprint}.openapi"
         if secured:
-            responses["401"] = {"description": "Missing or invalid token", "content": errors}
+            unauthorised = (
+                "A token that is not valid (none is needed)"
+                if operation.anonymous
+                else "Missing or invalid token"
+            )
+            responses["401"] = {"description": unauthorised, "content": errors}
         entry: dict[str, Any] = {
             "operationId": rule.endpoint.split(".", 1)[1],
             "summary": operation.summary,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale, refresh
 from sqlalchemy import case, func, select
 
 from chapters import queries as chapter_queries
@@ -50,7 +50,7 @@ from network.api.schemas import (
 from network.auth.services import user_for_api_token
 from network.dashboard import panels as dashboard_panels
 from network.dashboard.queries import public_statistics
-from network.errors import ValidationError
+from network.errors import ValidationError, api_error_body
 from network.events import queries as event_queries
 from network.events import services as event_services
 from network.events.forms import EVENT_LANGUAGES
@@ -91,22 +91,46 @@ from search.schema import FACETS as SEARCH_FACETS
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _token_user(*, required: bool) -> Any:
+    """The account of the request's `Authorization: Bearer <token>` (cookies are never accepted
+    here); None without the header when a token is optional. A bad token is always a 401, never
+    anonymity. The account is kept on `g.api_user`, where the locale selector finds its language."""
+    header = request.headers.get("Authorization", "")
+    if not header and not required:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        if required:
+            abort(401, description="Send an API token as 'Authorization: Bearer <token>'.")
+        abort(401, description="This token is not valid or has been revoked.")
+    user = user_for_api_token(token.strip())
+    if user is None:
+        abort(401, description="This token is not valid or has been revoked.")
+    db.session.commit()  # records last_used_at
+    g.api_user = user
+    refresh()  # the account's language, unless the request asks for one (network.i18n)
+    return user
+
+
 def token_required(view: F) -> F:
-    """Authenticate with `Authorization: Bearer <token>`; cookies are never accepted here."""
+    """Authenticate with `Authorization: Bearer <token>`: writes and private reads."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            abort(401, description="Send an API token as 'Authorization: Bearer <token>'.")
-        user = user_for_api_token(token.strip())
-        if user is None:
-            abort(401, description="This token is not valid or has been revoked.")
-        db.session.commit()  # records last_used_at
-        g.api_user = user
+        _token_user(required=True)
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def _optional_token_user() -> Any:
+    """Public reads: the token's account if a token is sent, else None (an anonymous caller)."""
+    return _token_user(required=False)
+
+
+def _language() -> str:
+    """The language of the response's labels: the one its error messages speak (network.i18n)."""
+    return str(get_locale())
 
 
 def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
@@ -182,10 +206,10 @@ def me() -> ResponseReturnValue:
 
 
 @bp.get("/chapters")
-@token_required
 @documented(
     ChapterOut,
     paginated=True,
+    anonymous=True,
     params=(
         QueryParam("region", str, "Only chapters of this region (slug)."),
         *PAGING,
@@ -194,8 +218,10 @@ def me() -> ResponseReturnValue:
 def chapters() -> ResponseReturnValue:
     """Active chapters, ordered by name.
 
-    Each chapter carries its region's slug and the number of approved members.
+    Each chapter carries its region's slug and the number of approved members, as the public
+    regions page shows them; no token is needed.
     """
+    _optional_token_user()  # a bad token is refused, even where none is needed
     page, per_page = _paging()
     region = request.args.get("region") or None
     if region is not None and region not in {r.slug for r in chapter_queries.list_regions()}:
@@ -232,6 +258,7 @@ def stats() -> ResponseReturnValue:
 
     Counts of people below five are given as "< 5" so that nobody can be singled out.
     """
+    _optional_token_user()  # a bad token is refused, even where none is needed
     return jsonify(public_statistics("en"))
 
 
@@ -296,27 +323,27 @@ def _member_json(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/members/<int:member_id>")
-@token_required
-@documented(MemberOut, errors=(404,))
+@documented(MemberOut, anonymous=True, errors=(404,))
 def member(member_id: int) -> ResponseReturnValue:
-    """One member, with only the fields the token's account may see."""
+    """One member, with only the fields the caller may see.
+
+    Without a token, what the public profile page shows: the fields the member made public, and
+    404 for a member whose name is not public. A token adds what its account may see.
+    """
+    user = _optional_token_user()
     profile = member_queries.get_profile_for_user_id(member_id)
-    viewer = member_queries.build_viewer(g.api_user)
-    data = (
-        member_queries.present_profile(profile, viewer, g.api_user.preferred_language)
-        if profile
-        else None
-    )
+    viewer = member_queries.build_viewer(user)
+    data = member_queries.present_profile(profile, viewer, _language()) if profile else None
     if data is None:
         abort(404, description="No member with this id is visible to you.")
     return jsonify(_member_json(data))
 
 
 @bp.get("/members")
-@token_required
 @documented(
     MemberOut,
     paginated=True,
+    anonymous=True,
     params=(
         QueryParam("country", str, "ISO 3166-1 alpha-2 country of residence."),
         QueryParam("concept", str, "Expertise concept slug."),
@@ -324,7 +351,12 @@ def member(member_id: int) -> ResponseReturnValue:
     ),
 )
 def members() -> ResponseReturnValue:
-    """Members the token's account may see, filtered only through fields it may see."""
+    """Members the caller may see, filtered only through fields the caller may see.
+
+    Without a token, the public directory: members whose name is public, with their public
+    fields only. A token adds what its account may see.
+    """
+    user = _optional_token_user()
     page, per_page = _paging()
     country = (request.args.get("country") or "").upper()
     if country and not is_country(country):
@@ -332,10 +364,10 @@ def members() -> ResponseReturnValue:
     concept = request.args.get("concept") or ""
     if concept and concept not in {c.slug for c in member_queries.list_concepts()}:
         abort(400, description=f"Unknown concept {concept[:80]!r}.")
-    viewer = member_queries.build_viewer(g.api_user)
+    viewer = member_queries.build_viewer(user)
     filters = member_queries.DirectoryFilters(country=country, concept=concept)
     pagination = member_queries.paginate_directory(viewer, filters, page, per_page)
-    language = g.api_user.preferred_language
+    language = _language()
     items = [member_queries.present_profile(p, viewer, language) for p in pagination.items]
     return jsonify(
         items=[_member_json(item) for item in items if item],
@@ -375,9 +407,7 @@ def update_my_profile() -> ResponseReturnValue:
         return _invalid_values([(e.field, e.message) for e in errors.errors], str(errors))
     db.session.commit()
     profile = member_queries.get_profile_for_user_id(user.id)
-    data = member_queries.present_profile(
-        profile, member_queries.build_viewer(user), user.preferred_language
-    )
+    data = member_queries.present_profile(profile, member_queries.build_viewer(user), _language())
     return jsonify(_member_json(data))
 
 
@@ -390,9 +420,7 @@ def _invalid_values(
         f"{item['field']}: {item['message']}" if item["field"] else item["message"]
         for item in fields
     )
-    return jsonify(
-        error={"code": 422, "title": "Invalid values", "message": summary, "fields": fields}
-    ), 422
+    return jsonify(api_error_body(422, summary, fields)), 422
 
 
 @bp.get("/search")
@@ -453,7 +481,7 @@ def search_endpoint() -> ResponseReturnValue:
         abort(400, description="Give something to search for in 'q', or a filter.")
     page, per_page = _paging()
     viewer = member_queries.build_viewer(user) if user else ANONYMOUS
-    language = user.preferred_language if user else "en"
+    language = _language()
     result = run_search(
         text,
         viewer,
@@ -537,19 +565,6 @@ def _search_hit_json(row: dict[str, Any]) -> dict[str, Any]:
         "url": external_url("chapters.detail", slug=chapter.slug),
         **base,
     }
-
-
-def _optional_token_user() -> Any:
-    """The token's account if one is sent (a bad token is an error, not anonymity)."""
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    user = user_for_api_token(token.strip()) if scheme.lower() == "bearer" else None
-    if user is None:
-        abort(401, description="This token is not valid or has been revoked.")
-    db.session.commit()
-    return user
 
 
 # ---------------------------------------------------------------- events
