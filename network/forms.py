@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
 
 from flask import flash
 from flask_babel import gettext as _
@@ -13,6 +15,8 @@ from wtforms import FieldList, SelectChoice
 from network.errors import ValidationError
 from network.extensions import db
 from network.i18n import LANGUAGE_NAMES
+
+MAX_NEXT_LENGTH = 2000
 
 
 class ActionForm(FlaskForm):
@@ -50,9 +54,29 @@ def commit_or_flash(action: Callable[[], object], success: str) -> bool:
     return True
 
 
+# Control and format characters, line and paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _stays_on_site(target: str) -> bool:
+    if any(unicodedata.category(ch) in _INVISIBLE or ch == "\\" for ch in target):
+        return False  # tab, CR, LF and the like: browsers drop them ("/\t/x" is "//x")
+    if not target.startswith("/") or target.startswith("//"):
+        return False  # "//host", "https:host", "javascript:", " /x" and relative paths
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(target: str | None, fallback: str) -> str:
-    """A `next` address from a form, only if it stays on this site (a path, not `//host`)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """The one check of every `next` address (sign-in, language switch, every POST that goes
+    back where it came from): `target` only if it is a path on this site, else `fallback`.
+
+    An open redirect would make our pages a phishing tool, and a CR or LF in a Location header
+    is a server error. The address is checked as typed and once percent-decoded, since some
+    servers and proxies decode `/%2F/host` to `//host` before a browser sees it."""
+    if not target or len(target) > MAX_NEXT_LENGTH:
+        return fallback
+    if _stays_on_site(target) and _stays_on_site(unquote(target)):
         return target
     return fallback
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from flask import (
     current_app,
@@ -32,19 +31,14 @@ from network.auth.forms import (
 )
 from network.errors import ValidationError
 from network.extensions import db, limiter
-from network.forms import ActionForm, apply_error
+from network.forms import ActionForm, apply_error, safe_next
 from network.geo import current_language
 from network.i18n import LANGUAGE_COOKIE
 from network.security import Role, login_required
 
 
-def safe_next(target: str | None, default: str = "chapters.home") -> str:
-    """Only same-site paths: an open redirect would make our log-in page a phishing tool."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for(default)
+def _next_page(target: str | None) -> str:
+    return safe_next(target, url_for("chapters.home"))
 
 
 def _login_account_key() -> str:
@@ -138,7 +132,7 @@ def _suspended_message() -> str:
 @limiter.limit(_setting("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_login_account_key, methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(_next_page(request.args.get("next")))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -163,7 +157,7 @@ def login() -> str | Response:
             db.session.commit()
             login_user(user, remember=form.remember.data)
             flash(_("Welcome, %(name)s.", name=user.full_name), "success")
-            return redirect(safe_next(form.next.data))
+            return redirect(_next_page(form.next.data))
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
@@ -358,7 +352,7 @@ def set_language() -> Response:
     form = LanguageForm()
     languages = current_app.config["LANGUAGES"]
     language = form.language.data if form.validate_on_submit() else None
-    response = make_response(redirect(safe_next(form.next.data)))
+    response = make_response(redirect(_next_page(form.next.data)))
     if language in languages:
         response.set_cookie(
             LANGUAGE_COOKIE,
