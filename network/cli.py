@@ -102,6 +102,7 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     from network.auth.cli import create_confirmed_user
     from network.auth.models import User
     from network.auth.services import hash_password
+    from network.members.demo import JOIN_MESSAGES, demo_profile
     from network.members.models import Concept, Profile, ProfileLanguage, ProfileMode
     from network.members.vocabulary import load_vocabulary
     from network.organisations.services import create_organisation
@@ -162,34 +163,39 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     db.session.flush()
 
     concepts = list(db.session.scalars(select(Concept).order_by(Concept.id)))
-    by_sector: dict[int, list[Concept]] = {}
-    for concept in concepts:
-        by_sector.setdefault(concept.sector_id, []).append(concept)
-    sectors = sorted(by_sector)
     nodes = list(db.session.scalars(select(Node).order_by(Node.id)))
     modes = ["remote_advice", "mentoring", "short_visit", "teaching", "investment", "research"]
     extra_languages = ["fr", "de", "pt", "it", "zh", "ja"]
 
-    def make_profile(user: User, home: Chapter) -> Profile:
-        sector = by_sector[rng.choice(sectors)]
-        picked = rng.sample(sector, k=min(len(sector), rng.randint(2, 4)))
-        if rng.random() < 0.3:
-            picked.append(rng.choice(concepts))
+    concept_by_slug = {concept.slug: concept for concept in concepts}
+
+    def make_profile(user: User, home: Chapter, **demo: Any) -> Profile:
+        # One profession decides headline, position, employer, bio and concepts (members/demo.py).
+        state = demo.pop("state", None) or rng.choice(nodes)
+        content = demo_profile(
+            rng,
+            first_name=user.full_name.split()[0],
+            city=home.city,
+            country=home.country,
+            language=user.preferred_language,
+            state=state.name,
+            **demo,
+        )
         values = dict(
-            headline=f"{fake.job()}, {home.city}",
-            bio=fake.paragraph(nb_sentences=3),
+            headline=content.headline,
+            bio=content.bio,
             country=home.country,
             city=home.city,
             timezone=home.timezone,
-            state_of_origin=rng.choice(nodes),
-            position=fake.job(),
-            employer=fake.company(),
+            state_of_origin=state,
+            position=content.position,
+            employer=content.employer,
             days_per_year=rng.choice([2, 5, 10, 15, 20, 30]),
             open_to_mentoring=rng.random() < 0.35,
             mentor_capacity=rng.randint(1, 4),
             open_to_requests=rng.random() < 0.6,
             name_public=rng.random() < 0.25,
-            concepts=list(dict.fromkeys(picked)),
+            concepts=[concept_by_slug[slug] for slug in content.concept_slugs],
             confirmed_at=utcnow() - timedelta(days=rng.randint(0, 730)),
         )
         # Demo accounts already have an empty profile; fill it rather than replace it.
@@ -212,12 +218,17 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
         user.profile = profile
         return profile
 
-    demo_profile = make_profile(accounts["member"], by_slug["madrid"])
-    demo_profile.headline = "Hidróloga, Universidad Complutense de Madrid"
-    demo_profile.state_of_origin = next(n for n in nodes if n.code == "MX-SON")
-    demo_profile.concepts = [c for c in concepts if c.slug in {"hydrology", "water-governance"}]
-    demo_profile.open_to_requests = True
-    demo_profile.open_to_mentoring, demo_profile.mentor_capacity = True, 2
+    hydrologist = make_profile(
+        accounts["member"],
+        by_slug["madrid"],
+        profession="hydrologist",
+        employer="Universidad Complutense de Madrid",
+        state=next(n for n in nodes if n.code == "MX-SON"),
+    )
+    hydrologist.headline = "Hidróloga, Universidad Complutense de Madrid"
+    hydrologist.concepts = [c for c in concepts if c.slug in {"hydrology", "water-governance"}]
+    hydrologist.open_to_requests = True
+    hydrologist.open_to_mentoring, hydrologist.mentor_capacity = True, 2
     make_profile(accounts["coordinator"], by_slug["silicon-valley"])
 
     coordinators_needed = {c.id: 1 + (c.id % 2) for c in chapters}
@@ -232,7 +243,7 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
                 coordinators_needed[chapter.id] -= 1
                 membership(user, chapter, role=ChapterRole.COORDINATOR, **approved)
             elif rng.random() < 0.04:
-                membership(user, chapter, message=fake.sentence(nb_words=12))
+                membership(user, chapter, message=rng.choice(JOIN_MESSAGES))
             else:
                 membership(user, chapter, **approved)
     # Pending requests for the demo coordinator to answer.
