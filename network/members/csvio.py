@@ -1,7 +1,11 @@
 """CSV import and export of members for IME administrators.
 
-The columns are stable (other tools write these files). Import is idempotent by e-mail, checks
-every row before writing anything, and is all-or-nothing unless `partial` is asked for.
+The columns are stable (other tools write these files). The export's first column, `member_ref`,
+is the member's public id (the number in their profile's address): it reveals nothing a profile
+link does not, and it lets an export go round a spreadsheet and back even when members keep their
+e-mail address to themselves. Import matches a row on `member_ref`, else on the e-mail address,
+checks every row before writing anything, and is all-or-nothing unless `partial` is asked for.
+Files separated by commas or by semicolons (what Excel writes in Spanish) are both read.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from chapters.models import Chapter, ChapterMembership, ChapterStatus, MembershipStatus
@@ -72,7 +77,12 @@ COLUMN_FIELD = {
     "chapters": "chapters",
 }
 VISIBILITY_COLUMNS = tuple(f"{c}_visibility" for c in COLUMNS)
-EXPORT_COLUMNS = COLUMNS + VISIBILITY_COLUMNS
+REFERENCE = "member_ref"
+EXPORT_COLUMNS = (REFERENCE, *COLUMNS, *VISIBILITY_COLUMNS)
+# Columns holding lists, separated by ";" in a comma-separated file. In a semicolon-separated one
+# a hand-typed list cannot use ";" without quotes, so "," and "|" separate items there too.
+LIST_COLUMNS = ("expertise", "languages", "modes", "chapters")
+DELIMITERS = (",", ";", "\t")
 
 
 # A cell the export quoted so that a spreadsheet shows it as text: one quote, then either a
@@ -114,15 +124,67 @@ class ImportReport:
 @dataclass
 class _Row:
     line: int
+    user: User | None  # None: a new member, invited by e-mail
     email: str
     clean: dict[str, Any]
     chapters: list[Chapter]
 
 
+def _delimiter(text: str) -> str:
+    """The separator of the header line: the one of `DELIMITERS` it holds most of."""
+    header = text.split("\n", 1)[0]
+    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
+
+
+def _member(row: dict[str, str], problem: Callable[[str, Any], None]) -> tuple[User | None, str]:
+    """Who the row is about: (an existing member or None, the row's e-mail address or "")."""
+    ref = (row.get(REFERENCE) or "").strip()
+    raw_email = (row.get("email") or "").strip()
+    email = ""
+    if raw_email:
+        try:
+            email = normalise_email(raw_email)
+        except ValidationError as error:
+            problem("email", error.message)
+    if ref:
+        user = (
+            db.session.get(User, int(ref))
+            if ref.isascii() and ref.isdigit() and len(ref) <= 12
+            else None
+        )
+        if user is None or user.role != Role.MEMBER:
+            problem(
+                REFERENCE,
+                _(
+                    "no member has the reference “%(ref)s”: copy member_ref from an export, "
+                    "or leave it empty to add a new member",
+                    ref=ref,
+                ),
+            )
+            return None, email
+        if email and email != user.email:
+            problem(
+                "email",
+                _(
+                    "this is not the address of member %(ref)s; an import never changes an "
+                    "address (leave the cell empty or as exported)",
+                    ref=ref,
+                ),
+            )
+        return user, email
+    if not raw_email:
+        problem(
+            "email",
+            _("required: a new member needs an e-mail address, an existing one its member_ref"),
+        )
+    user = db.session.scalar(select(User).where(User.email == email)) if email else None
+    return user, email
+
+
 def _check_row(
     line: int,
     row: dict[str, str],
-    seen: dict[str, int],
+    seen: dict[Any, int],
     chapters: dict[str, Chapter],
     problems: list[Problem],
 ) -> _Row | None:
@@ -131,17 +193,17 @@ def _check_row(
     def problem(column: str, message: Any) -> None:
         problems.append(Problem(line, column, str(message)))
 
-    email = ""
-    try:
-        email = normalise_email(row.get("email") or "")
-    except ValidationError as error:
-        problem("email", error.message)
-    if email and email in seen:
-        problem("email", f"duplicate of line {seen[email]}")
-    elif email:
-        seen[email] = line
-    if not (row.get("full_name") or "").strip():
-        problem("full_name", "required")
+    user, email = _member(row, problem)
+    who = ("member", user.id) if user is not None else ("email", email)
+    if (user is not None or email) and who in seen:
+        problem(
+            REFERENCE if row.get(REFERENCE) else "email",
+            _("duplicate of line %(line)d", line=seen[who]),
+        )
+    elif user is not None or email:
+        seen[who] = line
+    if user is None and not row.get(REFERENCE) and not (row.get("full_name") or "").strip():
+        problem("full_name", _("required for a new member"))
 
     raw: dict[str, Any] = {}
     origin: dict[str, str] = {}  # clean key -> CSV column, to report in the file's words
@@ -157,7 +219,7 @@ def _check_row(
             continue
         if column == "full_name":
             if tier not in {"public", "members"}:
-                problem("full_name_visibility", "the full name can only be public or members")
+                problem("full_name_visibility", _("the full name can only be public or members"))
             else:
                 raw["name_public"] = "yes" if tier == "public" else "no"
         elif column in COLUMN_FIELD:
@@ -171,45 +233,74 @@ def _check_row(
     for slug in split_list(row.get("chapters")):
         chapter = chapters.get(slug.lower())
         if chapter is None:
-            problem("chapters", f"unknown chapter {slug!r}")
+            problem("chapters", _("unknown chapter “%(slug)s”", slug=slug))
         else:
             wanted.append(chapter)
     if len(problems) > start:
         return None
-    return _Row(line, email, clean, wanted)
+    return _Row(line, user, email, clean, wanted)
+
+
+def _check_header(header: list[str], delimiter: str, problems: list[Problem]) -> bool:
+    """Report missing and unknown columns; False when no row can be read."""
+    for column in header:
+        if column not in EXPORT_COLUMNS:
+            problems.append(Problem(1, column, _("unknown column")))
+    if REFERENCE in header or "email" in header:
+        return True
+    problems.append(
+        Problem(1, "email", _("missing column: a row needs an email or a member_ref column"))
+    )
+    found = ", ".join(f"“{c}”" for c in header if c) or "—"
+    named = {",": _("commas"), ";": _("semicolons"), "\t": _("tabs")}[delimiter]
+    problems.append(
+        Problem(
+            1,
+            "*",
+            _(
+                "columns found, read as separated by %(separator)s: %(found)s. The first line "
+                "must name the columns as the export does (member_ref, email, full_name, ...), "
+                "separated by commas or by semicolons.",
+                separator=named,
+                found=found,
+            ),
+        )
+    )
+    return False
 
 
 def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -> ImportReport:
     """Check every row, then (unless dry-run, and only if all are good or `partial`) write them.
 
-    New accounts are member accounts with an unusable password and an invitation e-mail.
+    A row with a `member_ref` updates that member; one without, the member with its e-mail
+    address, or a new member account with an unusable password and an invitation e-mail.
     """
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    text = text.removeprefix("\ufeff")
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
-    missing = [c for c in ("email", "full_name") if c not in header]
-    unknown = [c for c in header if c not in EXPORT_COLUMNS]
-    for column in missing:
-        report.problems.append(Problem(1, column, "missing column"))
-    for column in unknown:
-        report.problems.append(Problem(1, column, "unknown column"))
-    if missing:
+    if not _check_header(header, delimiter, report.problems):
         return report
     # Approved chapters only: a proposal waiting for IME cannot take members yet.
     chapters = {
         c.slug: c
         for c in db.session.scalars(select(Chapter).where(Chapter.status == ChapterStatus.APPROVED))
     }
-    seen: dict[str, int] = {}
+    seen: dict[Any, int] = {}
     good: list[_Row] = []
     line = 2
     for row in reader:
         report.rows += 1
         if None in row:
-            report.problems.append(Problem(line, "*", "more values than columns"))
+            report.problems.append(Problem(line, "*", _("more values than columns")))
         else:
             row = {column: _imported_cell(value or "") for column, value in row.items()}
+            if delimiter != ",":
+                for column in LIST_COLUMNS:
+                    if row.get(column):
+                        row[column] = re.sub(r"[,|]", ";", row[column])
             checked = _check_row(line, row, seen, chapters, report.problems)
             if checked is not None:
                 good.append(checked)
@@ -218,7 +309,7 @@ def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -
     if dry_run or (report.problems and not partial):
         return report
     for row in good:
-        user = db.session.scalar(select(User).where(User.email == row.email))
+        user = row.user
         if user is None:
             user = User(
                 email=row.email,
@@ -291,7 +382,7 @@ def export_rows(viewer: Viewer) -> Iterable[list[str]]:
         data = present_profile(profile, viewer, "es")
         if data is None:
             continue
-        cells = [_cell(data, column) for column in COLUMNS]
+        cells = [str(profile.user_id)] + [_cell(data, column) for column in COLUMNS]
         tiers = profile.visibility
         visibility = []
         for column in COLUMNS:

@@ -41,6 +41,7 @@ from network.members.models import (
     ProfileMode,
     profile_concepts,
 )
+from network.members.states import state_forms, state_key
 from network.members.vocabulary import search_text_for
 from network.outbox import OutboxMessage, queue_email
 from network.text import fold
@@ -130,15 +131,19 @@ def _clean_url(value: str, *, host_suffix: str | None = None) -> str:
 
 
 def find_node(value: str) -> Node | None:
-    """A state by its ISO code (MX-SON) or its name, with or without accents."""
-    value = value.strip()
-    if not value:
+    """A state by any form people write it in: MX-CMX, CMX, CDMX, 09, Ciudad de México, ciudad
+    de mexico (see network.members.states)."""
+    wanted = state_key(value)
+    if not wanted:
         return None
-    node = db.session.scalar(select(Node).where(Node.code == value.upper()))
-    if node is not None:
-        return node
-    wanted = fold(value)
-    return next((n for n in db.session.scalars(select(Node)) if fold(n.name) == wanted), None)
+    return next(
+        (
+            n
+            for n in db.session.scalars(select(Node))
+            if wanted in state_forms(n.code, n.inegi_code, n.name)
+        ),
+        None,
+    )
 
 
 def resolve_expertise(items: list[str]) -> tuple[list[Concept], list[str]]:
@@ -224,7 +229,14 @@ def clean_profile_data(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Fie
         value = str(raw["state_of_origin"] or "").strip()
         node = find_node(value) if value else None
         if value and node is None:
-            fail("state_of_origin", _l("Unknown Mexican state “%(state)s”.", state=value))
+            fail(
+                "state_of_origin",
+                _l(
+                    "Unknown Mexican state “%(state)s”: use a Mexican state's name or code, "
+                    "e.g. Jalisco, JAL or MX-JAL.",
+                    state=value,
+                ),
+            )
         else:
             clean["state_of_origin"] = node
     if "languages" in raw:

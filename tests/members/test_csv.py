@@ -1,4 +1,5 @@
-"""CSV import and export: exact row reports, nothing half-imported, idempotent by e-mail."""
+"""CSV import and export: exact row reports, nothing half-imported, idempotent by member
+reference and e-mail, and an export goes round a spreadsheet and back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from sqlalchemy import func, select
 
 from chapters.models import Node
 from network.auth.models import User
+from network.csvsafe import csv_text
 from network.extensions import db
+from network.members import csvio
+from network.members.cli import IME_VIEWER
 from network.members.models import Profile
 from tests.conftest import _saved, login
 
@@ -182,9 +186,9 @@ def test_admin_upload_and_export_round_trip(app, network, make_member, vocabular
     [bea] = [r for r in rows if r["full_name"] == "Bea Privada"]
     assert bea["email"] == "" and "privada@ejemplo.mx" not in export, "a private address stays out"
 
-    # Rows whose address the member keeps private cannot be matched on import: leave them out.
-    kept = [line for line in export.splitlines() if not line.startswith(",")]
-    edited = "\n".join(kept).replace("Hidróloga", "Hidróloga sénior") + "\n"
+    # Every row goes back, Bea's too: member_ref matches her without her address.
+    assert bea["member_ref"] and bea["email"] == ""
+    edited = export.replace("Hidróloga", "Hidróloga sénior")
     page = ime.post(
         "/admin/members/import",
         data={"file": (io.BytesIO(edited.encode("utf-8-sig")), "members.csv"), "dry_run": ""},
@@ -205,3 +209,115 @@ def test_admin_upload_and_export_round_trip(app, network, make_member, vocabular
     )
     assert bad.status_code == 422
     assert "<td>2</td><td><code>email</code></td>" in bad.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- export -> spreadsheet -> import
+
+
+def _two_private_members(make_member) -> tuple[User, User]:
+    """Members with the default settings: address and phone "only me"."""
+    ana = make_member(
+        {"headline": "Hidróloga", "city": "Madrid", "phone": "+34 600 000 001"},
+        email="ana.ida@ejemplo.mx",
+        full_name="Ana Ida",
+    )
+    bea = make_member(
+        {"headline": "Ingeniera", "city": "París", "phone": "+33 600 000 002"},
+        email="bea.vuelta@ejemplo.mx",
+        full_name="Bea Vuelta",
+    )
+    return ana, bea
+
+
+def _edit(text: str, ref: int, **changes: str) -> str:
+    """What a spreadsheet does: change cells of one member's row, keep the rest."""
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    for row in rows:
+        if row["member_ref"] == str(ref):
+            row.update(changes)
+    return csv_text([list(rows[0]), *[list(row.values()) for row in rows]])
+
+
+def _check_round_trip(app, ana: User, bea: User, export: str) -> None:
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert [r["member_ref"] for r in rows] == [str(ana.id), str(bea.id)]
+    assert {r["email"] for r in rows} == {""}, "a hidden address stays out of the export"
+    assert {r["phone"] for r in rows} == {""}
+    assert "ana.ida@ejemplo.mx" not in export and "+34 600" not in export
+
+
+def _check_updated(app, ana: User, bea: User) -> None:
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 2, "no new accounts"
+        first, second = db.session.get(User, ana.id), db.session.get(User, bea.id)
+        assert first.profile.headline == "Hidróloga sénior" and first.profile.city == "Sevilla"
+        assert first.email == "ana.ida@ejemplo.mx", "a hidden address is left alone"
+        assert first.profile.phone == "+34 600 000 001", "a hidden phone is left alone"
+        assert first.profile.email_visibility == "private"
+        assert second.profile.headline == "Ingeniera" and second.profile.city == "París"
+        assert second.profile.phone == "+33 600 000 002"
+
+
+def test_round_trip_through_the_service(app, make_member):
+    ana, bea = _two_private_members(make_member)
+    with app.app_context():
+        export = csv_text(csvio.export_rows(IME_VIEWER))
+    _check_round_trip(app, ana, bea, export)
+    edited = _edit(export, ana.id, headline="Hidróloga sénior", city="Sevilla")
+    with app.app_context():
+        report = csvio.import_members(edited)
+        assert [str(p) for p in report.problems] == []
+        assert (report.rows, report.created, report.updated, report.skipped) == (2, 0, 2, 0)
+        db.session.commit()
+    _check_updated(app, ana, bea)
+
+
+def test_round_trip_through_the_command_line(app, runner, make_member, tmp_path, outbox):
+    ana, bea = _two_private_members(make_member)
+    path = tmp_path / "members.csv"
+    exported = runner.invoke(args=["members", "export", str(path)])
+    assert exported.exit_code == 0 and "exported 2 members" in exported.output
+    _check_round_trip(app, ana, bea, path.read_text(encoding="utf-8"))
+    path.write_text(
+        _edit(
+            path.read_text(encoding="utf-8"), ana.id, headline="Hidróloga sénior", city="Sevilla"
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["members", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 0 created, 2 updated, 0 skipped" in result.output
+    _check_updated(app, ana, bea)
+    assert outbox() == [], "nobody is invited again"
+
+
+def test_a_row_with_an_unknown_member_ref_is_a_clear_error(
+    app, runner, tmp_path, make_member, network
+):
+    ana, _bea = _two_private_members(make_member)
+    path = _write(
+        tmp_path,
+        "member_ref,email,full_name,headline\n"
+        "999999,,Nadie,Fantasma\n"
+        f"{network.ime.id},,Sofía,Administradora\n"
+        f"{ana.id},otra@ejemplo.mx,,Hidróloga sénior\n"
+        f"{ana.id},,,Otra vez\n"
+        "abc,,,Letras\n",
+    )
+    before = _count_users(app)
+    result = runner.invoke(args=["members", "import", str(path)])
+    assert result.exit_code == 1
+    report = [line for line in result.output.splitlines() if line.startswith("line ")]
+    unknown = "no member has the reference “{}”: copy member_ref from an export, or leave it "
+    assert report == [
+        "line 2, member_ref: " + unknown.format("999999") + "empty to add a new member",
+        "line 3, member_ref: " + unknown.format(network.ime.id) + "empty to add a new member",
+        f"line 4, email: this is not the address of member {ana.id}; an import never changes "
+        "an address (leave the cell empty or as exported)",
+        "line 5, member_ref: duplicate of line 4",
+        "line 6, member_ref: " + unknown.format("abc") + "empty to add a new member",
+    ]
+    assert "nothing imported" in result.output
+    with app.app_context():
+        assert db.session.get(User, ana.id).profile.headline == "Hidróloga"
+    assert _count_users(app) == before
