@@ -3,6 +3,7 @@ accents, and files separated by semicolons (Excel in Spanish), with lists inside
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from network.auth.models import User
 from network.extensions import db
 from network.members import csvio
 from network.members.states import state_forms, state_key
+from tests.conftest import login
 
 NODES = json.loads(
     (Path(__file__).resolve().parents[2] / "chapters" / "data" / "nodes.json").read_text("utf-8")
@@ -143,3 +145,15 @@ def test_a_header_that_misses_columns_names_what_it_found(app, runner, tmp_path)
         "separated by commas or by semicolons." in result.output
     )
     assert "Traceback" not in result.output
+
+
+def test_the_admin_page_explains_a_bad_header_in_spanish(app, network):
+    page = login(app.test_client(), network.ime).post(
+        "/admin/members/import",
+        data={"file": (io.BytesIO(b"correo;nombre\n"), "miembros.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 422
+    body = page.get_data(as_text=True)
+    assert "falta una columna: las filas necesitan una columna email o member_ref" in body
+    assert "leídas como separadas por puntos y coma: “correo”, “nombre”" in body
