@@ -290,6 +290,7 @@ def test_a_member_import_cannot_join_a_proposal(app, network, proposal):
     with app.test_request_context():
         report = import_members("email,full_name,chapters\nrosa@ejemplo.mx,Rosa Vega,nueva-york\n")
         db.session.rollback()
+    # A request in the default language, as on the admin page: the report speaks Spanish.
     assert [(p.column, p.message) for p in report.problems] == [
-        ("chapters", "unknown chapter 'nueva-york'")
+        ("chapters", "capítulo desconocido «nueva-york»")
     ]
