@@ -55,6 +55,51 @@ def _language_names(code: str) -> str:
     return " ".join(sorted(n for n in names if n)) + f" {code}"
 
 
+# A broader concept's line in a member's expertise starts with BROADER; in the stored text (what
+# explanations read) it ends with the member's concepts under it, each after NARROWER.
+BROADER = "\u2191"
+NARROWER = "\t\u2193"
+
+
+def _concept_line(concept: Concept) -> str:
+    """Spanish label, English label, then synonyms, tab-separated, so that "hydrology" finds a
+    member tagged "hidrología" and the explanation can name the concept."""
+    synonyms = [s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s]
+    return "\t".join([concept.label_es, concept.label_en, *synonyms])
+
+
+def _expertise(profile: Profile) -> tuple[str, str]:
+    """A member's expertise as indexed, and as stored: one line per concept, then one per
+    broader concept of those (at any depth), so "renewable energy" finds a solar engineer; then
+    the free tags. The stored text names, on a broader line, the member's concepts under it."""
+    held = list(profile.concepts)
+    under: dict[int, tuple[Concept, list[Concept]]] = {}
+    for concept in held:
+        seen: set[int] = set()
+        stack = list(concept.broader)
+        while stack:
+            broader = stack.pop()
+            if broader.id in seen:
+                continue
+            seen.add(broader.id)
+            under.setdefault(broader.id, (broader, []))[1].append(concept)
+            stack.extend(broader.broader)
+    held_ids = {c.id for c in held}
+    broader_lines = [
+        (BROADER + _concept_line(b), [f"{c.label_es}\t{c.label_en}" for c in below])
+        for b, below in sorted(under.values(), key=lambda item: item[0].slug)
+        if b.id not in held_ids
+    ]
+    lines = [_concept_line(c) for c in held]
+    tags = [tag.tag for tag in profile.free_tags]
+    indexed = [*lines, *(line for line, _below in broader_lines), *tags]
+    stored = [
+        *lines,
+        *(line + "".join(NARROWER + n for n in below) for line, below in broader_lines),
+    ]
+    return "\n".join(indexed), "\n".join([*stored, *tags])
+
+
 def member_document(profile: Profile) -> dict[str, Any] | None:
     """The index entry of a listed member, or None if the member must not be searchable (not a
     confirmed member, or suspended by IME: None makes the indexer delete the document)."""
@@ -63,19 +108,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
         return None
     tiers = profile.visibility
     approved = [m for m in user.memberships if m.status == MembershipStatus.APPROVED]
-    # One line per concept: Spanish label, English label, then synonyms, tab-separated, so that
-    # "hydrology" finds a member tagged "hidrología" and the explanation can name the concept.
-    expertise = [
-        "\t".join(
-            [
-                concept.label_es,
-                concept.label_en,
-                *[s for s in (concept.synonyms_es + ";" + concept.synonyms_en).split(";") if s],
-            ]
-        )
-        for concept in profile.concepts
-    ]
-    expertise += [tag.tag for tag in profile.free_tags]
+    expertise, stored_expertise = _expertise(profile)
     country = ""
     if profile.country:
         country = " ".join(
@@ -86,7 +119,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
             }
         )
     texts = {
-        "expertise": "\n".join(expertise),
+        "expertise": expertise,
         "headline": profile.headline,
         "position": " ".join(filter(None, [profile.position, profile.employer])),
         "state_of_origin": (
@@ -124,6 +157,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
             where = tier_field(GROUP_OF[field], str(tiers[FIELD_VISIBILITY[field]]))
             indexed.setdefault(where, []).append(text)
     document.update({where: "\n".join(parts) for where, parts in indexed.items()})
+    document["expertise"] = stored_expertise
     values = {
         "country": [profile.country] if profile.country else [],
         "state": [profile.state_of_origin.code] if profile.state_of_origin else [],

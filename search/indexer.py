@@ -44,6 +44,7 @@ from network.members.models import (
     profile_concepts,
 )
 from network.members.queries import eager_profiles
+from network.members.vocabulary import narrower_of
 from network.needs.models import (
     Need,
     NeedLanguage,
@@ -307,6 +308,8 @@ _CONCEPT_ATTRIBUTES = (
     "synonyms_en",
     "sector",
     "sector_id",
+    "broader",
+    "narrower",
 )
 _SECTOR_ATTRIBUTES = ("slug", "label_es", "label_en")
 _NODE_ATTRIBUTES = ("code", "name")
@@ -329,12 +332,18 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     ):
         if isinstance(obj, Concept) and (deleted or _changed(obj, _CONCEPT_ATTRIBUTES)):
             concepts.add(obj.id)
+            # Narrower concepts linked or unlinked here: their holders' broader lines change.
+            history = inspect(obj).attrs.narrower.history
+            concepts.update(c.id for c in chain(history.added, history.deleted) if c.id)
         elif isinstance(obj, Sector) and (deleted or _changed(obj, _SECTOR_ATTRIBUTES)):
             sectors.add(obj.id)
             if deleted or _changed(obj, ("slug",)):
                 sector_slugs.add(obj.id)
         elif isinstance(obj, Node) and (deleted or _changed(obj, _NODE_ATTRIBUTES)):
             nodes.add(obj.id)
+    if concepts:
+        # Member documents copy the labels of every concept above theirs (`_expertise`).
+        concepts.update(chain.from_iterable(narrower_of(concepts).values()))
     if concepts or sectors or nodes:
         changes = session.info.setdefault(_INFO_KEY, set())
         changes.update(_holders(session, concepts, sectors, sector_slugs, nodes))

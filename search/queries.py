@@ -19,6 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from whoosh import query as Q
@@ -36,7 +38,7 @@ from network.members.models import Profile
 from network.needs.models import PUBLISHED_STATUSES, Need, NeedStatus
 from network.visibility import Tier, Viewer
 from search import bitsets
-from search.documents import member_key
+from search.documents import BROADER, NARROWER, member_key
 from search.indexer import get_index
 from search.schema import (
     ANALYZER,
@@ -527,21 +529,7 @@ def _explain(
         if not matched:
             continue
         if name == "expertise":
-            for query_word in matched:
-                line = next(
-                    (
-                        ln
-                        for ln in text.splitlines()
-                        if query_word in {t.text for t in ANALYZER(ln)}
-                    ),
-                    query_word,
-                )
-                parts = line.split("\t")
-                if len(parts) == 1:  # a free tag
-                    why.append(Why("expertise", parts[0], query_word))
-                else:  # a concept, named in the viewer's language
-                    label = parts[1] if language == "en" else parts[0]
-                    why.append(Why("expertise", label, query_word, "concept"))
+            why.extend(_explain_expertise(text, matched, language))
         else:
             why.append(Why(name, ", ".join(matched), " ".join(matched)))
         if name in {"headline", "bio", "position", "education"}:
@@ -556,6 +544,35 @@ def _explain(
             if snippet:
                 snippets[name] = snippet
     return why, snippets
+
+
+def _explain_expertise(text: str, matched: list[str], language: str) -> list[Why]:
+    """Per query word, the concept (or free tag) of the member's expertise it matched, named in
+    the viewer's language; a broader concept names the member's concepts under it: "Solar
+    photovoltaics (part of Renewable energy)". Lines as `search.documents._expertise` stores
+    them: concepts first, so a word a concept holds itself is explained by that concept."""
+    lines = [(ln.split(NARROWER), ln) for ln in text.splitlines()]
+    why = []
+    for query_word in matched:
+        found = next(
+            (parts for parts, ln in lines if query_word in {t.text for t in ANALYZER(parts[0])}),
+            [query_word],
+        )
+        head = found[0].split("\t")
+        if len(head) == 1:  # a free tag
+            why.append(Why("expertise", head[0], query_word))
+            continue
+        index = 1 if language == "en" else 0
+        label = head[index].removeprefix(BROADER)
+        if len(found) > 1:  # a broader concept, through the member's narrower ones
+            with force_locale(language):
+                label = _(
+                    "%(concepts)s (part of %(broader)s)",
+                    concepts=", ".join(n.split("\t")[index] for n in found[1:]),
+                    broader=label,
+                )
+        why.append(Why("expertise", label, query_word, "concept"))
+    return why
 
 
 def event_facet_counts(searcher: Any, query: Q.Query) -> dict[str, dict[str, int]]:

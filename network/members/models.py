@@ -53,6 +53,19 @@ class Sector(db.Model):
         return self.label_en if language == "en" else self.label_es
 
 
+# Broader and narrower concepts (SKOS "broader"): "Renewable energy" is broader than "Solar
+# photovoltaics" and "Wind power". A concept may sit under several broader ones ("Green hydrogen"
+# under renewable energy and the energy transition); a need or a query naming the broader concept
+# reaches the experts of the narrower ones.
+concept_broader = Table(
+    "concept_broader",
+    db.metadata,
+    Column("concept_id", Integer, ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True),
+    Column("broader_id", Integer, ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_concept_broader_broader_id", "broader_id"),
+)
+
+
 class Concept(db.Model):
     """An expertise concept with labels and synonyms in both languages."""
 
@@ -69,6 +82,20 @@ class Concept(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
 
     sector: Mapped[Sector] = relationship()
+    broader: Mapped[list[Concept]] = relationship(
+        secondary=concept_broader,
+        primaryjoin=lambda: Concept.id == concept_broader.c.concept_id,
+        secondaryjoin=lambda: Concept.id == concept_broader.c.broader_id,
+        back_populates="narrower",
+        order_by=lambda: Concept.slug,
+    )
+    narrower: Mapped[list[Concept]] = relationship(
+        secondary=concept_broader,
+        primaryjoin=lambda: Concept.id == concept_broader.c.broader_id,
+        secondaryjoin=lambda: Concept.id == concept_broader.c.concept_id,
+        back_populates="broader",
+        order_by=lambda: Concept.slug,
+    )
 
     def label(self, language: str) -> str:
         return self.label_en if language == "en" else self.label_es

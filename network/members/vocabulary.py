@@ -1,4 +1,5 @@
-"""The expertise vocabulary: loading the shipped concept file into the database, idempotently."""
+"""The expertise vocabulary: loading the shipped concept file into the database, idempotently,
+and walking its broader/narrower relations."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from network.db import db
-from network.members.models import Concept, Sector
+from network.members.models import Concept, Sector, concept_broader
 from network.text import fold
 
 VOCABULARY_FILE = Path(__file__).parent / "data" / "concepts.json"
@@ -55,4 +56,36 @@ def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, int]:
             counts["updated"] += 1
         concept.search_text = search_text_for(concept)
     db.session.flush()
+    # Narrower concepts, once every concept exists: a broader concept may name one listed later.
+    for row in data["concepts"]:
+        if "narrower" not in row:
+            continue
+        concept = concepts[row["slug"]]
+        wanted = sorted(row["narrower"])
+        if sorted(c.slug for c in concept.narrower) != wanted:
+            concept.narrower = [concepts[slug] for slug in wanted]
+            counts["updated"] += 1
+    db.session.flush()
     return counts
+
+
+def narrower_of(concept_ids: set[int]) -> dict[int, set[int]]:
+    """concept id -> every concept under it, at any depth (not itself): "Energy transition"
+    reaches "Renewable energy" and, through it, "Solar photovoltaics". One query per level;
+    a cycle someone made by hand ends the walk instead of looping."""
+    below: dict[int, set[int]] = {cid: set() for cid in concept_ids}
+    parents = {cid: {cid} for cid in concept_ids}  # frontier concept -> the roots it came from
+    while parents:
+        rows = db.session.execute(
+            select(concept_broader.c.broader_id, concept_broader.c.concept_id).where(
+                concept_broader.c.broader_id.in_(parents)
+            )
+        ).all()
+        frontier: dict[int, set[int]] = {}
+        for broader_id, child_id in rows:
+            for root in parents[broader_id]:
+                if child_id != root and child_id not in below[root]:
+                    below[root].add(child_id)
+                    frontier.setdefault(child_id, set()).add(root)
+        parents = frontier
+    return below

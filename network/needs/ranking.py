@@ -8,7 +8,8 @@ the sum of the contributions shown.
 Only profile fields whose tier organisations hold (`ORGANISATION_TIERS`) are read: a field hidden
 from organisations counts as not given. The candidates are members open to requests (and saying
 so to organisations) who hold at least one of the need's concepts, directly or through a free tag
-that is one of the concept's labels or synonyms; the other factors order them.
+that is one of the concept's labels or synonyms; a concept under a broader one the need names
+("Solar photovoltaics" under "Renewable energy") covers it. The other factors order them.
 
 The work is a handful of set-based queries over the candidates and one pass in Python, so a need
 is ranked against 100,000 members in well under the 300 ms budget (`make bench`, `rank_ms`).
@@ -41,6 +42,7 @@ from network.members.models import (
     profile_concepts,
 )
 from network.members.queries import eager_profiles, present_profile, visible_clause
+from network.members.vocabulary import narrower_of
 from network.needs.models import ContactRequest, ContactStatus, Need
 from network.needs.services import load_of
 from network.security import Role
@@ -174,11 +176,27 @@ class _Context:
         )
         self.offsets: dict[str, float | None] = {}
         self.need_offset = self.offset(zone)
+        # Concepts under the need's broader ones ("Renewable energy": solar, wind, ...): holding
+        # one of them covers the broader concept.
+        self.below = narrower_of({c.id for c in self.required + self.nice})
+        under = set().union(*self.below.values())
+        self.narrower: dict[int, Concept] = (
+            {c.id: c for c in db.session.scalars(select(Concept).where(Concept.id.in_(under)))}
+            if under
+            else {}
+        )
         # folded label or synonym -> concept id, for free tags reached through synonyms
         self.variants: dict[str, int] = {}
         for concept in self.required + self.nice:
             for text in _names(concept):
                 self.variants.setdefault(text, concept.id)
+
+    def wanted(self) -> set[int]:
+        """The need's concepts and every concept under them: who holds any is a candidate."""
+        return {c.id for c in self.required + self.nice} | self.narrower.keys()
+
+    def covers(self, concept: Concept, held: set[int]) -> bool:
+        return concept.id in held or not self.below[concept.id].isdisjoint(held)
 
     def offset(self, zone: str) -> float | None:
         if zone not in self.offsets:
@@ -223,8 +241,8 @@ def _values(ctx: _Context, facts: Facts) -> list[float]:
     """The factor values in WEIGHTS order: the hot loop, so no strings are built here."""
     hits = ctx.tag_hits(facts) if facts.free_tags else {}
     held = facts.concept_ids | hits.keys()
-    required = sum(1 for c in ctx.required if c.id in held) / len(ctx.required)
-    nice = sum(1 for c in ctx.nice if c.id in held) / len(ctx.nice) if ctx.nice else 1.0
+    required = sum(1 for c in ctx.required if ctx.covers(c, held)) / len(ctx.required)
+    nice = sum(1 for c in ctx.nice if ctx.covers(c, held)) / len(ctx.nice) if ctx.nice else 1.0
     if facts.days_per_year is None:
         availability = 0.0
     elif ctx.effort:
@@ -278,6 +296,16 @@ def _explained(ctx: _Context, facts: Facts, values: list[float], language: str) 
                 parts.append(label)
             elif concept.id in hits:
                 parts.append(f"{label} ≈ {hits[concept.id]}")
+            elif ctx.covers(concept, facts.concept_ids):
+                under = ctx.below[concept.id] & facts.concept_ids
+                names = sorted(ctx.narrower[i].label(language) for i in under)
+                parts.append(
+                    _(
+                        "%(concepts)s (part of %(broader)s)",
+                        concepts=", ".join(names),
+                        broader=label,
+                    )
+                )
             else:
                 missing.append(label)
         return "; ".join(parts) or _("none"), missing
@@ -378,7 +406,7 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 def _load_facts(ctx: _Context) -> dict[int, Facts]:
     """profile id -> Facts for every candidate. The candidates are found through the indexes on
     concept and tag; everything else is read for those profiles only, by primary key."""
-    concept_ids = [c.id for c in ctx.required + ctx.nice]
+    concept_ids = sorted(ctx.wanted())
     held: dict[int, set[int]] = {}
     for pid, concept_id in db.session.execute(
         select(profile_concepts.c.profile_id, profile_concepts.c.concept_id).where(
@@ -565,8 +593,7 @@ def score_needs_for(
     scored = []
     for need in needs:
         ctx = _Context(need, now)
-        wanted = {c.id for c in ctx.required + ctx.nice}
-        if not wanted & (own_concepts | ctx.tag_hits(own_tags).keys()):
+        if not ctx.wanted() & (own_concepts | ctx.tag_hits(own_tags).keys()):
             continue
         facts.in_sector = need.sector_id in sectors
         values = _values(ctx, facts)

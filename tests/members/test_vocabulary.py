@@ -81,3 +81,31 @@ def test_profile_shows_labels_in_the_viewers_language(app, network, make_member,
     assert "Hidrología" in client.get(f"/members/{ana.id}").get_data(as_text=True)
     english = client.get(f"/members/{ana.id}", headers={"Accept-Language": "en"})
     assert "Hydrology" in english.get_data(as_text=True)
+
+
+def test_shipped_broader_concepts_reach_their_narrower_ones_and_the_picker_finds_them(
+    app, client, runner
+):
+    from network.members.vocabulary import narrower_of
+
+    assert runner.invoke(args=["vocabulary", "load"]).exit_code == 0
+    for text in ("renovable", "energías renovables", "renewable energy"):
+        assert _suggest(client, text)[0]["slug"] == "renewable-energy", text
+    assert _suggest(client, "renewable energy", "en")[0]["label"] == "Renewable energy"
+    assert _suggest(client, "gestion del agua")[0]["slug"] == "water-management"
+    assert _suggest(client, "transformacion digital")[0]["slug"] == "digital-transformation"
+    with app.app_context():
+        by_slug = {c.slug: c for c in db.session.scalars(select(Concept))}
+        below = narrower_of({by_slug["renewable-energy"].id, by_slug["energy-transition"].id})
+        slugs = {c.id: c.slug for c in by_slug.values()}
+        assert {
+            "solar-photovoltaics",
+            "wind-power",
+            "geothermal-energy",
+            "hydropower",
+            "bioenergy",
+        } <= {slugs[i] for i in below[by_slug["renewable-energy"].id]}
+        # Two levels: the energy transition reaches solar through renewable energy.
+        assert by_slug["solar-photovoltaics"].id in below[by_slug["energy-transition"].id]
+        assert "hydrology" in {c.slug for c in by_slug["water-management"].narrower}
+        assert "epidemiology" in {c.slug for c in by_slug["public-health"].narrower}

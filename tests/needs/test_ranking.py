@@ -123,3 +123,37 @@ def test_the_candidates_page_explains_each_score_and_shows_no_contact_details(ap
     assert "Hidrología" in text and "≈ potabilización" in text
     with app.app_context():
         assert db.session.query(ContactRequest).count() == 0
+
+
+def test_a_broader_concept_in_a_need_reaches_the_narrower_concepts_experts(
+    app, network, make_need, make_expert
+):
+    from sqlalchemy import select
+
+    from network.members.models import Concept
+
+    with app.app_context():
+        concepts = {c.slug: c for c in db.session.scalars(select(Concept))}
+        db.session.add(
+            Concept(
+                slug="renewable-energy",
+                sector=concepts["solar-photovoltaics"].sector,
+                label_es="Energías renovables",
+                label_en="Renewable energy",
+                narrower=[concepts["solar-photovoltaics"], concepts["wind-power"]],
+            )
+        )
+        db.session.commit()
+    need_id = make_need(network.org_user, required=["renewable-energy"], nice=[])
+    solar = make_expert({"expertise": "solar-photovoltaics"}, full_name="Sol Ángeles")
+    both = make_expert({"expertise": "wind-power; solar-photovoltaics"}, full_name="Eolo Vega")
+    make_expert({"expertise": "hydrology"}, full_name="Hidra Luna")
+    ranking = _ranking(app, need_id)
+    assert {c.member_id for c in ranking.candidates} == {solar.id, both.id}
+    details = {
+        c.member_id: {f.name: f for f in c.factors}["required_concepts"] for c in ranking.candidates
+    }
+    assert details[solar.id].value == 1.0
+    assert details[solar.id].detail == "Solar photovoltaics (part of Renewable energy)"
+    assert details[both.id].detail == "Solar photovoltaics, Wind power (part of Renewable energy)"
+    assert all(c.missing == [] for c in ranking.candidates)

@@ -4,28 +4,15 @@ test-postgres`), so the two cannot drift apart unnoticed."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 
-from network.config import TestConfig
 from network.visibility import Viewer
 from search.queries import search
-from tests.conftest import app_for
+from tests.search import backends
 
 SIGNED_IN = Viewer(user_id=-5, is_signed_in=True)
-BACKENDS = ["whoosh"]
-if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
-    BACKENDS.append("postgres")
-
-
-@pytest.fixture(params=BACKENDS)
-def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
-    """This module's app: one per backend (the shared fixture follows SEARCH_BACKEND)."""
-    config = type("BackendConfig", (TestConfig,), {"SEARCH_BACKEND": request.param})
-    yield from app_for(config)
+app = backends.app
 
 
 def _found(app: Flask, text: str) -> set[int]:
