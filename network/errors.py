@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -90,6 +91,10 @@ def _api_message(error: HTTPException) -> object:
         return None
     if not error.description or error.description == type(error).description:
         return None
+    if type(error.description) is str:
+        # Plain English from outside the API (a query's get_or_404, a guard at the door) is
+        # looked up in the catalogue: a msgid gets its translation, anything else stays as is.
+        return gettext(error.description)
     return error.description
 
 

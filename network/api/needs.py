@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 
 from flask import abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from chapters.models import Node
@@ -41,6 +42,7 @@ from network.api.schemas import (
 from network.api.views import (
     PAGING,
     _check_choices,
+    _choose_one_of,
     _defaults,
     _int_arg,
     _invalid_values,
@@ -78,6 +80,10 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # ---------------------------------------------------------------- request parsing
 
 
+def _unknown_sector(raw: str) -> str:
+    return _("Unknown sector %(value)s.", value=repr(raw[:80]))
+
+
 def _date(name: str, raw: str | None) -> date | None:
     if raw is None:
         return None
@@ -86,7 +92,14 @@ def _date(name: str, raw: str | None) -> date | None:
     except ValueError:
         value = None
     if value is None:
-        abort(400, description=f"'{name}' must be a date like 2027-03-05, not {raw[:40]!r}.")
+        abort(
+            400,
+            description=_(
+                "'%(name)s' must be a date like 2027-03-05, not %(value)s.",
+                name=name,
+                value=repr(raw[:40]),
+            ),
+        )
     return value
 
 
@@ -98,8 +111,12 @@ def _node(raw: str | None, national: str = "null") -> Node | None:
     if node is None:
         abort(
             400,
-            description=f"Unknown state {raw[:20]!r}: give a state code like MX-SON, or "
-            f"{national} for a national need.",
+            description=_(
+                "Unknown state %(value)s: give a state code like MX-SON, or %(national)s for a "
+                "national need.",
+                value=repr(raw[:20]),
+                national=national,
+            ),
         )
     return node
 
@@ -110,8 +127,12 @@ def _concepts(name: str, raw: list[str]) -> list[Any]:
         listed = ", ".join(repr(item) for item in unknown)[:300]
         abort(
             400,
-            description=f"'{name}': unknown expertise concept {listed}. Give a concept's slug or "
-            "its label in Spanish or English.",
+            description=_(
+                "'%(name)s': unknown expertise concept %(listed)s. Give a concept's slug or its "
+                "label in Spanish or English.",
+                name=name,
+                listed=listed,
+            ),
         )
     return concepts
 
@@ -124,7 +145,7 @@ def _need_data(sent: dict[str, Any]) -> tuple[need_services.NeedData, list[tuple
     if sent["sector"].strip():
         sector = need_services.find_sector(sent["sector"])
         if sector is None:
-            abort(400, description=f"Unknown sector {sent['sector'][:80]!r}.")
+            abort(400, description=_unknown_sector(sent["sector"]))
     required = _concepts("required_concepts", sent["required_concepts"])
     nice = _concepts("nice_concepts", sent["nice_concepts"])
     starts_on = _date("starts_on", sent["starts_on"])
@@ -136,15 +157,18 @@ def _need_data(sent: dict[str, Any]) -> tuple[need_services.NeedData, list[tuple
         problems.append(
             (
                 "languages",
-                f"Unknown language {', '.join(unknown_languages)[:100]}: choose "
-                f"from {', '.join(NEED_LANGUAGES)}.",
+                _(
+                    "Unknown language %(codes)s: choose from %(choices)s.",
+                    codes=", ".join(unknown_languages)[:100],
+                    choices=", ".join(NEED_LANGUAGES),
+                ),
             )
         )
     status = NeedStatus.DRAFT
     if sent["status"] in set(NewNeedStatus):
         status = NeedStatus(sent["status"])
     else:
-        problems.append(("status", f"Choose one of: {', '.join(NewNeedStatus)}."))
+        problems.append(("status", _choose_one_of(NewNeedStatus)))
     data = need_services.NeedData(
         title=sent["title"],
         sector=sector,
@@ -255,7 +279,7 @@ def _visible_need(need_id: int, user: Any) -> Need:
     need for all but their organisation's users and IME."""
     need = need_queries.get_need(need_id)
     if need is None or not can_see_need(user, need):
-        abort(404, description="No such need.")
+        abort(404, description=_("No such need."))
     return need
 
 
@@ -265,7 +289,7 @@ def _visible_contact(request_id: int, user: Any) -> ContactRequest:
     if contact is None or not (
         contact.member_id == user.id or _asks_for(user, contact) or is_ime_admin(user)
     ):
-        abort(404, description="No such contact request.")
+        abort(404, description=_("No such contact request."))
     return contact
 
 
@@ -283,8 +307,8 @@ def create_need() -> ResponseReturnValue:
     """
     user = g.api_user
     if not is_verified_organisation_user(user):
-        abort(403, description="Only users of a verified organisation post needs.")
-    sent = _json_object(NEED_FIELDS, "the need's fields")
+        abort(403, description=_("Only users of a verified organisation post needs."))
+    sent = _json_object(NEED_FIELDS, _("the need's fields"))
     missing = _missing(NeedIn, sent)
     if missing:
         return _invalid_values(missing)
@@ -330,7 +354,7 @@ def needs() -> ResponseReturnValue:
     if sector_text:
         found = need_services.find_sector(sector_text)
         if found is None:
-            abort(400, description=f"Unknown sector {sector_text[:80]!r}.")
+            abort(400, description=_unknown_sector(sector_text))
         sector = found.slug
     state = request.args.get("state") or ""
     if state and state != "national":
@@ -374,7 +398,7 @@ def need_candidates(need_id: int) -> ResponseReturnValue:
     user = g.api_user
     found = _visible_need(need_id, user)
     if not (can_manage_need(user, found) or is_ime_admin(user)):
-        abort(403, description="Only the need's organisation and IME see its candidates.")
+        abort(403, description=_("Only the need's organisation and IME see its candidates."))
     limit = _int_arg("limit", 20, 1, 100)
     ranking = rank_candidates(found, language=_language(), limit=limit)
     names = {c.member_id: c.profile.user.full_name for c in ranking.candidates if c.profile}
@@ -416,8 +440,11 @@ def request_contact(need_id: int) -> ResponseReturnValue:
     user = g.api_user
     found = _visible_need(need_id, user)
     if not can_manage_need(user, found):
-        abort(403, description="Only the need's verified organisation asks experts for contact.")
-    sent = _json_object(CONTACT_FIELDS, "'member_id' and 'message'")
+        abort(
+            403,
+            description=_("Only the need's verified organisation asks experts for contact."),
+        )
+    sent = _json_object(CONTACT_FIELDS, _("'member_id' and 'message'"))
     missing = _missing(ContactRequestIn, sent)
     if missing:
         return _invalid_values(missing)
@@ -454,8 +481,8 @@ def _answer(request_id: int, accept: bool) -> ResponseReturnValue:
     user = g.api_user
     contact = _visible_contact(request_id, user)
     if contact.member_id != user.id:
-        abort(403, description="Only the member the request was sent to answers it.")
-    sent = _json_object(ANSWER_FIELDS, "an optional 'reply'", optional=True)
+        abort(403, description=_("Only the member the request was sent to answers it."))
+    sent = _json_object(ANSWER_FIELDS, _("an optional 'reply'"), optional=True)
     try:
         need_services.answer_contact(user, contact, accept, sent.get("reply", ""))
     except ValidationError as error:

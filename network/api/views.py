@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar, get_type_hints
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, refresh
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from chapters import queries as chapter_queries
@@ -98,14 +100,14 @@ def _token_user(*, required: bool) -> Any:
     header = request.headers.get("Authorization", "")
     if not header and not required:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         if required:
-            abort(401, description="Send an API token as 'Authorization: Bearer <token>'.")
-        abort(401, description="This token is not valid or has been revoked.")
+            abort(401, description=_("Send an API token as 'Authorization: Bearer <token>'."))
+        abort(401, description=_("This token is not valid or has been revoked."))
     user = user_for_api_token(token.strip())
     if user is None:
-        abort(401, description="This token is not valid or has been revoked.")
+        abort(401, description=_("This token is not valid or has been revoked."))
     db.session.commit()  # records last_used_at
     g.api_user = user
     refresh()  # the account's language, unless the request asks for one (network.i18n)
@@ -140,9 +142,22 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        abort(400, description=f"'{name}' must be a whole number, not {raw[:40]!r}.")
+        abort(
+            400,
+            description=_(
+                "'%(name)s' must be a whole number, not %(value)s.", name=name, value=repr(raw[:40])
+            ),
+        )
     if not minimum <= value <= maximum:
-        abort(400, description=f"'{name}' must be between {minimum} and {maximum}.")
+        abort(
+            400,
+            description=_(
+                "'%(name)s' must be between %(minimum)s and %(maximum)s.",
+                name=name,
+                minimum=minimum,
+                maximum=maximum,
+            ),
+        )
     return value
 
 
@@ -153,7 +168,7 @@ def _check_choices() -> None:
     for param in operation.params:
         raw = request.args.get(param.name)
         if param.choices and raw is not None and raw not in param.choices:
-            abort(400, description=f"'{param.name}' must be one of: {', '.join(param.choices)}.")
+            abort(400, description=_one_of(param.name, param.choices))
 
 
 PAGING = (
@@ -225,7 +240,7 @@ def chapters() -> ResponseReturnValue:
     page, per_page = _paging()
     region = request.args.get("region") or None
     if region is not None and region not in {r.slug for r in chapter_queries.list_regions()}:
-        abort(400, description=f"Unknown region {region[:60]!r}.")
+        abort(400, description=_("Unknown region %(value)s.", value=repr(region[:60])))
     pagination = chapter_queries.paginate_chapters(region_slug=region, page=page, per_page=per_page)
     counts = chapter_queries.count_members_by_chapter()
     items = [
@@ -297,7 +312,10 @@ def dashboard_panel(slug: str) -> ResponseReturnValue:
     if slug not in dashboard_panels.PANELS:
         abort(
             404,
-            description="No such panel. Known panels: " + ", ".join(dashboard_panels.PANELS) + ".",
+            description=_(
+                "No such panel. Known panels: %(panels)s.",
+                panels=", ".join(dashboard_panels.PANELS),
+            ),
         )
     _check_choices()  # the pages fall back to the defaults; the API says what is wrong
     scope, _choices = dashboard_panels.scope_for(g.api_user, request.args)
@@ -335,7 +353,7 @@ def member(member_id: int) -> ResponseReturnValue:
     viewer = member_queries.build_viewer(user)
     data = member_queries.present_profile(profile, viewer, _language()) if profile else None
     if data is None:
-        abort(404, description="No member with this id is visible to you.")
+        abort(404, description=_("No member with this id is visible to you."))
     return jsonify(_member_json(data))
 
 
@@ -360,10 +378,10 @@ def members() -> ResponseReturnValue:
     page, per_page = _paging()
     country = (request.args.get("country") or "").upper()
     if country and not is_country(country):
-        abort(400, description=f"Unknown country code {country[:10]!r}.")
+        abort(400, description=_unknown_country(country))
     concept = request.args.get("concept") or ""
     if concept and concept not in {c.slug for c in member_queries.list_concepts()}:
-        abort(400, description=f"Unknown concept {concept[:80]!r}.")
+        abort(400, description=_("Unknown concept %(value)s.", value=repr(concept[:80])))
     viewer = member_queries.build_viewer(user)
     filters = member_queries.DirectoryFilters(country=country, concept=concept)
     pagination = member_queries.paginate_directory(viewer, filters, page, per_page)
@@ -391,15 +409,16 @@ def update_my_profile() -> ResponseReturnValue:
     """
     user = g.api_user
     if not is_member_account(user):
-        abort(403, description="Only member accounts have a profile.")
-    body = _json_object(PROFILE_FIELDS_IN, "the fields to change")
+        abort(403, description=_("Only member accounts have a profile."))
+    body = _json_object(PROFILE_FIELDS_IN, _("the fields to change"))
     # The form sends "" for a visibility left alone; in JSON that is null, and "" no tier.
     blank = sorted(
         name for name, value in body.items() if name.endswith("_visibility") and value == ""
     )
     if blank:
         choices = ", ".join(Tier)
-        return _invalid_values([(name, f"Choose one of: {choices} (or null).") for name in blank])
+        problem = _("Choose one of: %(choices)s (or null).", choices=choices)
+        return _invalid_values([(name, problem) for name in blank])
     try:
         member_services.update_profile(user, body)
     except member_services.ProfileErrors as errors:
@@ -478,7 +497,7 @@ def search_endpoint() -> ResponseReturnValue:
     if kind == "members" and request.args.get("mentor") in {"true", "1", "yes"}:
         filters["mentoring"] = "yes"
     if not text.strip() and kind != "events" and not filters:
-        abort(400, description="Give something to search for in 'q', or a filter.")
+        abort(400, description=_("Give something to search for in 'q', or a filter."))
     page, per_page = _paging()
     viewer = member_queries.build_viewer(user) if user else ANONYMOUS
     language = _language()
@@ -493,7 +512,7 @@ def search_endpoint() -> ResponseReturnValue:
         with_facets=True,
     )
     if result.message == "empty":
-        abort(400, description="Give at least one word of two letters or more in 'q'.")
+        abort(400, description=_("Give at least one word of two letters or more in 'q'."))
     results = [_search_hit_json(row) for row in load_results(result, viewer, language)]
     return jsonify(
         total=result.total,
@@ -659,10 +678,10 @@ def _visible_event(event_id: int, user: Any) -> Event:
     event = event_queries.get_event(event_id)
     if not can_see_event(user, event):
         if event.status == EventStatus.DRAFT:
-            abort(404, description="No such event.")
+            abort(404, description=_("No such event."))
         if user is None:
-            abort(401, description="This event is for members: send a member's API token.")
-        abort(403, description="This event is for members of the network.")
+            abort(401, description=_("This event is for members: send a member's API token."))
+        abort(403, description=_("This event is for members of the network."))
     return event
 
 
@@ -676,7 +695,12 @@ def _bool_arg(name: str, default: bool) -> bool:
         return True
     if raw.lower() in {"false", "0", "no"}:
         return False
-    abort(400, description=f"'{name}' must be true or false, not {raw[:40]!r}.")
+    abort(
+        400,
+        description=_(
+            "'%(name)s' must be true or false, not %(value)s.", name=name, value=repr(raw[:40])
+        ),
+    )
 
 
 @bp.get("/events")
@@ -706,7 +730,7 @@ def events() -> ResponseReturnValue:
     chapter = request.args.get("chapter") or ""
     known = {c.slug for c in chapter_queries.list_chapters(include_inactive=True)}
     if chapter and chapter not in known:
-        abort(400, description=f"Unknown chapter {chapter[:60]!r}.")
+        abort(400, description=_("Unknown chapter %(value)s.", value=repr(chapter[:60])))
     filters = event_queries.EventFilters(chapter=chapter, when="upcoming" if upcoming else "past")
     pagination = event_queries.list_events(user, filters, page, per_page)
     return jsonify(
@@ -755,7 +779,9 @@ def _defaults(schema: type) -> dict[str, Any]:
 
 def _missing(schema: type, sent: dict[str, Any]) -> list[tuple[str | None, str]]:
     return [
-        (name, "This field is required.") for name in _required_fields(schema) if name not in sent
+        (name, _("This field is required."))
+        for name in _required_fields(schema)
+        if name not in sent
     ]
 
 
@@ -779,13 +805,35 @@ def _fits(value: Any, hint: Any) -> bool:
 
 
 def _type_name(hint: Any) -> str:
+    """A JSON type in words, in the response's language."""
     if typing.get_origin(hint) in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(arg) for arg in typing.get_args(hint))
+        return functools.reduce(
+            lambda first, second: _("%(first)s or %(second)s", first=first, second=second),
+            (_type_name(arg) for arg in typing.get_args(hint)),
+        )
     if typing.get_origin(hint) is list:
-        return "a list of " + {str: "strings", int: "whole numbers"}[typing.get_args(hint)[0]]
+        item = typing.get_args(hint)[0]
+        return _("a list of whole numbers") if item is int else _("a list of strings")
     if issubclass(hint, enum.Enum):
-        return "a string"
-    return {str: "a string", int: "a whole number", bool: "true or false", type(None): "null"}[hint]
+        hint = str
+    return {
+        str: _("a string"),
+        int: _("a whole number"),
+        bool: _("true or false"),
+        type(None): _("null"),
+    }[hint]
+
+
+def _one_of(name: str, choices: Iterable[str]) -> str:
+    return _("'%(name)s' must be one of: %(choices)s.", name=name, choices=", ".join(choices))
+
+
+def _choose_one_of(choices: Iterable[str]) -> str:
+    return _("Choose one of: %(choices)s.", choices=", ".join(choices))
+
+
+def _unknown_country(raw: str) -> str:
+    return _("Unknown country code %(value)s.", value=repr(raw[:10]))
 
 
 def _json_object(hints: dict[str, Any], what: str, *, optional: bool = False) -> dict[str, Any]:
@@ -795,13 +843,18 @@ def _json_object(hints: dict[str, Any], what: str, *, optional: bool = False) ->
         return {}
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        abort(400, description=f"Send a JSON object with {what}.")
+        abort(400, description=_("Send a JSON object with %(what)s.", what=what))
     unknown = sorted(set(body) - set(hints))
     if unknown:
-        abort(400, description=f"Unknown fields: {', '.join(unknown)[:200]}.")
+        abort(400, description=_("Unknown fields: %(names)s.", names=", ".join(unknown)[:200]))
     for name, value in body.items():
         if not _fits(value, hints[name]):
-            abort(400, description=f"'{name}' must be {_type_name(hints[name])}.")
+            abort(
+                400,
+                description=_(
+                    "'%(name)s' must be %(type)s.", name=name, type=_type_name(hints[name])
+                ),
+            )
     return body
 
 
@@ -818,17 +871,24 @@ def _local_time(name: str, raw: str | None, problems: list) -> datetime | None:
     if value is not None and value.tzinfo is not None:
         abort(
             400,
-            description=f"'{name}' is a wall-clock time in the event's 'timezone': send it "
-            f"without an offset, like 2027-03-05T18:00, not {raw[:40]!r}.",
+            description=_(
+                "'%(name)s' is a wall-clock time in the event's 'timezone': send it without an "
+                "offset, like 2027-03-05T18:00, not %(value)s.",
+                name=name,
+                value=repr(raw[:40]),
+            ),
         )
     if not _LOCAL_TIME.fullmatch(raw.strip()):
         abort(
             400,
-            description=f"'{name}' must be a local date and time like 2027-03-05T18:00, "
-            f"not {raw[:40]!r}.",
+            description=_(
+                "'%(name)s' must be a local date and time like 2027-03-05T18:00, not %(value)s.",
+                name=name,
+                value=repr(raw[:40]),
+            ),
         )
     if value is None:
-        problems.append((name, f"No such date or time: {raw[:40]!r}."))
+        problems.append((name, _("No such date or time: %(value)s.", value=repr(raw[:40]))))
     return value
 
 
@@ -836,7 +896,7 @@ def _choice(name: str, raw: str, kind: type[enum.StrEnum], problems: list) -> An
     try:
         return kind(raw)
     except ValueError:
-        problems.append((name, f"Choose one of: {', '.join(kind)}."))
+        problems.append((name, _choose_one_of(kind)))
         return None
 
 
@@ -853,10 +913,10 @@ def _clean_event(
         text = sent[name].strip() if name != "description" else sent[name]
         limit = getattr(Event.__table__.c[name].type, "length", None) or MAX_EVENT_DESCRIPTION
         if len(text) > limit:
-            problems.append((name, f"At most {limit} characters."))
+            problems.append((name, _("At most %(limit)s characters.", limit=limit)))
         values[name] = text
     if "title" in values and not values["title"]:
-        problems.append(("title", "This field is required."))
+        problems.append(("title", _("This field is required.")))
     for name, target in (
         ("starts_at", "starts_local"),
         ("ends_at", "ends_local"),
@@ -877,29 +937,38 @@ def _clean_event(
     if "language" in sent:
         values["language"] = sent["language"]
         if sent["language"] not in EVENT_LANGUAGES:
-            problems.append(("language", f"Choose one of: {', '.join(EVENT_LANGUAGES)}."))
+            problems.append(("language", _choose_one_of(EVENT_LANGUAGES)))
     if "country" in sent:
         values["country"] = (sent["country"] or "").strip().upper() or None
         if values["country"] and not is_country(values["country"]):
-            problems.append(("country", f"Unknown country code {sent['country'][:10]!r}."))
+            problems.append(("country", _unknown_country(sent["country"])))
     if "capacity" in sent:
         values["capacity"] = sent["capacity"]
     if "chapters" in sent:
         by_slug = {c.slug: c for c in hostable}
         unknown = [slug for slug in sent["chapters"] if slug not in by_slug]
         if unknown:
-            problems.append(("chapters", f"Unknown chapter: {', '.join(unknown)[:200]}."))
+            problems.append(
+                ("chapters", _("Unknown chapter: %(names)s.", names=", ".join(unknown)[:200]))
+            )
         values["hosts"] = list(
             {slug: by_slug[slug] for slug in sent["chapters"] if slug in by_slug}.values()
         )
     if "topics" in sent:
         concepts, unknown = resolve_expertise(split_list(sent["topics"]))
         if unknown:
-            problems.append(("topics", f"Not an expertise concept: {'; '.join(unknown)[:200]}."))
+            problems.append(
+                (
+                    "topics",
+                    _("Not an expertise concept: %(names)s.", names="; ".join(unknown)[:200]),
+                )
+            )
         values["topics"] = concepts
     if "questions" in sent:
         if any(len(q.strip()) > MAX_QUESTION_LENGTH for q in sent["questions"]):
-            problems.append(("questions", f"At most {MAX_QUESTION_LENGTH} characters each."))
+            problems.append(
+                ("questions", _("At most %(limit)s characters each.", limit=MAX_QUESTION_LENGTH))
+            )
         values["questions"] = sent["questions"]
     return values, problems
 
@@ -946,8 +1015,10 @@ def _refuse_foreign_hosts(user: Any, chapters: list[Chapter]) -> None:
     if denied:
         abort(
             403,
-            description="You can only host events for chapters you coordinate, not "
-            f"{', '.join(denied)[:200]}.",
+            description=_(
+                "You can only host events for chapters you coordinate, not %(names)s.",
+                names=", ".join(denied)[:200],
+            ),
         )
 
 
@@ -962,8 +1033,8 @@ def create_event() -> ResponseReturnValue:
     """
     user = g.api_user
     if not (is_ime_admin(user) or user.coordinated_chapter_ids):
-        abort(403, description="Only chapter coordinators and IME create events.")
-    sent = _json_object(EVENT_FIELDS, "the event's fields")
+        abort(403, description=_("Only chapter coordinators and IME create events."))
+    sent = _json_object(EVENT_FIELDS, _("the event's fields"))
     values, problems = _clean_event({**_defaults(EventIn), **sent}, chapter_queries.list_chapters())
     problems += _missing(EventIn, sent)
     if problems:
@@ -989,8 +1060,8 @@ def update_event(event_id: int) -> ResponseReturnValue:
     user = g.api_user
     found = _visible_event(event_id, user)
     if not can_manage_event(user, found):
-        abort(403, description="Only the hosts' coordinators can edit this event.")
-    sent = _json_object(EVENT_FIELDS, "the event's fields")
+        abort(403, description=_("Only the hosts' coordinators can edit this event."))
+    sent = _json_object(EVENT_FIELDS, _("the event's fields"))
     hostable = {c.id: c for c in [*chapter_queries.list_chapters(), *found.hosts]}
     values, problems = _clean_event(sent, list(hostable.values()))
     if problems:
@@ -1021,7 +1092,7 @@ def register_for_event(event_id: int) -> ResponseReturnValue:
     user = g.api_user
     found = _visible_event(event_id, user)
     if not is_member_account(user):
-        abort(403, description="Only member accounts register for events.")
+        abort(403, description=_("Only member accounts register for events."))
     try:
         registration = event_services.register(user, found)
     except ValidationError as error:
@@ -1047,7 +1118,7 @@ def cancel_my_registration(event_id: int) -> ResponseReturnValue:
     found = _visible_event(event_id, user)
     registration = event_queries.get_registration(user, found)
     if registration is None or not registration.is_active:
-        abort(404, description="You are not registered for this event.")
+        abort(404, description=_("You are not registered for this event."))
     try:
         promoted = event_services.cancel_registration(user, found)
     except ValidationError as error:

@@ -71,7 +71,8 @@ def test_chapters_list_with_counts_filter_and_pages(app, network, add_membership
     ],
 )
 def test_malformed_requests_get_a_json_400(app, token, query, fragment):
-    response = app.test_client().get(f"/api/v1/chapters?{query}", headers=_auth(token))
+    headers = {**_auth(token), "Accept-Language": "en"}
+    response = app.test_client().get(f"/api/v1/chapters?{query}", headers=headers)
     assert response.status_code == 400
     assert response.is_json
     assert fragment in response.get_json()["error"]["message"]

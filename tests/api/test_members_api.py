@@ -123,7 +123,8 @@ def test_profile_fields_have_the_json_types_the_document_states(
     """Schemathesis sent values of other types (a number for the name, null for a yes-or-no,
     "" for a visibility) and the profile took them or refused them unlike the document said."""
     ana = make_member(full_name="Ana Agua")
-    response = app.test_client().patch("/api/v1/me/profile", headers=_headers(app, ana), json=body)
+    headers = {**_headers(app, ana), "Accept-Language": "en"}
+    response = app.test_client().patch("/api/v1/me/profile", headers=headers, json=body)
     assert response.status_code == status and response.is_json
     assert fragment in response.get_json()["error"]["message"]
 

@@ -110,6 +110,7 @@ def api(app, world, make_user):
     class Api:
         client = app.test_client()
         org = _headers(app, world.org_user)
+        english_org = {**org, "Accept-Language": "en"}  # messages asked for in English
         other_org = _headers(app, other_user)
         unverified_org = _headers(app, pending_user)
         member = _headers(app, world.member)
@@ -200,7 +201,7 @@ def test_unknown_names_and_bad_dates_are_a_400_naming_them(app, world, api, chan
     ],
 )
 def test_wrong_json_is_a_400(app, world, api, body, fragment):
-    response = api.client.post("/api/v1/needs", headers=api.org, json=body)
+    response = api.client.post("/api/v1/needs", headers=api.english_org, json=body)
     assert response.status_code == 400
     assert fragment in response.get_json()["error"]["message"]
 
@@ -226,7 +227,7 @@ def test_values_the_rules_refuse_are_a_422_naming_the_field(app, world, api, cha
 
 def test_a_missing_field_is_a_422(app, world, api):
     body = {k: v for k, v in _payload().items() if k != "title"}
-    response = api.client.post("/api/v1/needs", headers=api.org, json=body)
+    response = api.client.post("/api/v1/needs", headers=api.english_org, json=body)
     assert response.status_code == 422
     assert response.get_json()["error"]["fields"] == [
         {"field": "title", "message": "This field is required."}
@@ -436,3 +437,42 @@ def test_who_may_ask_for_contact(app, world, api):
     )
     assert short.status_code == 422 and short.get_json()["error"]["fields"][0]["field"] == "message"
     assert _mail_to(app, "elena@ejemplo.mx") == 0
+
+
+REFUSALS = {
+    "en": {
+        409: ("Conflict", "You have already asked this expert about this need."),
+        429: (
+            "Too many requests",
+            "This expert already has 1 requests waiting for an answer. Please choose another "
+            "candidate.",
+        ),
+    },
+    "es": {
+        409: (
+            "Conflicto",
+            "Ya le enviaste una solicitud a esta persona experta sobre esta necesidad.",
+        ),
+        429: (
+            "Demasiadas solicitudes",
+            "Esta persona experta ya tiene 1 solicitudes en espera de respuesta. Por favor, elige "
+            "a otra persona candidata.",
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_refusals_speak_one_language_title_and_message(app, world, api, make_need, language):
+    """A 409 used to be titled "Conflict" over a Spanish message: now both follow the request."""
+    app.config["CONTACT_MAX_PENDING"] = 1
+    headers = {**api.org, "Accept-Language": language}
+    assert _ask(api, world.need_id, world.elena.id, headers).status_code == 201
+    for status, need_id in (
+        (409, world.need_id),
+        (429, make_need(world.org_user, title="Otra necesidad")),
+    ):
+        response = _ask(api, need_id, world.elena.id, headers)
+        assert response.status_code == status
+        error = response.get_json()["error"]
+        assert (error["title"], error["message"]) == REFUSALS[language][status]
