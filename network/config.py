@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from gunicorn.errors import AppImportError
+
+Number = TypeVar("Number", int, float)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +29,16 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_number(name: str, default: str, kind: Callable[[str], Number] = int) -> Number:
+    """A numeric setting; a value that is not a number stops the start with one clear line."""
+    value = os.environ.get(name, default)
+    try:
+        return kind(value)
+    except ValueError:
+        expected = "a whole number" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {expected}, not {value!r}.") from None
 
 
 def default_base_url(environ: Mapping[str, str] = os.environ) -> str:
@@ -89,15 +102,15 @@ class Config:
     NEEDS_PAGE_SIZE = 20
     # Fair load: an expert has at most this many unanswered contact requests at a time, and
     # receives at most this many new ones in any 30 days; beyond that, organisations pick others.
-    CONTACT_MAX_PENDING = int(os.environ.get("CONTACT_MAX_PENDING", "3"))
-    CONTACT_MAX_PER_30_DAYS = int(os.environ.get("CONTACT_MAX_PER_30_DAYS", "6"))
+    CONTACT_MAX_PENDING = _env_number("CONTACT_MAX_PENDING", "3")
+    CONTACT_MAX_PER_30_DAYS = _env_number("CONTACT_MAX_PER_30_DAYS", "6")
 
     # Mail: every message is written to the outbox table first; the sender delivers it after
     # the commit. "console" prints, "smtp" delivers, "memory" keeps them for tests.
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "console")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Red Global MX <no-reply@redglobal.mx>")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_PORT = _env_number("MAIL_PORT", "25")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
@@ -109,7 +122,7 @@ class Config:
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     # How many reverse proxies (nginx: 1) sit in front and set X-Forwarded-For/-Proto/-Host;
     # 0 trusts none (a client could otherwise forge its address).
-    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    TRUSTED_PROXIES = _env_number("TRUSTED_PROXIES", "0")
     # Where the site is served, for links in e-mails that periodic jobs queue (no request there).
     BASE_URL = os.environ.get("BASE_URL") or default_base_url()
 
@@ -120,10 +133,10 @@ class Config:
     SEARCH_STORAGE = os.environ.get("SEARCH_STORAGE", "file")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")
     SEARCH_PAGE_SIZE = 20
-    SEARCH_TIME_BUDGET = float(os.environ.get("SEARCH_TIME_BUDGET", "0.8"))  # seconds per query
+    SEARCH_TIME_BUDGET = _env_number("SEARCH_TIME_BUDGET", "0.8", float)  # seconds per query
 
     # /healthz turns "degraded" (still HTTP 200) once the oldest unsent e-mail is older than this.
-    HEALTH_OUTBOX_MAX_AGE_MINUTES = int(os.environ.get("HEALTH_OUTBOX_MAX_AGE_MINUTES", "60"))
+    HEALTH_OUTBOX_MAX_AGE_MINUTES = _env_number("HEALTH_OUTBOX_MAX_AGE_MINUTES", "60")
 
     API_PAGE_SIZE = 50
     MEMBER_LIST_PAGE_SIZE = 50
@@ -137,10 +150,10 @@ class Config:
         ).split(",")
         if name.strip()
     )
-    PAGE_CACHE_MAX_ENTRIES = int(os.environ.get("PAGE_CACHE_MAX_ENTRIES", "256"))
+    PAGE_CACHE_MAX_ENTRIES = _env_number("PAGE_CACHE_MAX_ENTRIES", "256")
     # An upper bound on a copy's age: pages also show the time ("upcoming events"), which no
     # write changes. Data changes drop copies at once, whatever this says.
-    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+    PAGE_CACHE_SECONDS = _env_number("PAGE_CACHE_SECONDS", "60")
 
 
 class TestConfig(Config):

@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from sqlalchemy import String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from network.config import ConfigurationError
 from network.db import db, utcnow
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def get_sender(app: Flask) -> Sender:
         return MemorySender(app)
     if name == "smtp":
         return SMTPSender(app)
-    raise RuntimeError(f"Unknown MAIL_SENDER {name!r}: use console, smtp or memory")
+    raise ConfigurationError(f"Unknown MAIL_SENDER {name!r}: use console, smtp or memory.")
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node, Region
@@ -228,3 +229,25 @@ def test_a_bug_keeps_its_traceback(app, runner, monkeypatch):
     )
     result = runner.invoke(args=["events", "send-reminders"])
     assert isinstance(result.exception, KeyError)
+
+
+def test_a_setting_that_is_not_a_number_is_one_clear_line(monkeypatch):
+    """Read at start: a traceback from int() named neither the setting nor what it wants."""
+    from network.config import ConfigurationError, _env_number
+
+    monkeypatch.setenv("MAIL_PORT", "abc")
+    with pytest.raises(ConfigurationError) as refused:
+        _env_number("MAIL_PORT", "25")
+    assert refused.value.message == "MAIL_PORT must be a whole number, not 'abc'."
+    monkeypatch.setenv("MAIL_PORT", "587")
+    assert _env_number("MAIL_PORT", "25") == 587
+
+
+def test_the_development_base_url_follows_the_served_port():
+    """Links in e-mails from periodic jobs reach the server `make run PORT=...` started."""
+    from network.config import default_base_url
+
+    assert default_base_url({}) == "http://127.0.0.1:5000"
+    assert default_base_url({"PORT": "5123"}) == "http://127.0.0.1:5123"
+    assert default_base_url({"FLASK_RUN_PORT": "8001"}) == "http://127.0.0.1:8001"
+    assert default_base_url({"PORT": "5123", "FLASK_RUN_PORT": "8001"}) == "http://127.0.0.1:5123"

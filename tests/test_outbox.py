@@ -152,3 +152,10 @@ def test_send_with_nothing_waiting_says_so(app, runner):
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0
     assert result.output.strip() == "sent 0, failed 0; 0 still unsent"
+
+
+def test_an_unknown_mail_sender_is_one_line(app, runner):
+    app.config["MAIL_SENDER"] = "bogus"
+    result = runner.invoke(args=["outbox", "send"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output == "Error: Unknown MAIL_SENDER 'bogus': use console, smtp or memory.\n"

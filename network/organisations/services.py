@@ -57,12 +57,13 @@ def create_organisation(slug: str, name: str, kind: str, *, verified: bool = Fal
     slug = check_slug(slug)
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
         raise ValidationError("slug", _l("Another organisation already uses this address."))
+    name = _full_name(name)
     try:
         kind_value = OrganisationKind(kind)
     except ValueError as exc:
         raise ValidationError("kind", _l("Choose a kind of organisation from the list.")) from exc
     organisation = Organisation(
-        slug=slug, name=name.strip(), kind=kind_value, verified_at=utcnow() if verified else None
+        slug=slug, name=name, kind=kind_value, verified_at=utcnow() if verified else None
     )
     db.session.add(organisation)
     db.session.flush()
@@ -88,12 +89,17 @@ class OrganisationData:
 _DOMAIN = re.compile(r"^(?=.{4,120}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
 
 
-def _clean(data: OrganisationData) -> dict[str, Any]:
-    name = " ".join(data.name.split())
+def _full_name(text: str) -> str:
+    name = " ".join(text.split())
     if len(name) < 3 or len(name) > 200:
         raise ValidationError(
             "name", _l("Give the organisation's full name (3 to 200 characters).")
         )
+    return name
+
+
+def _clean(data: OrganisationData) -> dict[str, Any]:
+    name = _full_name(data.name)
     try:
         kind = OrganisationKind(data.kind)
     except ValueError as exc:

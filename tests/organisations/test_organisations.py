@@ -200,3 +200,11 @@ def test_a_registered_organisation_gets_a_url_safe_slug_from_its_name(app, make_
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Organisation.slug)) == slug
+
+
+def test_create_organisation_needs_a_full_name(app):
+    with app.app_context():
+        with pytest.raises(ValidationError) as refused:
+            create_organisation("vacia", "  ", "ngo")
+        assert refused.value.field == "name"
+        assert db.session.scalar(select(Organisation.id)) is None
