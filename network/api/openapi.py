@@ -322,7 +322,11 @@ def build_spec(app: Flask, *, blueprint: str = "api", version: str = "1.0.0") ->
             "title": "Red Global MX API",
             "version": version,
             "description": "The membership platform of the Global Network of Skilled Mexicans. "
-            "Authenticate with `Authorization: Bearer <token>`; create tokens on your account page.",
+            "Reads of public data (chapters, members, events, needs, search, statistics) need no "
+            "token and answer what the public pages show; a token, sent as `Authorization: Bearer "
+            "<token>` and created on your account page, adds what its account may see and is "
+            "needed for everything else. Messages and labels follow `Accept-Language` (es or en), "
+            "else the token's account, else Spanish.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
