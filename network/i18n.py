@@ -23,7 +23,7 @@ def select_locale() -> str:
     if not has_request_context():
         # The command line speaks the default language, English messages aside.
         return current_app.config.get("CLI_LANGUAGE", "en")
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/v1/"):  # the JSON API; /api/docs is a page like any other
         return _api_locale(languages)
     if (
         getattr(current_user, "is_authenticated", False)

@@ -194,3 +194,10 @@ def test_allowed_values_leave_out_the_null_of_a_nullable_enum(app: Flask, client
         "ime",
         "private",
     )
+
+
+def test_the_page_follows_the_language_switcher_like_every_page(client):
+    """The docs are a page, not the JSON API: the switcher's choice wins over the browser's."""
+    client.post("/language", data={"language": "en", "next": "/api/docs"})
+    response = client.get("/api/docs", headers={"Accept-Language": "es"})
+    assert '<html lang="en">' in response.get_data(as_text=True)
