@@ -1,4 +1,4 @@
-"""The fuzzers' hypothesis profile, and one small world holding a row for every form to act on."""
+"""The fuzzers' hypothesis settings, and one small world holding a row for every form to act on."""
 
 # The fixtures imported below are requested by name as parameters of `world`.
 # ruff: noqa: F811
@@ -28,8 +28,10 @@ from tests.needs.conftest import make_expert, make_need, sonora  # noqa: F401
 
 # Deterministic and bounded: the same examples on every run, no example database on disk, and
 # the function-scoped `app` is shared by a test's examples (each checks its own before/after).
-settings.register_profile(
-    "fuzz",
+# Applied to the fuzz tests only (`@settings(FUZZ_SETTINGS, ...)`): a profile loaded here would
+# become every module's default whenever this folder is collected, so the other property tests
+# would run differently depending on which files a run happened to include.
+FUZZ_SETTINGS = settings(
     derandomize=True,
     database=None,
     max_examples=10,
@@ -37,7 +39,6 @@ settings.register_profile(
     print_blob=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-settings.load_profile("fuzz")
 
 
 def _post(app: Flask, user: User, path: str, data: dict[str, Any], ok: int = 302) -> None:

@@ -36,6 +36,7 @@ from network.mentoring.models import Mentorship
 from network.needs.models import ContactRequest, Interest, Need, Outcome
 from network.organisations.models import Organisation
 from tests.conftest import login
+from tests.fuzz.conftest import FUZZ_SETTINGS
 
 # ---------------------------------------------------------------- reading forms from a page
 
@@ -931,7 +932,7 @@ def test_no_form_fails(app: Flask, world: SimpleNamespace, target: Target) -> No
     found = [f for f in forms_in(body, page) if f.action == action]
     fields = found[0].fields if found else {}
 
-    @settings(max_examples=target.examples or 10)
+    @settings(FUZZ_SETTINGS, max_examples=target.examples or 10)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         n = data.draw(st.integers(0, 10**6), label="n")
