@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
-from chapters.models import MembershipStatus, Node
-from tests.conftest import _saved, login
+import pytest
+from sqlalchemy import func, select
+
+from chapters.models import ChapterMembership, MembershipStatus, Node
+from network.audit import AuditEntry
+from network.auth.models import User
+from network.extensions import db
+from network.i18n import LANGUAGE_COOKIE
+from tests import effects
+from tests.conftest import _saved
+from tests.effects import MEMBER_ACCOUNTS, Effect
 
 ROLES = ("anonymous", "member", "coordinator", "other_coordinator", "org_user", "ime")
 
@@ -32,6 +43,7 @@ MEMBERS_ONLY = {
     "ime": 403,
 }
 MEMBER_ONLY_REDIRECT = {role: 302 if code == 200 else code for role, code in MEMBERS_ONLY.items()}
+# Reads of what the web shows everyone are public (issue 17, item 7); the rest needs a token.
 TOKEN_ONLY = dict.fromkeys(ROLES, 401)
 # IME sees the whole network; each coordinator their own chapter.
 DASHBOARD = {**CHAPTER_MANAGERS, "other_coordinator": 200}
@@ -97,7 +109,7 @@ MATRIX = [
     ("POST", "/admin/chapters/madrid/coordinators/{coordinator}/remove", _ok_to(IME_ONLY, 302)),
     ("GET", "/admin/nodes/son/edit", IME_ONLY),
     ("GET", "/api/v1/me", TOKEN_ONLY),
-    ("GET", "/api/v1/chapters", TOKEN_ONLY),
+    ("GET", "/api/v1/chapters", ALL),
     ("GET", "/api/v1/openapi.json", ALL),
     ("GET", "/api/v1/stats", ALL),
     ("GET", "/about/stats", ALL),
@@ -118,10 +130,74 @@ MATRIX = [
     ("GET", "/admin/members/import", IME_ONLY),
     ("GET", "/admin/members/export.csv", IME_ONLY),
     ("GET", "/admin/tags", IME_ONLY),
-    ("GET", "/api/v1/members", TOKEN_ONLY),
-    ("GET", "/api/v1/members/{member}", TOKEN_ONLY),
+    ("GET", "/api/v1/members", ALL),
+    ("GET", "/api/v1/members/{member}", ALL),
     ("PATCH", "/api/v1/me/profile", TOKEN_ONLY),
 ]
+
+
+def _audited(action: str) -> Callable[[SimpleNamespace], int]:
+    def count(ctx: SimpleNamespace) -> int:
+        return db.session.scalar(
+            select(func.count(AuditEntry.id)).where(
+                AuditEntry.action == action, AuditEntry.subject_id == ctx.ids["organisation"]
+            )
+        )
+
+    return count
+
+
+def _auth_stamp(ctx: SimpleNamespace) -> Any:
+    return ctx.user_id and db.session.get(User, ctx.user_id).auth_stamp
+
+
+def _language(ctx: SimpleNamespace) -> Any:
+    stored = ctx.user_id and db.session.get(User, ctx.user_id).preferred_language
+    cookies = ctx.response.headers.getlist("Set-Cookie") if ctx.response else []
+    return stored, [c for c in cookies if c.startswith(f"{LANGUAGE_COOKIE}=")]
+
+
+def _pending_request(ctx: SimpleNamespace) -> str:
+    return str(db.session.get(ChapterMembership, ctx.ids["pending"]).status)
+
+
+SIGNED_IN_ACCOUNTS = frozenset(ROLES[1:])
+# What each POST row whose refusal and success both answer 302 really does (tests/effects.py).
+EFFECTS: dict[str, Effect] = {
+    "/logout": Effect(_auth_stamp, SIGNED_IN_ACCOUNTS, anonymous_to="/"),
+    "/language": Effect(_language, frozenset(ROLES), data={"language": "en"}, anonymous_to="/"),
+    # The coordinator is a member of Madrid already; the other coordinator is not.
+    "/chapters/madrid/join": Effect(
+        effects.madrid_membership, frozenset({"member", "other_coordinator"})
+    ),
+    "/chapters/madrid/leave": Effect(effects.madrid_membership, frozenset({"coordinator"})),
+    "/chapters/madrid/requests/{pending}": Effect(
+        _pending_request, frozenset({"coordinator", "ime"}), data={"decision": "approve"}
+    ),
+    "/admin/organisations/{organisation}/verify": Effect(
+        _audited("organisation.verified"), frozenset({"ime"})
+    ),
+    "/admin/organisations/{organisation}/reject": Effect(
+        _audited("organisation.rejected"),
+        frozenset({"ime"}),
+        data={"reason": "Sin sitio oficial que lo confirme."},
+    ),
+    "/admin/chapters/madrid/coordinators/{coordinator}/remove": Effect(
+        lambda ctx: effects.madrid_membership(ctx, ctx.ids["coordinator"]), frozenset({"ime"})
+    ),
+    "/members/me/confirm": Effect(
+        lambda ctx: effects.own_profile(ctx, "confirmed_at"), MEMBER_ACCOUNTS
+    ),
+    "/members/me/visibility": Effect(
+        lambda ctx: effects.own_profile(ctx, "headline_visibility", "bio_visibility"),
+        MEMBER_ACCOUNTS,
+        data={"preset": "public"},
+    ),
+}
+
+
+def test_every_ambiguous_post_row_checks_its_effect():
+    assert effects.unchecked_rows(MATRIX, EFFECTS) == []
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -149,18 +225,14 @@ def test_access(app, network, make_user, add_membership, role, method, path, exp
         update_profile(db.session.get(User, public.id), {"name_public": True})
         update_profile(db.session.get(User, hidden.id), {})
         db.session.commit()
-    url = path.format(
-        pending=pending.id,
-        coordinator=network.coordinator.id,
-        member=public.id,
-        hidden=hidden.id,
-        organisation=network.organisation.id,
-    )
-    client = login(app.test_client(), None if role == "anonymous" else getattr(network, role))
-    data = {"decision": "approve"} if "requests/" in url else {}
-    if url.endswith("/reject"):
-        data = {"reason": "Sin sitio oficial que lo confirme."}
-    response = client.open(url, method=method, data=data)
+    ids = {
+        "pending": pending.id,
+        "coordinator": network.coordinator.id,
+        "member": public.id,
+        "hidden": hidden.id,
+        "organisation": network.organisation.id,
+    }
+    response, url = effects.visit(app, network, role, method, path, ids, EFFECTS)
     assert response.status_code == expected[role], f"{role} {method} {url}"
     if response.status_code == 302 and role == "anonymous" and expected[role] == 302:
         location = response.headers["Location"]

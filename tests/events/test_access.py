@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
+from typing import Any
 
-from network.events.models import EventStatus, EventVisibility
-from tests.conftest import login
+import pytest
+from sqlalchemy import select
+
+from network.auth.models import User
+from network.events import services
+from network.events.models import (
+    CalendarFeed,
+    Event,
+    EventStatus,
+    EventVisibility,
+    Registration,
+)
+from network.extensions import db
+from tests import effects
+from tests.effects import MEMBER_ACCOUNTS, Effect
 
 ROLES = ("anonymous", "member", "coordinator", "other_coordinator", "org_user", "ime")
 ALL = dict.fromkeys(ROLES, 200)
@@ -79,6 +93,42 @@ MATRIX = [
 ]
 
 
+def _feed(ctx: SimpleNamespace) -> Any:
+    return db.session.scalar(select(CalendarFeed.token).where(CalendarFeed.user_id == ctx.user_id))
+
+
+def _registration(ctx: SimpleNamespace) -> Any:
+    return db.session.scalar(
+        select(Registration.status).where(
+            Registration.event_id == ctx.ids["public"], Registration.user_id == ctx.user_id
+        )
+    )
+
+
+def _registered_if_possible(ctx: SimpleNamespace) -> None:
+    """Cancelling needs a registration: every account that may register has one."""
+    user = ctx.user_id and db.session.get(User, ctx.user_id)
+    if user:
+        try:
+            services.register(user, db.session.get(Event, ctx.ids["public"]))
+        except services.Conflict:  # not a member account
+            db.session.rollback()
+
+
+# What each POST row whose refusal and success both answer 302 really does (tests/effects.py).
+EFFECTS: dict[str, Effect] = {
+    "/events/mine/feed": Effect(_feed, MEMBER_ACCOUNTS),
+    "/events/{public}/register": Effect(_registration, MEMBER_ACCOUNTS),
+    "/events/{public}/cancel-registration": Effect(
+        _registration, MEMBER_ACCOUNTS, prepare=_registered_if_possible
+    ),
+}
+
+
+def test_every_ambiguous_post_row_checks_its_effect():
+    assert effects.unchecked_rows(MATRIX, EFFECTS) == []
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("method, path, expected", MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
 def test_access(app, network, make_event, role, method, path, expected):
@@ -87,9 +137,8 @@ def test_access(app, network, make_event, role, method, path, expected):
         "members": make_event(visibility=EventVisibility.MEMBERS),
         "draft": make_event(status=EventStatus.DRAFT),
     }
-    url = path.format(**{name: event.id for name, event in events.items()})
-    client = login(app.test_client(), None if role == "anonymous" else getattr(network, role))
-    response = client.open(url, method=method)
+    ids = {name: event.id for name, event in events.items()}
+    response, url = effects.visit(app, network, role, method, path, ids, EFFECTS)
     assert response.status_code == expected[role], f"{role} {method} {url}"
     if response.status_code == 302 and role == "anonymous":
         assert response.headers["Location"].startswith("/login")
