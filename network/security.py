@@ -8,6 +8,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, abort, current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def _refuse_nul_characters() -> None:
     if any("\x00" in value for value in values) or (
         request.is_json and b"\\u0000" in (request.get_data(cache=True) or b"")
     ):
-        abort(400, description="The request contains a NUL character, which is not allowed.")
+        abort(400, description=_("The request contains a NUL character, which is not allowed."))
 
 
 class _QueryWithoutNul:

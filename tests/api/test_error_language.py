@@ -23,6 +23,13 @@ EXPECTED = {
         "en": ("Bad request", "'capacity' must be a whole number or null."),
         "es": ("Solicitud incorrecta", "'capacity' debe ser un número entero o null."),
     },
+    "400 NUL": {
+        "en": ("Bad request", "The request contains a NUL character, which is not allowed."),
+        "es": (
+            "Solicitud incorrecta",
+            "La solicitud contiene un carácter NUL, que no está permitido.",
+        ),
+    },
     "401 no token": {
         "en": ("Authentication required", "Send an API token as 'Authorization: Bearer <token>'."),
         "es": (
@@ -79,6 +86,7 @@ def call(app, network, make_event):
     requests = {
         "400": ("GET", "/api/v1/chapters?per_page=abc", {}, None),
         "400 type": ("POST", "/api/v1/events", coordinator, {"capacity": "30"}),
+        "400 NUL": ("POST", "/api/v1/events", coordinator, {**no_timezone, "title": "A\x00"}),
         "401 no token": ("GET", "/api/v1/me", {}, None),
         "401 bad token": ("GET", "/api/v1/members", {"Authorization": "Bearer nope"}, None),
         "403": ("POST", "/api/v1/events", member, {}),
