@@ -31,6 +31,7 @@ from whoosh.writing import CLEAR
 
 from chapters.models import Chapter, ChapterMembership, Node
 from network.auth.models import User
+from network.config import ConfigurationError
 from network.db import db
 from network.events.models import Event, event_topics
 from network.members.models import (
@@ -101,7 +102,14 @@ class SearchIndex:
             self.index = RamStorage().create_index(SCHEMA, indexname=f"ram{secrets.token_hex(8)}")
         else:
             path = Path(app.config["SEARCH_INDEX_DIR"] or Path(app.instance_path) / "search_index")
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                # A setting that cannot work: one line from `flask` and gunicorn, not a traceback.
+                raise ConfigurationError(
+                    f"the search index folder {path} cannot be created ({error.strerror}): "
+                    "set SEARCH_INDEX_DIR to a writable folder"
+                ) from error
             storage = FileStorage(str(path))
             try:
                 self.index = (

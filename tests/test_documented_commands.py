@@ -255,6 +255,15 @@ def test_production_without_secret_key_is_one_line(instance: Instance) -> None:
     assert refused.error_line.startswith("Error: SECRET_KEY is not set")
 
 
+def test_an_unusable_search_index_folder_is_one_line(instance: Instance, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    env = instance.env(SEARCH_INDEX_DIR=str(blocked / "index"))
+    refused = instance.run("search", "stats", expect=1, env=env)
+    assert refused.err.strip().splitlines() == [refused.error_line]
+    assert refused.error_line.startswith(f"Error: the search index folder {blocked}/index cannot")
+
+
 def test_gunicorn_without_secret_key_stops_with_the_reason(instance: Instance) -> None:
     """docs/deploy.md starts `gunicorn wsgi:app`: it stops at once, naming the setting."""
     process = subprocess.Popen(
