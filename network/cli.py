@@ -312,11 +312,23 @@ def _seed_moderation(accounts: dict[str, Any], people: list[Any], by_slug: dict[
 
 
 @demo_cli.command("logins")
+@with_appcontext
 def logins() -> None:
-    """Print the demo log-ins, one per role."""
+    """Print the demo log-ins that exist in this database, one per role: a database that was
+    not seeded (real members, say) must not advertise accounts and a password that do not work."""
+    from network.auth.models import User
+
+    emails = [account.email for account in DEMO_ACCOUNTS]
+    present = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
+    if not present:
+        click.echo(
+            "No demo accounts in this database: `flask demo seed` makes them in an empty one."
+        )
+        return
     click.echo(f"\nDemo log-ins (password for all: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
-        click.echo(f"  {account.role:<13} {account.email:<34} {account.note}")
+        if account.email in present:
+            click.echo(f"  {account.role:<13} {account.email:<34} {account.note}")
     click.echo("")
 
 

@@ -88,7 +88,14 @@ def test_demo_seed_is_deterministic(app, runner):
         assert db.session.scalars(select(User.full_name).order_by(User.id)).all() == first
 
 
+def test_demo_logins_name_only_accounts_that_exist(runner):
+    output = runner.invoke(args=["demo", "logins"]).output
+    assert "@demo.redglobal.mx" not in output and "RedGlobal-demo" not in output
+    assert "No demo accounts in this database" in output
+
+
 def test_demo_logins_print_one_account_per_role(runner):
+    assert runner.invoke(args=["demo", "seed", "--members", "5"]).exit_code == 0
     output = runner.invoke(args=["demo", "logins"]).output
     for role in ("member", "coordinator", "organisation", "ime"):
         assert re.search(rf"^\s+{role}\s+\S+@", output, re.M), role
