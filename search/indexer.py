@@ -556,7 +556,7 @@ def register_indexer(app: Flask) -> None:
     elif backend == "whoosh":
         app.extensions["search_index"] = SearchIndex(app)
     else:
-        raise RuntimeError(f"SEARCH_BACKEND must be 'whoosh' or 'postgres', not {backend!r}")
+        raise ConfigurationError(f"SEARCH_BACKEND must be 'whoosh' or 'postgres', not {backend!r}")
     for name, listener in (
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),

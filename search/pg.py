@@ -34,6 +34,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from network.config import ConfigurationError
 from network.db import db, utcnow
 from network.visibility import Tier, Viewer
 from search.documents import member_key
@@ -184,7 +185,7 @@ class PostgresIndex:
 
     def __init__(self, app: Flask) -> None:
         if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-            raise RuntimeError(
+            raise ConfigurationError(
                 "SEARCH_BACKEND=postgres searches the PostgreSQL database itself: set "
                 "DATABASE_URL to a postgresql+psycopg:// URL, or leave SEARCH_BACKEND unset "
                 "for the Whoosh index"

@@ -201,6 +201,8 @@ def test_a_database_without_tables_says_to_upgrade(tmp_path):
 
     class Empty(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+        # A file SQLite database, so Whoosh even in the PostgreSQL job (its backend needs PostgreSQL).
+        SEARCH_BACKEND = "whoosh"
 
     app = create_app(Empty)
     try:

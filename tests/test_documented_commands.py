@@ -262,6 +262,11 @@ def test_an_unusable_search_index_folder_is_one_line(instance: Instance, tmp_pat
     refused = instance.run("search", "stats", expect=1, env=env)
     assert refused.err.strip().splitlines() == [refused.error_line]
     assert refused.error_line.startswith(f"Error: the search index folder {blocked}/index cannot")
+    wrong_backend = instance.run("search", "stats", expect=1, env=instance.env(SEARCH_BACKEND="pg"))
+    assert wrong_backend.err.strip().splitlines() == [wrong_backend.error_line]
+    assert wrong_backend.error_line == (
+        "Error: SEARCH_BACKEND must be 'whoosh' or 'postgres', not 'pg'"
+    )
 
 
 def test_gunicorn_without_secret_key_stops_with_the_reason(instance: Instance) -> None:
