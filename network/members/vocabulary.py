@@ -37,6 +37,7 @@ def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, int]:
         sector.label_es, sector.label_en = row["es"], row["en"]
     db.session.flush()
     concepts = {c.slug: c for c in db.session.scalars(select(Concept))}
+    created: set[str] = set()
     for row in data["concepts"]:
         concept = concepts.get(row["slug"])
         values = {
@@ -49,6 +50,7 @@ def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, int]:
         if concept is None:
             concept = concepts[row["slug"]] = Concept(slug=row["slug"], **values)
             db.session.add(concept)
+            created.add(row["slug"])
             counts["concepts"] += 1
         elif any(getattr(concept, k) != v for k, v in values.items()):
             for key, value in values.items():
@@ -64,7 +66,8 @@ def load_vocabulary(path: Path = VOCABULARY_FILE) -> dict[str, int]:
         wanted = sorted(row["narrower"])
         if sorted(c.slug for c in concept.narrower) != wanted:
             concept.narrower = [concepts[slug] for slug in wanted]
-            counts["updated"] += 1
+            # A concept created in this run is counted once, as created, not again for its links.
+            counts["updated"] += row["slug"] not in created
     db.session.flush()
     return counts
 
