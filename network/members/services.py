@@ -699,6 +699,15 @@ def merge_concepts(
     ).all()
     for event in events:
         _swap(event.topics, source, target)
+    # The hierarchy moves too: what sat under the source sits under the target, and the target
+    # sits wherever the source did (never under or over itself), or a broader concept would stop
+    # reaching the source's experts after the merge.
+    for broader in list(source.broader):
+        if broader is not target and broader not in target.broader:
+            target.broader.append(broader)
+    for narrower in list(source.narrower):
+        if narrower is not target and narrower not in target.narrower:
+            target.narrower.append(narrower)
     labels = (target.label_es, target.label_en)
     for language in ("es", "en"):
         key = f"synonyms_{language}"

@@ -92,3 +92,22 @@ def test_unlinking_a_narrower_concept_reindexes_its_experts(app, experts):
         db.session.commit()
     assert set(_why(app, "renewable energy", "en")) == {experts["sol"].id}
     assert set(_why(app, "energy transition", "en")) == {experts["sol"].id}
+
+
+def test_merging_a_narrower_concept_keeps_it_under_the_broader_one(app, experts, make_member):
+    """IME merges "Wind power" into "Hydrology" (say, a duplicate): the wind expert now holds the
+    target, which takes the source's place under "Renewable energy", so the broader concept
+    still reaches her; a merge loses no link of the hierarchy."""
+    from network.members.services import merge_concepts
+
+    with app.test_request_context():
+        concepts = {c.slug: c for c in db.session.scalars(select(Concept))}
+        merge_concepts(None, concepts["wind-power"], concepts["hydrology"], across_sectors=True)
+        db.session.commit()
+        renewable = db.session.scalar(select(Concept).where(Concept.slug == "renewable-energy"))
+        assert sorted(c.slug for c in renewable.narrower) == ["hydrology", "solar-photovoltaics"]
+    assert set(_why(app, "renewable energy", "en")) == {
+        experts["sol"].id,
+        experts["eolo"].id,
+        experts["hidra"].id,
+    }
