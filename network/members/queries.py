@@ -30,6 +30,7 @@ from network.members.models import (
     Sector,
     profile_concepts,
 )
+from network.members.vocabulary import narrower_of
 from network.security import Role
 from network.text import fold
 from network.visibility import (
@@ -166,8 +167,11 @@ def directory_query(viewer: Viewer, filters: DirectoryFilters) -> Any:
             Profile.concepts.any(Concept.sector.has(Sector.slug == f.sector)),
         )
     if f.concept:
+        # A broader concept ("Renewable energy") lists the experts of the concepts under it too.
+        chosen = db.session.scalar(select(Concept.id).where(Concept.slug == f.concept))
+        wanted = {chosen} | narrower_of({chosen})[chosen] if chosen is not None else set()
         query = query.where(
-            visible_clause("expertise", viewer), Profile.concepts.any(Concept.slug == f.concept)
+            visible_clause("expertise", viewer), Profile.concepts.any(Concept.id.in_(wanted))
         )
     if f.language:
         query = query.where(

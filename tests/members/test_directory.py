@@ -102,3 +102,32 @@ def test_pagination(app, network, make_member):
         make_member(full_name=f"{name} Prueba")
     client = login(app.test_client(), network.member)
     assert _names(client.get("/members?page=2").get_data(as_text=True)) == ["Carla Prueba"]
+
+
+def test_a_broader_concept_lists_the_experts_under_it(app, network, make_member, vocabulary):
+    """Filtering the directory by "Renewable energy" lists the wind and solar experts, not the
+    hydrologist; filtering by "Wind power" still lists only its own experts."""
+    from sqlalchemy import select
+
+    from network.members.models import Concept
+
+    make_member({"expertise": "wind-power"}, full_name="Beto Viento")
+    make_member({"expertise": "solar-photovoltaics"}, full_name="Sol Ángeles")
+    make_member({"expertise": "hydrology"}, full_name="Ana Agua")
+    with app.app_context():
+        concepts = {c.slug: c for c in db.session.scalars(select(Concept))}
+        db.session.add(
+            Concept(
+                slug="renewable-energy",
+                sector=concepts["wind-power"].sector,
+                label_es="Energías renovables",
+                label_en="Renewable energy",
+                narrower=[concepts["wind-power"], concepts["solar-photovoltaics"]],
+            )
+        )
+        db.session.commit()
+    client = login(app.test_client(), network.member)
+    broader = client.get("/members?concept=renewable-energy").get_data(as_text=True)
+    assert _names(broader) == ["Beto Viento", "Sol Ángeles"]
+    narrow = client.get("/members?concept=wind-power").get_data(as_text=True)
+    assert _names(narrow) == ["Beto Viento"]
