@@ -121,6 +121,18 @@ NEEDS = [
         "Estudio de factibilidad para la industria automotriz de Guanajuato.",
     ),
     (
+        "Energías renovables para comunidades aisladas de Baja California Sur",
+        "energy",
+        "MX-BCS",
+        # A broader concept: its candidates are the solar, wind, geothermal... experts.
+        ["renewable-energy"],
+        ["energy-storage"],
+        20,
+        "open",
+        "Sistemas solares y eólicos con almacenamiento para 30 localidades sin red eléctrica; "
+        "buscamos quien revise el diseño y capacite a los operadores locales.",
+    ),
+    (
         "Monitoreo satelital de la Selva Lacandona",
         "aerospace",
         "MX-CHP",
