@@ -151,7 +151,7 @@ def test_organisations_users_and_tokens(instance: Instance) -> None:
         "--organisation",
         "conagua",
     )
-    assert user.out.strip() == "created organisation rosa@conagua.gob.mx"
+    assert user.out.strip() == "created user of conagua rosa@conagua.gob.mx"
     weak = instance.run("users", "create", "n@x.mx", "--name", "N", "--password", "x", expect=1)
     assert weak.error_line.startswith("Error: password: ")
 

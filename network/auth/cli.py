@@ -39,7 +39,8 @@ def create(
     user = create_confirmed_user(email, name, password, account_role, language)
     user.organisation = organisation
     db.session.commit()
-    click.echo(f"created {user.role} {user.email}")
+    kind = f"user of {organisation.slug}" if organisation else str(user.role)
+    click.echo(f"created {kind} {user.email}")
 
 
 def create_confirmed_user(
