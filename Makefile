@@ -134,6 +134,7 @@ audit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layering rules of ARCHITECTURE.md, as contracts in pyproject.toml
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -80,23 +80,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-def import_models() -> None:
-    """Import every model module so metadata is complete for create_all and Alembic.
-
-    This is the one place the core names the domains; it only registers tables.
-    """
-    import chapters.models  # noqa: F401
-    import network.audit
-    import network.auth.models
-    import network.events.models
-    import network.mentoring.models
-    import network.needs.models
-    import network.organisations.models
-    import network.outbox
-    import network.pagecache  # noqa: F401
-    import search.models  # noqa: F401
-
-
 def month_key(year: Any, month: Any) -> str:
     """ "2026-03" from the (year, month) that `year_month` groups by (PostgreSQL gives Decimals)."""
     return f"{int(year):04d}-{int(month):02d}"
