@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -85,16 +84,13 @@ def api_error_body(
 
 
 def _api_message(error: HTTPException) -> object:
-    """The reason the code gave, or None for Werkzeug's default text (English) and for a rate
-    limit's description, which is the limit's own wording ("10 per 1 hour")."""
+    """The reason the code gave (translated where it was raised, like every message), or None
+    for Werkzeug's default text (English) and for a rate limit's description, which is the
+    limit's own wording ("10 per 1 hour")."""
     if (error.code or 500) >= 500 or isinstance(error, RateLimitExceeded):
         return None
     if not error.description or error.description == type(error).description:
         return None
-    if type(error.description) is str:
-        # Plain English from outside the API (a query's get_or_404, a guard at the door) is
-        # looked up in the catalogue: a msgid gets its translation, anything else stays as is.
-        return gettext(error.description)
     return error.description
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -52,7 +53,7 @@ def visible_events(viewer: Any) -> Select:
 
 
 def get_event(event_id: int) -> Event:
-    return db.get_or_404(Event, event_id, description="No such event.")
+    return db.get_or_404(Event, event_id, description=_l("No such event."))
 
 
 @dataclass(frozen=True)
