@@ -16,13 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, text
 
 from network.db import db, utcnow
 from network.extensions import limiter
-from network.outbox import unsent_summary
+from network.outbox import unsent_backlog
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +75,17 @@ def check_search_index() -> Check:
 
 def check_outbox() -> Check:
     """Unsent e-mail and the age of the oldest: degraded once it waits longer than allowed."""
-    max_age = int(current_app.config["HEALTH_OUTBOX_MAX_AGE_MINUTES"]) * 60
     try:
-        unsent, oldest = unsent_summary()
+        backlog = unsent_backlog()
     except Exception as exc:
         return _failed("outbox", exc)
-    age = _age_seconds(oldest)
     return {
-        "status": "degraded" if age is not None and age > max_age else "ok",
-        "unsent": unsent,
-        "oldest_unsent_age_seconds": age,
-        "max_age_seconds": max_age,
+        "status": "degraded" if backlog.stuck else "ok",
+        "unsent": backlog.unsent,
+        "oldest_unsent_age_seconds": None
+        if backlog.age is None
+        else int(backlog.age.total_seconds()),
+        "max_age_seconds": int(backlog.max_age.total_seconds()),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -203,14 +204,35 @@ def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
 outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
 
 
-def unsent_summary() -> tuple[int, datetime | None]:
-    """How many messages are still unsent, and when the oldest of them was queued."""
+@dataclass(frozen=True)
+class Backlog:
+    """Unsent mail: how many, since when, and whether it is stuck, the one rule `/healthz`
+    ("degraded") and `flask outbox send` (exit status 1) both apply."""
+
+    unsent: int
+    oldest: datetime | None
+    age: timedelta | None
+    max_age: timedelta
+
+    @property
+    def stuck(self) -> bool:
+        """The oldest unsent message has waited longer than HEALTH_OUTBOX_MAX_AGE_MINUTES."""
+        return self.age is not None and self.age > self.max_age
+
+
+def unsent_backlog() -> Backlog:
+    """How many messages are still unsent, since when, and whether that is too long."""
     unsent, oldest = db.session.execute(
         select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
             OutboxMessage.sent_at.is_(None)
         )
     ).one()
-    return unsent, oldest
+    return Backlog(
+        unsent=unsent,
+        oldest=oldest,
+        age=None if oldest is None else max(timedelta(0), utcnow() - oldest),
+        max_age=timedelta(minutes=int(current_app.config["HEALTH_OUTBOX_MAX_AGE_MINUTES"])),
+    )
 
 
 def _duration(delta: timedelta) -> str:
@@ -231,17 +253,17 @@ def send_command(force: bool) -> None:
     than HEALTH_OUTBOX_MAX_AGE_MINUTES (mail stuck behind back-off or a dead relay), so that
     cron reports it."""
     sent, failed = send_pending(force=force)
-    unsent, oldest = unsent_summary()
-    waiting = f"{unsent} still unsent"
-    if oldest is not None:
-        age = utcnow() - oldest
-        waiting += f", the oldest since {oldest:%Y-%m-%d %H:%M} UTC ({_duration(age)} ago)"
+    backlog = unsent_backlog()
+    waiting = f"{backlog.unsent} still unsent"
+    if backlog.oldest is not None and backlog.age is not None:
+        waiting += (
+            f", the oldest since {backlog.oldest:%Y-%m-%d %H:%M} UTC ({_duration(backlog.age)} ago)"
+        )
     click.echo(f"sent {sent}, failed {failed}; {waiting}")
-    max_age = timedelta(minutes=int(current_app.config["HEALTH_OUTBOX_MAX_AGE_MINUTES"]))
-    if oldest is not None and utcnow() - oldest > max_age:
+    if backlog.stuck:
         raise click.ClickException(
             f"e-mail is stuck: the oldest unsent message has waited longer than "
-            f"HEALTH_OUTBOX_MAX_AGE_MINUTES ({max_age.total_seconds() / 60:.0f} min); "
+            f"HEALTH_OUTBOX_MAX_AGE_MINUTES ({backlog.max_age.total_seconds() / 60:.0f} min); "
             "see `flask outbox status` for the errors"
         )
     if failed:
