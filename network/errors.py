@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -10,16 +11,76 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from network.extensions import db
+
 log = logging.getLogger(__name__)
 
 
-class ValidationError(Exception):
-    """A business rule refused the input. `field` names the form field the message belongs to."""
+class DomainError(Exception):
+    """A rule of the domain refused the request. Services raise these and never touch HTTP;
+    `status` is how the one page handler and the one API handler answer an uncaught one."""
 
-    def __init__(self, field: str | None, message: str) -> None:
+    status = 400
+
+    def __init__(self, message: object = None) -> None:
+        super().__init__(str(message) if message is not None else type(self).__name__)
+        self.message = message
+
+
+class ValidationError(DomainError):
+    """The input breaks a rule. `field` names the form field (or API property) the message
+    belongs to, None for the whole submission; `more` carries further problems of the same
+    submission, so a member fixes everything in one go."""
+
+    status = 422
+
+    def __init__(
+        self,
+        field: str | None,
+        message: object,
+        *,
+        more: Sequence[tuple[str | None, object]] = (),
+    ) -> None:
         super().__init__(message)
         self.field = field
-        self.message = message
+        self.more = list(more)
+
+    @property
+    def problems(self) -> list[tuple[str | None, object]]:
+        """Every (field, message) of the submission, the first one included."""
+        return [(self.field, self.message), *self.more]
+
+    @classmethod
+    def of(cls, problems: Sequence[tuple[str | None, object]]) -> ValidationError:
+        """One error for several problems (at least one)."""
+        (field, message), *more = problems
+        return cls(field, message, more=more)
+
+
+class Conflict(ValidationError):
+    """Well formed, but the current state refuses it: the event is full, the request was
+    already answered, the need is closed (HTTP 409)."""
+
+    status = 409
+
+
+class RateLimited(ValidationError):
+    """Allowed in itself, but beyond a fair-use cap for now (HTTP 429)."""
+
+    status = 429
+
+
+class Forbidden(DomainError):
+    """The acting account may not do this (HTTP 403). Views check access first with the
+    helpers of network.security; a service raising it is the last line of defence."""
+
+    status = 403
+
+
+class NotFound(DomainError):
+    """There is no such thing, or the acting account may not know it exists (HTTP 404)."""
+
+    status = 404
 
 
 # Titles and explanations shown on error pages; lazy so they follow the viewer's language.
@@ -32,7 +93,9 @@ ERROR_TEXTS = {
     403: (_l("Access denied"), _l("You do not have permission to see this page.")),
     404: (_l("Page not found"), _l("We could not find the page you were looking for.")),
     405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    409: (_l("Not possible right now"), _l("The current state of this item refuses the request.")),
     413: (_l("Request too large"), _l("What you sent is larger than we accept.")),
+    422: (_l("Please check what you sent"), _l("Some values are not valid.")),
     429: (
         _l("Too many attempts"),
         _l("You have tried too many times in a short period. Please wait a minute and try again."),
@@ -128,6 +191,35 @@ def _handle_csrf_error(error: HTTPException):
     return render_template("errors/error.html", code=400, title=title, message=message), 400
 
 
+def api_field_errors(
+    problems: Sequence[tuple[str | None, object]], message: object = None
+) -> dict[str, object]:
+    """The 422 body naming each field at fault; the summary lists them unless a message is given."""
+    fields = [{"field": field, "message": str(text)} for field, text in problems]
+    summary = message or "; ".join(
+        f"{item['field']}: {item['message']}" if item["field"] else item["message"]
+        for item in fields
+    )
+    return api_error_body(422, summary, fields)
+
+
+def _handle_domain_error(error: DomainError):
+    """The one answer to a refusal a view did not handle itself: nothing of the request is kept,
+    the API says it in its JSON shape (with the fields at fault for a 422), a page says it on the
+    error page, both with the service's own (translated) message."""
+    db.session.rollback()
+    code = error.status
+    if wants_json():
+        if isinstance(error, ValidationError) and code == 422:
+            body = api_field_errors(error.problems)
+        else:
+            body = api_error_body(code, error.message)
+        return jsonify(body), code
+    title, default = ERROR_TEXTS.get(code, ERROR_TEXTS[400])
+    message = error.message or default
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
 def _handle_unexpected(error: Exception):
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return _handle_http_error(InternalServerError())
@@ -136,4 +228,5 @@ def _handle_unexpected(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(DomainError, _handle_domain_error)
     app.register_error_handler(Exception, _handle_unexpected)
