@@ -54,7 +54,7 @@ from network.api.views import (
     token_required,
 )
 from network.auth.models import User
-from network.errors import ValidationError
+from network.errors import Conflict, RateLimited, ValidationError
 from network.extensions import db
 from network.members.services import resolve_expertise, split_list
 from network.needs import queries as need_queries
@@ -191,9 +191,9 @@ def _refused(error: ValidationError) -> ResponseReturnValue:
     """A service's refusal: 429 beyond a fair-load cap, 409 when the current state refuses it,
     else 422 for the field (named as the API names it)."""
     db.session.rollback()
-    if isinstance(error, need_services.CapReached):
+    if isinstance(error, RateLimited):
         abort(429, description=str(error.message))
-    if isinstance(error, need_services.Conflict):
+    if isinstance(error, Conflict):
         abort(409, description=str(error.message))
     field = SERVICE_FIELDS.get(error.field or "", error.field)
     return _invalid_values([(field, str(error.message))])

@@ -52,7 +52,7 @@ from network.api.schemas import (
 from network.auth.services import user_for_api_token
 from network.dashboard import panels as dashboard_panels
 from network.dashboard.queries import public_statistics
-from network.errors import ValidationError, api_error_body
+from network.errors import Conflict, ValidationError, api_error_body
 from network.events import queries as event_queries
 from network.events import services as event_services
 from network.events.forms import EVENT_LANGUAGES
@@ -1005,7 +1005,7 @@ def _current_event_data(event: Event) -> event_services.EventData:
 def _refused(error: ValidationError) -> ResponseReturnValue:
     """A service's refusal: 409 when the event's state refuses it, else 422 for the field."""
     db.session.rollback()
-    if isinstance(error, event_services.Conflict):
+    if isinstance(error, Conflict):
         abort(409, description=str(error.message))
     return _invalid_values([(error.field, str(error.message))])
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from chapters.models import Chapter
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import ValidationError
+from network.errors import Conflict, ValidationError
 from network.events.models import (
     CalendarFeed,
     Event,
@@ -46,10 +46,6 @@ from network.urls import external_url
 
 MAX_QUESTIONS = 5
 REMINDER_WINDOW = timedelta(hours=24)
-
-
-class Conflict(ValidationError):
-    """The request is well formed but the event's state refuses it (closed, already in)."""
 
 
 @dataclass

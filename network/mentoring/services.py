@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import ValidationError
+from network.errors import Conflict, ValidationError
 from network.members.models import Profile
 from network.mentoring.models import OPEN_STATUSES, MentoringStatus, Mentorship
 from network.outbox import notify
@@ -19,10 +19,6 @@ from network.visibility import viewer_for, visible_fields
 
 MAX_TEXT = 2000
 DURATIONS = (4, 8, 12, 26, 52)
-
-
-class Conflict(ValidationError):
-    """Well formed, but the current state refuses it."""
 
 
 def _mentor_profile(mentor_id: int, *, lock: bool = False) -> Profile | None:

@@ -18,7 +18,7 @@ from chapters.models import Node
 from network import audit
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import ValidationError
+from network.errors import Conflict, RateLimited, ValidationError
 from network.geo import language_names
 from network.members.models import Concept, Mode, Profile, Sector
 from network.members.queries import listed_members
@@ -42,14 +42,6 @@ from network.visibility import ORGANISATION_VIEWER, visible_fields
 
 MAX_MESSAGE = 2000
 MAX_DESCRIPTION = 10000
-
-
-class Conflict(ValidationError):
-    """The request is well formed but the current state refuses it (HTTP 409)."""
-
-
-class CapReached(ValidationError):
-    """The expert already has as many requests as the fair-load rules allow (HTTP 429)."""
 
 
 # ---------------------------------------------------------------- needs
@@ -317,7 +309,7 @@ def request_contact(user: User, need: Need, member_id: int, message: str) -> Con
     config = current_app.config
     load = load_of(member_id)
     if load.pending >= config["CONTACT_MAX_PENDING"]:
-        raise CapReached(
+        raise RateLimited(
             None,
             _l(
                 "This expert already has %(n)d requests waiting for an answer. Please choose "
@@ -326,7 +318,7 @@ def request_contact(user: User, need: Need, member_id: int, message: str) -> Con
             ),
         )
     if load.recent >= config["CONTACT_MAX_PER_30_DAYS"]:
-        raise CapReached(
+        raise RateLimited(
             None,
             _l(
                 "This expert has received %(n)d requests in the last 30 days. Please choose "

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from network.auth.models import User
+from network.errors import Conflict
 from network.events import services
 from network.events.models import (
     CalendarFeed,
@@ -111,7 +112,7 @@ def _registered_if_possible(ctx: SimpleNamespace) -> None:
     if user:
         try:
             services.register(user, db.session.get(Event, ctx.ids["public"]))
-        except services.Conflict:  # not a member account
+        except Conflict:  # not a member account
             db.session.rollback()
 
 

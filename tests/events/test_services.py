@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from network.auth.models import User
-from network.errors import ValidationError
+from network.errors import Conflict, ValidationError
 from network.events import services
 from network.events.models import (
     Event,
@@ -136,7 +136,7 @@ def test_registering_twice_is_refused(app, make_event, make_members):
     event = make_event()
     (person,) = make_members(1)
     _do(app, services.register, event, person)
-    with pytest.raises(services.Conflict, match=r"already registered|Ya estás inscrito"):
+    with pytest.raises(Conflict, match=r"already registered|Ya estás inscrito"):
         _do(app, services.register, event, person)
 
 
@@ -162,7 +162,7 @@ def test_answers_are_kept_only_for_confirmed_seats(app, make_event, make_members
         stored = db.session.scalars(select(RegistrationAnswer.answer)).all()
     assert stored == ["vegetariana"]  # the waiting person's answer was never stored
     # Asking a waiting person directly is refused too.
-    with app.test_request_context(), pytest.raises(services.Conflict):
+    with app.test_request_context(), pytest.raises(Conflict):
         row = db.session.scalar(select(Registration).where(Registration.user_id == waiting.id))
         services.save_answers(row, {question_id: "sin gluten"})
     # Promoted, they answer then; the seat's previous holder's answers leave with them.
@@ -182,7 +182,7 @@ def test_registration_closes_at_the_closing_time_and_at_the_start(app, make_even
         starts = row.starts_at
     with (
         freeze_time(starts + timedelta(minutes=1)),
-        pytest.raises(services.Conflict, match=r"started|ya empezó"),
+        pytest.raises(Conflict, match=r"started|ya empezó"),
     ):
         _do(app, services.register, event, person)
     closing = make_event(closes_local=local_in(5))
@@ -190,18 +190,18 @@ def test_registration_closes_at_the_closing_time_and_at_the_start(app, make_even
         closes = db.session.get(Event, closing.id).registration_closes_at
     with (
         freeze_time(closes + timedelta(seconds=1)),
-        pytest.raises(services.Conflict, match=r"closed|está cerrada"),
+        pytest.raises(Conflict, match=r"closed|está cerrada"),
     ):
         _do(app, services.register, closing, person)
     opening = make_event(opens_local=local_in(3))
-    with pytest.raises(services.Conflict, match=r"not opened|aún no está abierta"):
+    with pytest.raises(Conflict, match=r"not opened|aún no está abierta"):
         _do(app, services.register, opening, person)
 
 
 def test_only_member_accounts_register(app, network, make_event):
     event = make_event()
     for account in (network.org_user, network.ime):
-        with pytest.raises(services.Conflict, match=r"member accounts|cuentas de miembros"):
+        with pytest.raises(Conflict, match=r"member accounts|cuentas de miembros"):
             _do(app, services.register, event, account)
 
 
@@ -225,7 +225,7 @@ def test_cancelling_the_event_closes_registration_and_tells_everybody(
     notices = sorted(m.recipient for m in outbox() if m.kind == "event_cancelled")
     assert notices == sorted([seated.email, waiting.email])
     (late,) = make_members(1)
-    with pytest.raises(services.Conflict, match=r"cancelled|se canceló"):
+    with pytest.raises(Conflict, match=r"cancelled|se canceló"):
         _do(app, services.register, event, late)
 
 

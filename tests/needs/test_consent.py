@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from network.audit import AuditEntry
+from network.errors import Conflict, RateLimited
 from network.extensions import db
 from network.needs.models import ContactRequest, ContactStatus, Need
-from network.needs.services import CapReached, Conflict, request_contact
+from network.needs.services import request_contact
 from network.organisations.models import Organisation, OrganisationKind
 from network.security import Role
 from tests.conftest import _saved, login
@@ -153,7 +154,7 @@ def test_fair_load_caps_refuse_and_do_not_contact_the_expert(app, world, make_ne
                 "Una consulta breve, por favor.",
             )
         db.session.commit()
-        with pytest.raises(CapReached, match="3"):
+        with pytest.raises(RateLimited, match="3"):
             request_contact(
                 org_user,
                 db.session.get(Need, needs[3]),
@@ -187,7 +188,7 @@ def test_at_most_six_new_requests_in_thirty_days(app, world, make_need):
             )
             contact.status = ContactStatus.DECLINED  # answered: not pending any more
         db.session.commit()
-        with pytest.raises(CapReached, match="30"):
+        with pytest.raises(RateLimited, match="30"):
             request_contact(
                 org_user,
                 db.session.get(Need, needs[6]),
