@@ -22,11 +22,13 @@ _signals = Namespace()
 #: An IME administrator suspended an account. Sender: the suspended `User`; `admin`: who did it.
 account_suspended = _signals.signal("account-suspended")
 
-#: A member deleted their account; sent before the rows go. Sender: the `User`.
+#: A member is deleting their account; sent before the rows go, so receivers can settle what
+#: depends on them (seats to the waitlists, mentors' places freed). Sender: the `User`.
 member_deleted = _signals.signal("member-deleted")
 
-#: A concept was merged into another. Sender: the surviving `Concept`; `source_id`: the merged
-#: concept's id (its row is gone); `admin`: who did it.
+#: A concept is being merged into another; sent before the merged concept's row is deleted, so
+#: receivers move their references (events' topics, needs' concepts) to the survivor.
+#: Sender: the `Concept` merged away; `target`: the surviving `Concept`; `admin`: who did it.
 concept_merged = _signals.signal("concept-merged")
 
 #: A concept's labels or synonyms changed. Sender: the `Concept`; `admin`: who did it.
