@@ -21,9 +21,29 @@ from flask_migrate.cli import db as db_group
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
+from chapters.cli import cli as chapters_cli
+from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node
+from chapters.services import add_ccime_term, load_structure, propose_chapter
+from network.auth.cli import cli as users_cli
+from network.auth.cli import create_confirmed_user
+from network.auth.models import User
+from network.auth.services import hash_password
 from network.cli_errors import handle_errors
 from network.db import db, utcnow
+from network.events.cli import cli as events_cli
+from network.events.demo import seed_demo_events
+from network.members.cli import cli as members_cli
+from network.members.cli import vocabulary_cli
+from network.members.demo import JOIN_MESSAGES, demo_profile
+from network.members.models import Concept, Profile, ProfileLanguage, ProfileMode
+from network.members.vocabulary import load_vocabulary
+from network.mentoring.models import Mentorship
+from network.needs.demo import seed_demo_needs
+from network.organisations.cli import cli as organisations_cli
+from network.organisations.services import create_organisation
 from network.security import Role
+from network.visibility import PRESET_FIELDS, Tier
+from search.cli import cli as search_cli
 
 
 @dataclass(frozen=True)
@@ -76,7 +96,6 @@ def _ascii(text: str) -> str:
 @click.option("--seed", "seed_value", default=2005, show_default=True, help="Random seed.")
 def seed(members: int, seed_value: int) -> None:
     """Seed a demo network if the database is empty (running it again changes nothing)."""
-    from chapters.models import Chapter
 
     if not current_app.config.get("DEMO_ALLOWED", True):
         # Production: the demo's accounts share a password written in this file.
@@ -95,18 +114,8 @@ def seed(members: int, seed_value: int) -> None:
 
 def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]:
     """Deterministic demo data: the real structure, Faker es_MX people, memberships, requests."""
+    # Faker is a development dependency (pyproject [dev]): only demo seeding needs it.
     from faker import Faker
-
-    from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node
-    from chapters.services import load_structure
-    from network.auth.cli import create_confirmed_user
-    from network.auth.models import User
-    from network.auth.services import hash_password
-    from network.members.demo import JOIN_MESSAGES, demo_profile
-    from network.members.models import Concept, Profile, ProfileLanguage, ProfileMode
-    from network.members.vocabulary import load_vocabulary
-    from network.organisations.services import create_organisation
-    from network.visibility import PRESET_FIELDS, Tier
 
     created = load_structure(with_chapters=True)
     load_vocabulary()
@@ -255,14 +264,11 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
                 message="Me gustaría colaborar con las mentorías del capítulo.",
             )
     db.session.flush()
-    from network.events.demo import seed_demo_events
 
     events = seed_demo_events(chapters, people, accounts, rng)
-    from network.needs.demo import seed_demo_needs
 
     needs = seed_demo_needs(accounts["organisation"], accounts["member"], people, rng)
     _seed_moderation(accounts, people, by_slug)
-    from network.mentoring.models import Mentorship
 
     # A mentoring request waiting for the demo member's answer.
     db.session.add(
@@ -286,7 +292,6 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
 def _seed_moderation(accounts: dict[str, Any], people: list[Any], by_slug: dict[str, Any]) -> None:
     """Something for IME to moderate: a chapter proposal waiting, and the demo coordinator's
     current term as a CCIME representative (shown on the profile and the chapter page)."""
-    from chapters.services import add_ccime_term, propose_chapter
 
     proposer = people[1]
     propose_chapter(
@@ -316,7 +321,6 @@ def _seed_moderation(accounts: dict[str, Any], people: list[Any], by_slug: dict[
 def logins() -> None:
     """Print the demo log-ins that exist in this database, one per role: a database that was
     not seeded (real members, say) must not advertise accounts and a password that do not work."""
-    from network.auth.models import User
 
     emails = [account.email for account in DEMO_ACCOUNTS]
     present = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
@@ -436,13 +440,6 @@ def _pg_dump_advice(url: URL, path: Path) -> str:
 
 
 def register_cli(app: Flask) -> None:
-    from chapters.cli import cli as chapters_cli
-    from network.auth.cli import cli as users_cli
-    from network.events.cli import cli as events_cli
-    from network.members.cli import cli as members_cli
-    from network.members.cli import vocabulary_cli
-    from network.organisations.cli import cli as organisations_cli
-    from search.cli import cli as search_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from flask import flash
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -83,6 +83,4 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 def page_arg(maximum: int = 10_000) -> int:
     """The `page` query argument, from 1 to `maximum` whatever was typed."""
-    from flask import request
-
     return min(max(1, request.args.get("page", 1, type=int) or 1), maximum)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 import zoneinfo
 from functools import cache
+from importlib.resources import files
 from urllib.parse import unquote
 
 from babel import Locale
@@ -77,8 +78,6 @@ def timezone_choices() -> list[SelectChoice]:
 @cache
 def _country_zones() -> dict[str, tuple[str, ...]]:
     """Country -> its IANA zones, main one first, from the tzdata package's zone.tab."""
-    from importlib.resources import files
-
     zones: dict[str, list[str]] = {}
     text = files("tzdata").joinpath("zoneinfo/zone.tab").read_text(encoding="utf-8")
     for line in text.splitlines():

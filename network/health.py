@@ -23,6 +23,8 @@ from sqlalchemy import func, select, text
 from network.db import db, utcnow
 from network.extensions import limiter
 from network.outbox import unsent_backlog
+from search.indexer import get_index
+from search.models import SearchPending
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,6 @@ def check_search_index() -> Check:
     For Whoosh this opens the reused searcher searches use, so it costs no new reader unless
     the index changed; a deleted or unreadable index directory fails here, as it would for the
     next search. For PostgreSQL it counts the documents' table."""
-    from search.indexer import get_index  # search imports the domains; the core never at import
-
     try:
         documents = get_index().doc_count()
     except Exception as exc:  # Whoosh raises OSError, EmptyIndexError, IndexError...
@@ -93,8 +93,6 @@ def check_search_pending() -> Check:
     """Index changes kept for retry (`search_pending`): degraded while any wait, since search
     then shows older text than the pages (an unwritable index directory, say). Still 200: the
     next write or `flask search reindex --pending` clears them, and pages keep answering."""
-    from search.models import SearchPending
-
     try:
         pending, oldest = db.session.execute(
             select(func.count(SearchPending.id), func.min(SearchPending.created_at))
