@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from chapters import queries as chapter_queries
 from chapters.models import Chapter, Node, Region
-from network.dashboard import charts
+from network.dashboard import charts, queries
 from network.db import db, utcnow
 from network.events import queries as event_queries
 from network.geo import country_name
@@ -214,7 +214,7 @@ def members_by_region(scope: Scope, language: str) -> Panel:
 
 
 def members_by_country(scope: Scope, language: str) -> Panel:
-    counts = member_queries.count_members_by_country(
+    counts = queries.count_members_by_country(
         since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     rows = sorted(
@@ -246,7 +246,7 @@ def members_by_country(scope: Scope, language: str) -> Panel:
 
 
 def members_by_sector(scope: Scope, language: str) -> Panel:
-    counts = member_queries.count_members_by_sector(
+    counts = queries.count_members_by_sector(
         since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     return _count_panel(
@@ -260,7 +260,7 @@ def members_by_sector(scope: Scope, language: str) -> Panel:
 
 
 def top_concepts(scope: Scope, language: str) -> Panel:
-    pairs = member_queries.top_concepts(
+    pairs = queries.top_concepts(
         20, since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     rows = [
@@ -283,7 +283,7 @@ def top_concepts(scope: Scope, language: str) -> Panel:
 
 
 def openness(scope: Scope, language: str) -> Panel:
-    figures = member_queries.count_openness(
+    figures = queries.count_openness(
         since=scope.since, chapter_id=scope.chapter_id, viewer=scope.viewer
     )
     rows = [
@@ -315,12 +315,8 @@ def openness(scope: Scope, language: str) -> Panel:
 
 
 def growth(scope: Scope, language: str) -> Panel:
-    joined = member_queries.count_new_members_by_month(
-        since=scope.since, chapter_id=scope.chapter_id
-    )
-    confirmed = member_queries.count_confirmations_by_month(
-        since=scope.since, chapter_id=scope.chapter_id
-    )
+    joined = queries.count_new_members_by_month(since=scope.since, chapter_id=scope.chapter_id)
+    confirmed = queries.count_confirmations_by_month(since=scope.since, chapter_id=scope.chapter_id)
     months = scope.months(set(joined) | set(confirmed))
     rows = [
         {"month": m, "new_members": joined.get(m, 0), "confirmed": confirmed.get(m, 0)}
@@ -575,7 +571,7 @@ def gap(scope: Scope, language: str) -> Panel:
     statuses = (NeedStatus.OPEN, NeedStatus.IN_PROGRESS)  # not covered *yet*: still open
     if scope.by == "concept":
         demand = need_queries.count_needs_by_required_concept(since=scope.since, statuses=statuses)
-        supply_raw = member_queries.count_experts_by_concept_and_country(
+        supply_raw = queries.count_experts_by_concept_and_country(
             list(demand), chapter_id=scope.chapter_id, viewer=scope.viewer
         )
         concepts = {
@@ -587,7 +583,7 @@ def gap(scope: Scope, language: str) -> Panel:
         label_column = Column("row", _l("Concept asked for"), "text")
     else:
         demand_by_slug = need_queries.count_needs_by_sector(since=scope.since, statuses=statuses)
-        supply = member_queries.count_experts_by_sector_and_country(
+        supply = queries.count_experts_by_sector_and_country(
             chapter_id=scope.chapter_id, viewer=scope.viewer
         )  # type: ignore[assignment]
         keys = [(s.slug, s.label(language)) for s in _sectors(language)]

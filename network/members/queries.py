@@ -7,17 +7,15 @@ exports all call it, and it asks network.visibility which fields to include.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node, Region
-from chapters.queries import counted_members
 from network.auth.models import User
-from network.db import db, month_key, year_month
+from network.db import db
 from network.geo import country_name, language_name
 from network.members.models import (
     MODE_LABELS,
@@ -28,13 +26,12 @@ from network.members.models import (
     ProfileLanguage,
     ProfileMode,
     Sector,
-    profile_concepts,
 )
 from network.members.vocabulary import narrower_of
+from network.outbox import OutboxMessage
 from network.security import Role
 from network.text import fold
 from network.visibility import (
-    ORGANISATION_VIEWER,
     Tier,
     Viewer,
     name_is_visible,
@@ -349,8 +346,6 @@ def present_profile(profile: Profile, viewer: Viewer, language: str) -> dict[str
 
 def get_own_data(user: User) -> dict[str, Any]:
     """ "Download my data": everything stored about this account, unfiltered (it is theirs)."""
-    from network.outbox import OutboxMessage
-
     profile = user.profile
     own = present_profile(profile, viewer_for(user), "en") if profile else None
     data: dict[str, Any] = {
@@ -406,210 +401,3 @@ def get_own_data(user: User) -> dict[str, Any]:
             "last_nudged_at": profile.last_nudged_at,
         }
     return data
-
-
-def count_members_by_sector(
-    *, since: datetime | None = None, chapter_id: int | None = None, viewer: Viewer | None = None
-) -> dict[str, int]:
-    """Confirmed members holding at least one concept of each sector, by sector slug. A member
-    who keeps their expertise to themselves ("only me") is not counted, nor one who hides it
-    from the viewer when one is given."""
-    rows = db.session.execute(
-        select(Sector.slug, func.count(func.distinct(Profile.id)))
-        .join(Concept, Concept.sector_id == Sector.id)
-        .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
-        .join(Profile, Profile.id == profile_concepts.c.profile_id)
-        .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(since, chapter_id), _shown("expertise", viewer))
-        .group_by(Sector.slug)
-    )
-    return {slug: count for slug, count in rows}
-
-
-# ---------------------------------------------------------------- figures for IME's dashboard
-# The dashboard reads a field only where the member shows it to whoever is looking: IME holds
-# every tier but "only me"; a coordinator, what their chapter's members show coordinators. It
-# counts confirmed member accounts that are not suspended.
-
-
-def _shown(field: str, viewer: Viewer | None) -> Any:
-    """Rows whose `field` the viewer may read; without a viewer, all but "only me" (the public
-    figures, which are aggregated and suppressed when small)."""
-    if viewer is None:
-        return getattr(Profile, f"{field}_visibility") != Tier.PRIVATE
-    return visible_clause(field, viewer)
-
-
-def _country(viewer: Viewer | None) -> Any:
-    """The country of residence where shown, else NULL (counted as "not given or not shown")."""
-    return case(
-        (and_(Profile.country.is_not(None), _shown("country", viewer)), Profile.country), else_=None
-    )
-
-
-def _members_in_scope(since: datetime | None, chapter_id: int | None) -> list[Any]:
-    """Confirmed member accounts, joined since `since` when given, and members of one chapter
-    when given (a coordinator's dashboard)."""
-    clauses: list[Any] = counted_members()
-    if since is not None:
-        clauses.append(User.created_at >= since)
-    if chapter_id is not None:
-        clauses.append(
-            User.id.in_(
-                select(ChapterMembership.user_id).where(
-                    ChapterMembership.chapter_id == chapter_id,
-                    ChapterMembership.status == MembershipStatus.APPROVED,
-                )
-            )
-        )
-    return clauses
-
-
-def count_members_by_country(
-    *, since: datetime | None = None, chapter_id: int | None = None, viewer: Viewer | None = None
-) -> dict[str | None, int]:
-    """Members by country of residence; None gathers those who give none or hide it from the
-    viewer."""
-    country = _country(viewer)
-    rows = db.session.execute(
-        select(country, func.count(Profile.id))
-        .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(since, chapter_id))
-        .group_by(country)
-    )
-    return {code or None: count for code, count in rows}
-
-
-def top_concepts(
-    limit: int = 20,
-    *,
-    since: datetime | None = None,
-    chapter_id: int | None = None,
-    viewer: Viewer | None = None,
-) -> list[tuple[Concept, int]]:
-    """The concepts most members hold, most held first (ties by slug, so the list is stable)."""
-    count = func.count(profile_concepts.c.profile_id)
-    rows = db.session.execute(
-        select(profile_concepts.c.concept_id, count)
-        .join(Profile, Profile.id == profile_concepts.c.profile_id)
-        .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(since, chapter_id), _shown("expertise", viewer))
-        .group_by(profile_concepts.c.concept_id)
-        .order_by(count.desc(), profile_concepts.c.concept_id)
-        .limit(limit)
-    ).all()
-    concepts = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Concept)
-            .where(Concept.id.in_([concept_id for concept_id, _n in rows]))
-            .options(selectinload(Concept.sector))
-        )
-    }
-    return [(concepts[concept_id], n) for concept_id, n in rows]
-
-
-@dataclass(frozen=True)
-class Openness:
-    members: int
-    mentoring: int
-    requests: int
-
-
-def count_openness(
-    *, since: datetime | None = None, chapter_id: int | None = None, viewer: Viewer | None = None
-) -> Openness:
-    """How many members say they are open to mentoring and to organisations' requests (and
-    show it to the viewer)."""
-    mentoring = and_(Profile.open_to_mentoring.is_(True), _shown("mentoring", viewer))
-    requests = and_(Profile.open_to_requests.is_(True), _shown("open_to_requests", viewer))
-    total, open_mentoring, open_requests = db.session.execute(
-        select(
-            func.count(Profile.id),
-            func.count(case((mentoring, 1))),
-            func.count(case((requests, 1))),
-        )
-        .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(since, chapter_id))
-    ).one()
-    return Openness(total or 0, open_mentoring or 0, open_requests or 0)
-
-
-def _count_by_month(column: Any, since: datetime | None, chapter_id: int | None) -> dict[str, int]:
-    year, month = year_month(column)
-    query = (
-        select(year, month, func.count(Profile.id))
-        .join(User, User.id == Profile.user_id)
-        .where(*_members_in_scope(None, chapter_id))
-        .group_by(year, month)
-    )
-    if since is not None:
-        query = query.where(column >= since)
-    return {month_key(y, m): n for y, m, n in db.session.execute(query)}
-
-
-def count_new_members_by_month(
-    *, since: datetime | None = None, chapter_id: int | None = None
-) -> dict[str, int]:
-    """Accounts created per calendar month ("2026-03": 41)."""
-    return _count_by_month(User.created_at, since, chapter_id)
-
-
-def count_confirmations_by_month(
-    *, since: datetime | None = None, chapter_id: int | None = None
-) -> dict[str, int]:
-    """Profiles by the month of their latest confirmation: a profile confirmed twice counts in
-    the later month only, as only the latest date is kept."""
-    return _count_by_month(Profile.confirmed_at, since, chapter_id)
-
-
-def _available_experts(chapter_id: int | None, viewer: Viewer | None) -> list[Any]:
-    """Experts organisations can reach, as the ranking of candidates finds them (open to
-    requests and showing it and their expertise to organisations), that the viewer may see
-    as such."""
-    return [
-        *_members_in_scope(None, chapter_id),
-        Profile.open_to_requests.is_(True),
-        *(
-            _shown(field, reader)
-            for field in ("open_to_requests", "expertise")
-            for reader in (ORGANISATION_VIEWER, viewer)
-        ),
-    ]
-
-
-def count_experts_by_sector_and_country(
-    *, chapter_id: int | None = None, viewer: Viewer | None = None
-) -> dict[tuple[str, str | None], int]:
-    """Available experts per (sector slug, country of residence); the supply side of the gap
-    table. A member with concepts in two sectors counts in both."""
-    country = _country(viewer)
-    rows = db.session.execute(
-        select(Sector.slug, country, func.count(func.distinct(Profile.id)))
-        .join(Concept, Concept.sector_id == Sector.id)
-        .join(profile_concepts, profile_concepts.c.concept_id == Concept.id)
-        .join(Profile, Profile.id == profile_concepts.c.profile_id)
-        .join(User, User.id == Profile.user_id)
-        .where(*_available_experts(chapter_id, viewer))
-        .group_by(Sector.slug, country)
-    )
-    return {(slug, code or None): n for slug, code, n in rows}
-
-
-def count_experts_by_concept_and_country(
-    concept_ids: list[int], *, chapter_id: int | None = None, viewer: Viewer | None = None
-) -> dict[tuple[int, str | None], int]:
-    """Available experts holding each concept, per country of residence."""
-    if not concept_ids:
-        return {}
-    country = _country(viewer)
-    rows = db.session.execute(
-        select(profile_concepts.c.concept_id, country, func.count(Profile.id))
-        .join(Profile, Profile.id == profile_concepts.c.profile_id)
-        .join(User, User.id == Profile.user_id)
-        .where(
-            *_available_experts(chapter_id, viewer), profile_concepts.c.concept_id.in_(concept_ids)
-        )
-        .group_by(profile_concepts.c.concept_id, country)
-    )
-    return {(concept_id, code or None): n for concept_id, code, n in rows}
