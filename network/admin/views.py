@@ -39,7 +39,7 @@ from network.forms import ActionForm, apply_error, page_arg
 from network.geo import current_language
 from network.members import csvio
 from network.members import queries as member_queries
-from network.members import services as member_services
+from network.members import vocabulary as member_vocabulary
 from network.members.forms import FreeTagForm, ImportForm
 from network.organisations import services as organisation_services
 from network.organisations.forms import RejectForm
@@ -314,17 +314,15 @@ def free_tags() -> str | Response:
     if form.validate_on_submit():
         try:
             if form.concept.data:
-                concepts, _tags = member_services.resolve_expertise([form.concept.data])
-                if not concepts:
-                    raise ValidationError("concept", _("No concept has that name or slug."))
-                count = member_services.map_free_tag(current_user, form.tag.data, concepts[0])
+                concept = member_vocabulary.concept_named("concept", form.concept.data)
+                count = member_vocabulary.map_free_tag(current_user, form.tag.data, concept)
                 message = _(
                     "%(count)d members now carry “%(concept)s”.",
                     count=count,
-                    concept=concepts[0].label(current_language()),
+                    concept=concept.label(current_language()),
                 )
             elif form.new_tag.data:
-                count = member_services.rename_free_tag(
+                count = member_vocabulary.rename_free_tag(
                     current_user, form.tag.data, form.new_tag.data
                 )
                 message = _("Renamed on %(count)d profiles.", count=count)

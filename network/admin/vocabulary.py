@@ -2,7 +2,9 @@
 
 The vocabulary grows from the shipped file and from free tags IME maps; over time it gathers
 duplicates ("Hidrología" and "Hidrología superficial") and labels worth correcting. Both changes
-go through members.services, which moves profiles, needs and events and writes the audit entry.
+go through members.vocabulary, which moves members' expertise, writes the audit entry and
+announces the change, so that events and needs follow in their own domains. What a merge
+touches in all of them is counted here, the one place that reads them all.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from network.events.models import event_topics
 from network.extensions import db
 from network.forms import apply_error, page_arg
 from network.geo import current_language
-from network.members import services as member_services
+from network.members import vocabulary as member_vocabulary
 from network.members.models import Concept, Sector, profile_concepts
 from network.needs.models import need_nice_concepts, need_required_concepts
 from network.security import ime_required
@@ -175,10 +177,8 @@ def concept(concept_id: int) -> str | Response:
         form.synonyms_en.data = _synonyms_for_form(concept.synonyms_en)
     if form.validate_on_submit():
         try:
-            member_services.rename_concept(
-                current_user,
-                concept,
-                {name: form[name].data for name in member_services.CONCEPT_TEXT_FIELDS},
+            member_vocabulary.rename_concept(
+                current_user, concept, member_vocabulary.ConceptLabels.parse(form.data)
             )
         except ValidationError as error:
             db.session.rollback()
@@ -199,13 +199,11 @@ def merge_concept(concept_id: int) -> str | Response:
     source = db.get_or_404(Concept, concept_id)
     form = ConceptMergeForm()
     if form.validate_on_submit():
-        matches, _free = member_services.resolve_expertise([form.target.data])
         try:
-            if not matches:
-                raise ValidationError("target", _("No concept has that name or slug."))
-            target = matches[0]
+            target = member_vocabulary.concept_named("target", form.target.data)
             source_label = source.label(current_language())
-            counts = member_services.merge_concepts(
+            moved = count_usage([source.id])[source.id]
+            member_vocabulary.merge_concepts(
                 current_user, source, target, across_sectors=form.across_sectors.data
             )
         except ValidationError as error:
@@ -219,9 +217,9 @@ def merge_concept(concept_id: int) -> str | Response:
                     "%(needs)d needs and %(events)d events moved.",
                     source=source_label,
                     target=target.label(current_language()),
-                    members=counts.members,
-                    needs=counts.needs,
-                    events=counts.events,
+                    members=moved.members,
+                    needs=moved.needs,
+                    events=moved.events,
                 ),
                 "success",
             )

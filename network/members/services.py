@@ -16,15 +16,13 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
-from sqlalchemy.orm import selectinload
 
 from chapters.models import Node
-from network import audit
 from network.auth.models import User
+from network.auth.services import send_password_link, verify_password
 from network.db import db, utcnow
 from network.errors import ValidationError
 from network.geo import (
-    current_language,
     default_timezone,
     is_country,
     is_timezone,
@@ -32,18 +30,17 @@ from network.geo import (
 )
 from network.members.models import (
     LANGUAGE_LEVELS,
-    Concept,
     EducationEntry,
     FreeTag,
     Mode,
     Profile,
     ProfileLanguage,
     ProfileMode,
-    profile_concepts,
 )
 from network.members.states import state_forms, state_key
-from network.members.vocabulary import search_text_for
+from network.members.vocabulary import resolve_expertise
 from network.outbox import OutboxMessage, queue_email
+from network.signals import member_deleted
 from network.text import fold
 from network.urls import external_url
 from network.visibility import PRESET_FIELDS, PROFILE_FIELDS, Tier
@@ -52,7 +49,6 @@ TRUE_WORDS = {"yes", "true", "1", "si", "sí", "y"}
 FALSE_WORDS = {"no", "false", "0", "n", ""}
 ORCID_RE = re.compile(r"^(\d{4})-(\d{4})-(\d{4})-(\d{3}[\dX])$")
 PHONE_RE = re.compile(r"^\+?[\d\s().-]{7,25}$")
-MAX_FREE_TAG = 80
 
 
 @dataclass(frozen=True)
@@ -144,27 +140,6 @@ def find_node(value: str) -> Node | None:
         ),
         None,
     )
-
-
-def resolve_expertise(items: list[str]) -> tuple[list[Concept], list[str]]:
-    """Concept slugs or labels (either language, any accents) -> concepts; the rest free tags."""
-    concepts: dict[int, Concept] = {}
-    free: dict[str, str] = {}
-    if not items:
-        return [], []
-    by_slug = {c.slug: c for c in db.session.scalars(select(Concept))}
-    by_label: dict[str, Concept] = {}
-    for concept in by_slug.values():
-        by_label.setdefault(fold(concept.label_es), concept)
-        by_label.setdefault(fold(concept.label_en), concept)
-    for item in items:
-        concept = by_slug.get(item.strip().lower()) or by_label.get(fold(item))
-        if concept is not None:
-            concepts[concept.id] = concept
-        else:
-            tag = " ".join(item.replace(";", " ").split())[:MAX_FREE_TAG]
-            free.setdefault(fold(tag), tag)
-    return list(concepts.values()), list(free.values())
 
 
 # ---------------------------------------------------------------- the validator
@@ -494,249 +469,21 @@ def nudge_stale_profiles(months: int = 12) -> int:
 
 
 def delete_account(user: User, password: str) -> None:
-    """Erase the account and everything personal about it. Nothing identifying is kept."""
-    from network.auth.services import verify_password
+    """Erase the account and everything personal about it. Nothing identifying is kept.
 
+    member_deleted goes out before the rows do: the database would drop registrations and
+    mentorships with the account, leaving seats to whoever registers next (past the people
+    waiting) and mentors' places taken; the events and mentoring domains settle those first."""
     if not verify_password(user, password):
         raise ValidationError("password", _l("Your current password is not correct."))
-    email = user.email
-    from network.events.services import withdraw_from_events
-    from network.mentoring.services import mentors_of, refresh_mentor_load
-
-    mentors = mentors_of(user.id)
-    # Their seats go to the waitlists first: the database would drop the registrations with the
-    # account and leave the seats to whoever registers next, past the people waiting.
-    withdraw_from_events(user)
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == email))
+    member_deleted.send(user)
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == user.email))
     db.session.delete(user)
     db.session.flush()
-    for mentor_id in mentors:  # their mentorships went with the account: free the places
-        refresh_mentor_load(mentor_id)
-
-
-def map_free_tag(admin: User | None, tag: str, concept: Concept) -> int:
-    """Every member carrying this free tag gets the concept instead. Returns how many.
-
-    The profiles' concept lists change through the ORM, so the search index rewrites each
-    member's document after the commit, like any edited profile."""
-    rows = db.session.scalars(select(FreeTag).where(FreeTag.tag == tag)).all()
-    if not rows:
-        raise ValidationError("tag", _l("No member carries this tag any more."))
-    for row in rows:
-        profile = row.profile
-        if concept not in profile.concepts:
-            profile.concepts.append(concept)
-        db.session.delete(row)
-    db.session.flush()
-    audit.record(
-        admin, "tag.mapped", "concept", concept.id, f"“{tag}” → {concept.slug}: {len(rows)} members"
-    )
-    return len(rows)
-
-
-def rename_free_tag(admin: User | None, tag: str, new_tag: str) -> int:
-    """Correct a free tag on every profile carrying it (a profile that already has the new
-    spelling keeps one). Returns how many profiles carried it."""
-    new_tag = " ".join(new_tag.replace(";", " ").split())[:MAX_FREE_TAG]
-    if not new_tag:
-        raise ValidationError("new_tag", _l("This field is required."))
-    rows = db.session.scalars(select(FreeTag).where(FreeTag.tag == tag)).all()
-    if not rows:
-        raise ValidationError("tag", _l("No member carries this tag any more."))
-    for row in rows:
-        duplicate = any(
-            fold(t.tag) == fold(new_tag) and t is not row for t in row.profile.free_tags
-        )
-        if duplicate:
-            db.session.delete(row)
-        else:
-            row.tag = new_tag
-    db.session.flush()
-    audit.record(admin, "tag.renamed", "free_tag", 0, f"“{tag}” → “{new_tag}”: {len(rows)} members")
-    return len(rows)
-
-
-# ---------------------------------------------------------------- the vocabulary (IME)
-
-MAX_LABEL = 160
-CONCEPT_TEXT_FIELDS = ("label_es", "label_en", "synonyms_es", "synonyms_en")
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    """What a merge moved, for IME's message and the audit log."""
-
-    members: int
-    needs: int
-    events: int
-
-
-def _synonym_list(value: Any) -> list[str]:
-    items = value if isinstance(value, list | tuple) else re.split(r"[;\n]", str(value or ""))
-    return [" ".join(str(item).split())[:MAX_LABEL] for item in items if str(item).strip()]
-
-
-def _join_synonyms(items: list[str], *labels: str) -> str:
-    """Synonyms without repeats (ignoring case and accents) and without the concept's own
-    labels, which are matched anyway."""
-    seen = {fold(label) for label in labels}
-    kept = []
-    for item in items:
-        if fold(item) not in seen:
-            seen.add(fold(item))
-            kept.append(item)
-    return ";".join(kept)
-
-
-def rename_concept(admin: User | None, concept: Concept, data: Mapping[str, Any]) -> Concept:
-    """Correct a concept's labels and synonyms (keys of `data`: label_es, label_en, synonyms_es,
-    synonyms_en; synonyms as a list or separated by ";" or new lines). Every profile, need and
-    event holding the concept shows the new labels, since they refer to the concept itself.
-
-    A label another concept already uses is refused: typed expertise is matched to concepts by
-    label, so two concepts with one label would make one of them unreachable."""
-    labels = {key: " ".join(str(data.get(key) or "").split()) for key in ("label_es", "label_en")}
-    for key, label in labels.items():
-        if not label:
-            raise ValidationError(key, _l("This field is required."))
-        if len(label) > MAX_LABEL:
-            raise ValidationError(key, _l("Keep it under %(n)d characters.", n=MAX_LABEL))
-    others = db.session.scalars(select(Concept).where(Concept.id != concept.id))
-    taken = {fold(label): other for other in others for label in (other.label_es, other.label_en)}
-    for key, label in labels.items():
-        other = taken.get(fold(label))
-        if other is not None:
-            raise ValidationError(
-                key,
-                _l("“%(label)s” is already the label of %(slug)s.", label=label, slug=other.slug),
-            )
-    new = {
-        **labels,
-        "synonyms_es": _join_synonyms(_synonym_list(data.get("synonyms_es")), *labels.values()),
-        "synonyms_en": _join_synonyms(_synonym_list(data.get("synonyms_en")), *labels.values()),
-    }
-    changed = [key for key in CONCEPT_TEXT_FIELDS if getattr(concept, key) != new[key]]
-    if not changed:
-        return concept
-    detail = "; ".join(f"{key}: {getattr(concept, key)} → {new[key]}" for key in changed)
-    for key in changed:
-        setattr(concept, key, new[key])
-    concept.search_text = search_text_for(concept)
-    db.session.flush()
-    audit.record(admin, "concept.renamed", "concept", concept.id, detail)
-    return concept
-
-
-def _swap(concepts: list[Concept], source: Concept, target: Concept) -> None:
-    """Replace `source` by `target` in a list of concepts that holds it, keeping one `target`."""
-    concepts.remove(source)
-    if target not in concepts:
-        concepts.append(target)
-
-
-def merge_concepts(
-    admin: User | None, source: Concept, target: Concept, *, across_sectors: bool = False
-) -> MergeCounts:
-    """Fold `source` into `target` and delete it: a duplicate in the vocabulary, or a concept
-    too narrow to keep. Whoever held the source holds the target (once); a need that required
-    the source requires the target, even if it had the target as nice to have. The source's
-    labels and synonyms become the target's synonyms, so it is still found by its old names.
-
-    Concepts of different sectors are merged only when `across_sectors` says so: the sector
-    decides where members and needs are counted and filtered, so it is a deliberate choice."""
-    from network.events.models import Event, event_topics
-    from network.needs.models import Need, need_nice_concepts, need_required_concepts
-
-    if source.id == target.id:
-        raise ValidationError("target", _l("A concept cannot be merged into itself."))
-    if source.sector_id != target.sector_id and not across_sectors:
-        language = current_language()
-        raise ValidationError(
-            "across_sectors",
-            _l(
-                "“%(source)s” is in the sector %(source_sector)s and “%(target)s” in "
-                "%(target_sector)s. Confirm that you want to merge across sectors.",
-                source=source.label(language),
-                source_sector=source.sector.label(language),
-                target=target.label(language),
-                target_sector=target.sector.label(language),
-            ),
-        )
-
-    def holding(table: Any, column: Any) -> Any:
-        return select(column).where(table.c.concept_id == source.id)
-
-    profiles = db.session.scalars(
-        select(Profile)
-        .where(Profile.id.in_(holding(profile_concepts, profile_concepts.c.profile_id)))
-        .options(selectinload(Profile.concepts))
-    ).all()
-    for profile in profiles:
-        _swap(profile.concepts, source, target)
-    needs = db.session.scalars(
-        select(Need)
-        .where(
-            Need.id.in_(holding(need_required_concepts, need_required_concepts.c.need_id))
-            | Need.id.in_(holding(need_nice_concepts, need_nice_concepts.c.need_id))
-        )
-        .options(selectinload(Need.required_concepts), selectinload(Need.nice_concepts))
-    ).all()
-    for need in needs:
-        if source in need.required_concepts:
-            need.required_concepts.remove(source)
-            if target in need.nice_concepts:
-                need.nice_concepts.remove(target)
-            if target not in need.required_concepts:
-                need.required_concepts.append(target)
-        if source in need.nice_concepts:
-            need.nice_concepts.remove(source)
-            if target not in need.required_concepts and target not in need.nice_concepts:
-                need.nice_concepts.append(target)
-    events = db.session.scalars(
-        select(Event)
-        .where(Event.id.in_(holding(event_topics, event_topics.c.event_id)))
-        .options(selectinload(Event.topics))
-    ).all()
-    for event in events:
-        _swap(event.topics, source, target)
-    # The hierarchy moves too: what sat under the source sits under the target, and the target
-    # sits wherever the source did (never under or over itself), or a broader concept would stop
-    # reaching the source's experts after the merge.
-    for broader in list(source.broader):
-        if broader is not target and broader not in target.broader:
-            target.broader.append(broader)
-    for narrower in list(source.narrower):
-        if narrower is not target and narrower not in target.narrower:
-            target.narrower.append(narrower)
-    labels = (target.label_es, target.label_en)
-    for language in ("es", "en"):
-        key = f"synonyms_{language}"
-        merged = [
-            *_synonym_list(getattr(target, key)),
-            getattr(source, f"label_{language}"),
-            *_synonym_list(getattr(source, key)),
-        ]
-        setattr(target, key, _join_synonyms(merged, *labels))
-    target.search_text = search_text_for(target)
-    db.session.flush()
-    counts = MergeCounts(members=len(profiles), needs=len(needs), events=len(events))
-    audit.record(
-        admin,
-        "concept.merged",
-        "concept",
-        target.id,
-        f"{source.slug} (#{source.id}) → {target.slug}: {counts.members} members, "
-        f"{counts.needs} needs, {counts.events} events",
-    )
-    db.session.delete(source)
-    db.session.flush()
-    return counts
 
 
 def invite_member(user: User) -> None:
     """An imported member chooses their own password through a link (like a reset, but longer)."""
-    from network.auth.services import send_password_link
-
     send_password_link(
         user,
         "invite",

@@ -13,9 +13,15 @@ from network.events import services as event_services
 from network.events.models import Event, EventFormat, EventStatus, EventVisibility
 from network.extensions import db
 from network.members.models import Concept, Sector
-from network.members.services import merge_concepts
+from network.members.vocabulary import (
+    CONCEPT_TEXT_FIELDS,
+    ConceptLabels,
+    merge_concepts,
+    rename_concept,
+)
 from network.needs.models import Need, NeedStatus
 from network.needs.services import NeedData, post_need
+from network.signals import concept_merged, concept_renamed
 from search.queries import search
 from tests.search.test_search import SIGNED_IN
 
@@ -164,14 +170,14 @@ def test_an_unknown_target_is_a_message(app, network, vocabulary, ime):
     assert "No concept has that name or slug." in response.get_data(as_text=True)
 
 
-def test_merge_service_returns_counts(app, network, make_member, vocabulary):
+def test_merge_service_returns_how_many_members_moved(app, network, make_member, vocabulary):
     make_member({"expertise": "hydrology; water-treatment"})
     with app.test_request_context():
         source = db.session.get(Concept, vocabulary["hydrology"])
         target = db.session.get(Concept, vocabulary["water-treatment"])
-        counts = merge_concepts(None, source, target)
+        moved = merge_concepts(None, source, target)
         db.session.commit()
-    assert (counts.members, counts.needs, counts.events) == (1, 0, 0)
+    assert moved == 1, "members whose expertise moved"
 
 
 def test_rename_changes_the_profile_page_and_search(app, network, make_member, vocabulary, ime):
@@ -283,3 +289,41 @@ def test_free_tag_queue_is_most_used_first_and_audited(
     )
     assert "No member carries this tag any more." in again.get_data(as_text=True)
     assert len(_audit(app, "tag.mapped")) == 1
+
+
+def test_merge_and_rename_announce_themselves_for_the_other_domains(
+    app, network, vocabulary, admin
+):
+    """Events and needs move their own references: the merge tells them, while the source's
+    row still exists, which concept survives and who merged; a rename says which concept."""
+    heard: list[tuple[str, str, str | None, int | None, bool]] = []
+
+    def merged(source, *, target, admin):
+        alive = db.session.get(Concept, source.id) is not None
+        heard.append(("merged", source.slug, target.slug, admin.id, alive))
+
+    def renamed(concept, *, admin):
+        heard.append(("renamed", concept.slug, None, admin.id, True))
+
+    with app.test_request_context():
+        acting = db.session.get(User, admin.id)
+        with concept_merged.connected_to(merged), concept_renamed.connected_to(renamed):
+            hydrology = _concept("hydrology")
+            rename_concept(
+                acting,
+                hydrology,
+                ConceptLabels("Hidrología", "Hydrology", ["geohidrología"], []),
+            )
+            rename_concept(  # nothing changed: nothing to announce
+                acting,
+                hydrology,
+                ConceptLabels.parse(
+                    {name: getattr(hydrology, name) for name in CONCEPT_TEXT_FIELDS}
+                ),
+            )
+            merge_concepts(acting, _concept("water-treatment"), hydrology)
+        db.session.commit()
+    assert heard == [
+        ("renamed", "hydrology", None, admin.id, True),
+        ("merged", "water-treatment", "hydrology", admin.id, True),
+    ]

@@ -11,6 +11,7 @@ from network.auth.models import User
 from network.db import utcnow
 from network.extensions import db
 from network.members.models import Profile
+from network.signals import member_deleted
 from network.visibility import Tier
 from tests.conftest import PASSWORD, login
 
@@ -203,14 +204,24 @@ def test_download_my_data_has_everything_including_private_fields(
 
 
 def test_delete_account_needs_the_password(app, make_member, outbox):
+    """The other domains hear of it once, with the right password, while the account's rows
+    still exist (their receivers settle seats and mentorships that depend on them)."""
     user = make_member(email="borrar@ejemplo.mx")
+    heard: list[tuple[int, bool]] = []
+
+    def deleted(sender):
+        heard.append((sender.id, db.session.get(Profile, sender.profile.id) is not None))
+
     client = login(app.test_client(), user)
-    wrong = client.post("/members/me/delete", data={"password": "no es", "confirm": "y"})
-    assert wrong.status_code == 422
-    unticked = client.post("/members/me/delete", data={"password": PASSWORD})
-    assert unticked.status_code == 422
-    done = client.post("/members/me/delete", data={"password": PASSWORD, "confirm": "y"})
-    assert done.status_code == 302
+    with member_deleted.connected_to(deleted):
+        wrong = client.post("/members/me/delete", data={"password": "no es", "confirm": "y"})
+        assert wrong.status_code == 422
+        unticked = client.post("/members/me/delete", data={"password": PASSWORD})
+        assert unticked.status_code == 422
+        assert heard == []
+        done = client.post("/members/me/delete", data={"password": PASSWORD, "confirm": "y"})
+        assert done.status_code == 302
+    assert heard == [(user.id, True)]
     with app.app_context():
         assert db.session.get(User, user.id) is None
         assert db.session.scalar(select(Profile).where(Profile.user_id == user.id)) is None
