@@ -28,7 +28,7 @@ from chapters.queries import get_membership, list_coordinators
 from network import audit
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import ValidationError
+from network.errors import Forbidden, ValidationError
 from network.geo import is_country, is_timezone
 from network.outbox import notify, queue_email
 from network.security import Role, is_ime_admin
@@ -311,7 +311,7 @@ def propose_chapter(user: User, fields: dict[str, Any]) -> Chapter:
 
 def _require_ime(admin: User) -> None:
     if not is_ime_admin(admin):
-        raise PermissionError
+        raise Forbidden(_l("Only IME administrators do this."))
 
 
 def _require_proposed(chapter: Chapter) -> None:

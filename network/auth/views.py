@@ -29,7 +29,7 @@ from network.auth.forms import (
     RegistrationForm,
     SettingsForm,
 )
-from network.errors import ValidationError
+from network.errors import Conflict, NotFound, ValidationError
 from network.extensions import db, limiter
 from network.forms import ActionForm, apply_error, safe_next
 from network.geo import current_language
@@ -70,12 +70,10 @@ def register() -> str | Response:
             )
         except ValidationError as error:
             apply_error(form, error)
-        except services.EmailTaken as taken:
-            db.session.commit()  # the notice to the address's owner
-            return render_template("auth/check_email.html", email=taken.email)
         else:
-            db.session.commit()
-            return render_template("auth/check_email.html", email=user.email)
+            db.session.commit()  # the account, or the notice to the address's owner
+            email = user.email if user else services.canonical_email(form.email.data)
+            return render_template("auth/check_email.html", email=email)
     return render_template("auth/register.html", form=form)
 
 
@@ -83,11 +81,11 @@ def register() -> str | Response:
 def confirm_email(token: str) -> Response:
     try:
         user = services.confirm_email(token)
-    except services.InvalidToken as error:
-        if error.expired:
-            flash(_("This confirmation link has expired. We can send you a new one."), "warning")
-        else:
-            flash(_("This confirmation link is not valid."), "danger")
+    except Conflict:
+        flash(_("This confirmation link has expired. We can send you a new one."), "warning")
+        return redirect(url_for("auth.resend_confirmation"))
+    except NotFound:
+        flash(_("This confirmation link is not valid."), "danger")
         return redirect(url_for("auth.resend_confirmation"))
     db.session.commit()
     flash(_("Thank you, your e-mail address is confirmed. You can sign in now."), "success")
@@ -198,11 +196,11 @@ def request_password_reset() -> str | Response:
 def reset_password(token: str) -> str | Response:
     try:
         services.check_reset_token(token)
-    except services.InvalidToken as error:
-        if error.expired:
-            flash(_("This link has expired. Ask for a new one below."), "warning")
-        else:
-            flash(_("This link is not valid or has already been used."), "danger")
+    except Conflict:
+        flash(_("This link has expired. Ask for a new one below."), "warning")
+        return redirect(url_for("auth.request_password_reset"))
+    except NotFound:
+        flash(_("This link is not valid or has already been used."), "danger")
         return redirect(url_for("auth.request_password_reset"))
     form = PasswordResetForm()
     if form.validate_on_submit():
@@ -305,7 +303,7 @@ def change_email() -> str | Response | tuple[str, int]:
 def confirm_email_change(token: str) -> Response:
     try:
         services.confirm_email_change(token)
-    except services.InvalidToken:
+    except (Conflict, NotFound):  # expired, or not valid; a Conflict is a ValidationError too
         flash(_("This link is not valid or has expired."), "danger")
         return redirect(url_for("auth.account"))
     except ValidationError as error:

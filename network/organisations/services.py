@@ -14,7 +14,7 @@ from chapters.models import Node
 from network import audit
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import ValidationError
+from network.errors import Forbidden, ValidationError
 from network.geo import is_country
 from network.organisations.models import Organisation, OrganisationKind, on_domain
 from network.outbox import queue_email
@@ -173,7 +173,7 @@ def register_organisation(user: User, data: OrganisationData) -> Organisation:
 def verify_organisation(admin: User, organisation: Organisation) -> None:
     """IME vouches for the organisation: from now on it may post needs and contact experts."""
     if not is_ime_admin(admin):
-        raise PermissionError
+        raise Forbidden(_l("Only IME administrators verify organisations."))
     organisation.verified_at = utcnow()
     organisation.rejected_at = None
     organisation.rejection_reason = ""
@@ -184,7 +184,7 @@ def verify_organisation(admin: User, organisation: Organisation) -> None:
 def reject_organisation(admin: User, organisation: Organisation, reason: str) -> None:
     """IME declines, saying why (the users read it and may correct and resend)."""
     if not is_ime_admin(admin):
-        raise PermissionError
+        raise Forbidden(_l("Only IME administrators verify organisations."))
     reason = reason.strip()
     if len(reason) < 5:
         raise ValidationError("reason", _l("Say why, so that they can correct it."))

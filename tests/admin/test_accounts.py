@@ -9,7 +9,7 @@ from sqlalchemy import select
 from network.audit import AuditEntry
 from network.auth.models import User
 from network.auth.services import suspend_account
-from network.errors import ValidationError
+from network.errors import Forbidden, ValidationError
 from network.extensions import db
 from network.needs.models import Need
 from network.needs.ranking import rank_candidates
@@ -214,7 +214,7 @@ def test_the_service_refuses_a_blank_reason_for_the_api_and_cli_too(app, ime, to
             suspend_account(admin, user, " \n ")
         assert refused.value.field == "reason"
         assert "Give the reason for the suspension" in str(refused.value.message)
-        with pytest.raises(PermissionError):
+        with pytest.raises(Forbidden):
             suspend_account(user, admin, REASON)
         assert user.suspended_at is None and admin.suspended_at is None
 

@@ -104,3 +104,20 @@ def test_access(app, world, make_need, make_expert, method, path, expected):
         if response.status_code == 302 and role == "anonymous":
             assert response.headers["Location"].startswith("/login")
     assert answers == expected, f"{method} {url}"
+
+
+def test_a_refusal_by_the_service_reaches_the_person_as_a_403_page(app, world, monkeypatch):
+    """Views check access first; the service's own check is the last line of defence, and when
+    it refuses (here, a view whose check let a member through) the person gets the error page
+    with the service's reason, not a 500, and nothing is changed."""
+    monkeypatch.setattr("network.needs.views.can_manage_need", lambda user, need: True)
+    member = login(app.test_client(), world.member)
+    response = member.post(
+        f"/needs/{world.need_id}/status",
+        data={"status": "in_progress"},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 403
+    assert "organisation manages it." in response.text
+    with app.app_context():
+        assert db.session.get(Need, world.need_id).status == "open"
