@@ -20,10 +20,11 @@ visitors are anonymous and see the same page. What keeps the copies honest:
   API tokens, audit entries, calendar feed tokens, pending index keys, and the log-in
   bookkeeping of `users` (`last_login_at`, `auth_stamp`, `password_hash`).
 - The search index is written *after* the commit (search.indexer): every successful index write
-  increases the number once more (`bump_generation`, called by the indexer), so a search page
-  rendered in between (new data, old index) is dropped too, whichever process wrote the index.
+  or rebuild announces itself (`network.signals.index_written`), and this module's receiver
+  increases the number once more, so a search page rendered in between (new data, old index) is
+  dropped too, whichever process wrote the index. The indexer knows nothing of this cache.
 - A page whose search ran out of `SEARCH_TIME_BUDGET` (`g.search_incomplete`, set by
-  `search.queries.mark_incomplete`) is not kept: its partial results, or "too slow", must not
+  `search.results.mark_incomplete`) is not kept: its partial results, or "too slow", must not
   stand for the answer.
 - `PAGE_CACHE_SECONDS` bounds an entry's life: pages also show the time ("upcoming events"),
   which no write changes. `PAGE_CACHE_MAX_ENTRIES` bounds the entries per worker (least recently
@@ -57,6 +58,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from network.db import db
 from network.geo import viewer_zone
+from network.signals import index_written
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +114,10 @@ def _bump_statement() -> Any:
     return update(table).where(table.c.id == 1).values(generation=table.c.generation + 1)
 
 
-def bump_generation() -> None:
-    """Drop every worker's copies, for writes made outside the app's session: the search index,
-    after each successful write (after a commit, from `search reindex`, or a retried pending
-    change)."""
+@index_written.connect
+def bump_generation(sender: Any, **extra: Any) -> None:
+    """Drop every worker's copies when the search index was written, which happens outside the
+    app's session: after a commit, a retried pending change, or `flask search reindex`."""
     try:
         with db.engine.begin() as connection:
             connection.execute(_bump_statement())

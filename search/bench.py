@@ -7,7 +7,7 @@ reference database, `results.json`), so it never touches the development databas
 What it measures, in one run:
 
 - `reindex_s`: the real rebuild path, `flask search reindex` (`all_documents` into
-  `SearchIndex.rebuild`), invoked through the CLI;
+  the backend's `rebuild`), invoked through the CLI;
 - `search_p50_ms`/`search_p95_ms`/`slowest_query_ms`: `search.queries.search(..., with_facets=True)`
   for viewers built by `build_viewer` as the search page builds them, with the process's reused
   searcher, over a fixed set of varied queries (accents, two words, concept synonyms, facet

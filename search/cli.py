@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from network.db import db
-from network.pagecache import bump_generation
-from search.indexer import all_documents, count_documents, get_index, retry_pending
+from search.backends import get_backend
+from search.indexer import count_documents, rebuild, retry_pending
 
 cli = AppGroup("search", help="The search index.")
 
@@ -18,7 +18,7 @@ cli = AppGroup("search", help="The search index.")
 @click.option("--if-empty", is_flag=True, help="Only if the index has no documents yet.")
 def reindex(pending: bool, if_empty: bool) -> None:
     """Rebuild the index from the database (the database is the truth)."""
-    if if_empty and get_index().doc_count():
+    if if_empty and get_backend().doc_count():
         click.echo("the index already has documents; nothing done")
         return
     if pending:
@@ -30,15 +30,14 @@ def reindex(pending: bool, if_empty: bool) -> None:
     with Session(db.engine) as session:
         total = count_documents(session)
         with click.progressbar(length=total, label="Indexing", show_pos=True) as bar:
-            written = get_index().rebuild(all_documents(session), bar.update)
-    bump_generation()  # no cached search page outlives the rebuilt index
+            written = rebuild(session, bar.update)
     click.echo(f"indexed {written} documents")
 
 
 @cli.command("stats")
 def stats() -> None:
     """Documents per kind and the index's size on disk."""
-    index = get_index()
-    for kind, count in sorted(index.kinds().items()):
+    backend = get_backend()
+    for kind, count in sorted(backend.kinds().items()):
         click.echo(f"{kind}: {count}")
-    click.echo(f"documents: {index.doc_count()}, size: {index.size_bytes() / 1024:.1f} KiB")
+    click.echo(f"documents: {backend.doc_count()}, size: {backend.size_bytes() / 1024:.1f} KiB")

@@ -9,29 +9,17 @@ write fails, the keys are kept in `search_pending` and retried by the next write
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import secrets
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import ColumnElement, delete, event, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload
-from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage, RamStorage
-from whoosh.index import LockError
-from whoosh.searching import Searcher
-from whoosh.util.filelock import try_for
-from whoosh.writing import CLEAR
 
 from chapters.models import Chapter, ChapterMembership, Node
 from network.auth.models import User
-from network.config import ConfigurationError
 from network.db import db
 from network.events.models import Event, event_topics
 from network.members.models import (
@@ -54,8 +42,8 @@ from network.needs.models import (
     need_required_concepts,
 )
 from network.organisations.models import Organisation
-from network.pagecache import bump_generation
-from network.visibility import Tier
+from network.signals import index_written
+from search.backends import SearchBackend, create_backend, get_backend
 from search.documents import (
     chapter_document,
     chapter_key,
@@ -67,173 +55,17 @@ from search.documents import (
     need_key,
 )
 from search.models import SearchPending
-from search.schema import SCHEMA, tier_field
 
 log = logging.getLogger(__name__)
 _INFO_KEY = "search_changes"
 _PROFILE_CHILDREN = (FreeTag, ProfileLanguage, ProfileMode, EducationEntry)
 _NEED_CHILDREN = (NeedLanguage, NeedMode)
-# A full rebuild: at most this many worker processes, and this much memory (MB) of postings
-# each before Whoosh sorts them out to a temporary file. Fewer, larger runs cut the rebuild of
-# 100,000 members by about a third, for well under a GiB per worker.
-MAX_REBUILD_PROCS = 4
-REBUILD_LIMIT_MB = 512
-# How long a write waits for another process's write (a rebuild holds the lock longer: its
-# changes then stay pending and are retried).
-WRITE_LOCK_WAIT_S = 10.0
 
 
-def _same_schema(schema: Any) -> bool:
-    """Whether an opened index has this version's fields and analyzer (Whoosh keeps the
-    analyzer it was built with, pickled, and writes with it)."""
-    if set(schema.names()) != set(SCHEMA.names()):
-        return False
-    name = tier_field("high", str(Tier.PUBLIC))
-    return schema[name].analyzer == SCHEMA[name].analyzer
-
-
-class SearchIndex:
-    """The app's index: one per process, with a reusable searcher per thread."""
-
-    def __init__(self, app: Flask) -> None:
-        if app.config["SEARCH_STORAGE"] == "ram":
-            # Whoosh's RAM writers sort in /tmp/<index name>.tmp: a unique name keeps parallel
-            # processes (two test runs, say) out of each other's temporary files.
-            self.index = RamStorage().create_index(SCHEMA, indexname=f"ram{secrets.token_hex(8)}")
-        else:
-            path = Path(app.config["SEARCH_INDEX_DIR"] or Path(app.instance_path) / "search_index")
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                # A setting that cannot work: one line from `flask` and gunicorn, not a traceback.
-                raise ConfigurationError(
-                    f"the search index folder {path} cannot be created ({error.strerror}): "
-                    "set SEARCH_INDEX_DIR to a writable folder"
-                ) from error
-            storage = FileStorage(str(path))
-            try:
-                self.index = (
-                    storage.open_index()
-                    if whoosh_index.exists_in(str(path))
-                    else storage.create_index(SCHEMA)
-                )
-            except (AttributeError, ImportError, EOFError):  # its pickled schema names old code
-                self.index = storage.create_index(SCHEMA)
-            if not _same_schema(self.index.schema):
-                # Built by an older version: start empty (`make run` and `flask search reindex
-                # --if-empty` then rebuild it) rather than answer queries with missing fields,
-                # or keep writing words the queries' analyzer no longer makes.
-                log.warning("the search index has an older schema; run `flask search reindex`")
-                self.index = storage.create_index(SCHEMA)
-        self._local = threading.local()
-
-    def searcher(self) -> Searcher:
-        """A searcher reused across requests and refreshed after commits (opening one is slow)."""
-        current = getattr(self._local, "searcher", None)
-        # Whoosh's refresh() reuses segment readers that miss newer deletions (an updated
-        # document would show twice), so a stale searcher is replaced, not refreshed. With
-        # non-compound segments opening one costs well under a millisecond.
-        if current is None or not current.up_to_date():
-            if current is not None:
-                current.close()
-            current = self.index.searcher()
-            self._local.searcher = current
-        return current
-
-    def doc_count(self) -> int:
-        return self.searcher().doc_count()
-
-    def close(self) -> None:
-        """Close this thread's reused searcher (its open segment files), e.g. at shutdown."""
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-            self._local.searcher = None
-
-    def kinds(self) -> dict[str, int]:
-        kinds: dict[str, int] = {}
-        for stored in self.searcher().all_stored_fields():
-            kinds[stored["kind"]] = kinds.get(stored["kind"], 0) + 1
-        return kinds
-
-    def size_bytes(self) -> int:
-        storage = self.index.storage
-        return sum(storage.file_length(name) for name in storage.list())
-
-    def write(self, updates: list[dict[str, Any]], deletions: list[str]) -> None:
-        """Apply documents in one writer; wait (up to WRITE_LOCK_WAIT_S) while another process
-        holds the lock.
-
-        The lock is taken here and released in `finally`, not by Whoosh's writer: a writer that
-        fails while creating its segment (an unwritable index directory) raises from its
-        constructor holding the lock, and would keep every later write on this host waiting
-        until the garbage collector freed it, so a recovered directory stayed unusable."""
-        if not updates and not deletions:
-            return
-        lock = self.index.lock("WRITELOCK")
-        if not try_for(lambda: lock.acquire(blocking=False), WRITE_LOCK_WAIT_S, delay=0.05):
-            raise LockError("another process has been writing the search index for too long")
-        try:
-            writer = self.index.writer(_lk=False, compound=False)
-            try:
-                for key in deletions:
-                    writer.delete_by_term("key", key)
-                for document in updates:
-                    writer.update_document(**document)
-                writer.commit()
-            except Exception:
-                with contextlib.suppress(Exception):
-                    writer.cancel()
-                raise
-        finally:
-            lock.release()
-
-    def rebuild(self, documents: Iterable[dict[str, Any]], progress: Callable[[int], None]) -> int:
-        """Replace the whole index with these documents.
-
-        On disk, Whoosh's multiprocess writer analyses and writes the documents in worker
-        processes while this one builds them from the database; each worker keeps its own
-        segment (`multisegment`), which saves a final single-threaded merge of all postings.
-        RAM indexes (tests) keep the plain writer: worker processes cannot share them.
-        """
-        procs = self._rebuild_procs()
-        options: dict[str, Any] = {"timeout": 10.0, "compound": False, "limitmb": REBUILD_LIMIT_MB}
-        if procs > 1:
-            options.update(procs=procs, multisegment=True)
-        writer = self.index.writer(**options)
-        count = 0
-        try:
-            for document in documents:
-                writer.add_document(**document)
-                count += 1
-                progress(1)
-        except BaseException:
-            # Workers wait for more work forever unless stopped; cancel() does not reach them.
-            for task in getattr(writer, "tasks", ()):
-                task.terminate()
-                task.join()
-            writer.cancel()
-            raise
-        writer.commit(mergetype=CLEAR)
-        # Whoosh's multiprocess writer drops a worker's segment silently if the worker died.
-        written = self.index.doc_count_all()
-        if written != count:
-            raise RuntimeError(
-                f"the rebuilt index holds {written} of {count} documents (a worker process "
-                "failed); run `flask search reindex` again"
-            )
-        return count
-
-    def _rebuild_procs(self) -> int:
-        if not isinstance(self.index.storage, FileStorage):
-            return 1
-        return max(1, min(len(os.sched_getaffinity(0)), MAX_REBUILD_PROCS))
-
-
-def get_index() -> Any:
-    """The app's search backend: a `SearchIndex` (Whoosh), or a `search.pg.PostgresIndex`. Both
-    take the same documents (`write`, `rebuild`) and count them (`doc_count`)."""
-    return current_app.extensions["search_index"]
+def get_index() -> SearchBackend:
+    """The backend index writes go to. `network.health` still imports this name from here;
+    once it imports `search.backends.get_backend`, this goes."""
+    return get_backend()
 
 
 # ---------------------------------------------------------------- collecting changes
@@ -496,8 +328,10 @@ def apply_changes(changes: set[tuple[str, int]]) -> bool:
             pending = set(session.scalars(select(SearchPending.key)))
             keys |= pending
             updates, deletions = _documents_for(session, keys)
-            get_index().write(updates, deletions)
-            bump_generation()  # cached pages made from the index before this write are stale
+            backend = get_backend()
+            backend.write(updates, deletions)
+            if keys:  # cached pages made from the index before this write are stale
+                index_written.send(backend, keys=sorted(keys))
             if pending:
                 session.execute(delete(SearchPending).where(SearchPending.key.in_(pending)))
                 session.commit()
@@ -547,16 +381,18 @@ def count_documents(session: Session) -> int:
     )
 
 
-def register_indexer(app: Flask) -> None:
-    backend = app.config["SEARCH_BACKEND"]
-    if backend == "postgres":
-        from search.pg import PostgresIndex  # it imports the queries, which import this module
+def rebuild(session: Session, progress: Callable[[int], None]) -> int:
+    """Rebuild the index from the database (the truth), reading it through `session`; returns
+    how many documents were written. Announced like any write: no cached page outlives it."""
+    backend = get_backend()
+    written = backend.rebuild(all_documents(session), progress)
+    index_written.send(backend, keys=[])
+    return written
 
-        app.extensions["search_index"] = PostgresIndex(app)
-    elif backend == "whoosh":
-        app.extensions["search_index"] = SearchIndex(app)
-    else:
-        raise ConfigurationError(f"SEARCH_BACKEND must be 'whoosh' or 'postgres', not {backend!r}")
+
+def register_indexer(app: Flask) -> None:
+    """Make the app's backend (SEARCH_BACKEND) and listen to the session's flushes and commits."""
+    app.extensions["search_index"] = create_backend(app)
     for name, listener in (
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),

@@ -36,7 +36,7 @@ EVENT_WHY_LABELS = {
     "place": _l("place"),
     "body": _l("description"),
 }
-# Where a word matched, for needs (`search.queries.NEED_WHY_FIELDS`).
+# Where a word matched, for needs (`search.explain.NEED_WHY_FIELDS`).
 NEED_WHY_LABELS = {
     "title": _l("title"),
     "required": _l("required expertise"),

@@ -19,6 +19,7 @@ from network.extensions import db
 from network.forms import ActionForm
 from network.members.models import Profile
 from network.pagecache import PageCache, read_generation
+from network.signals import index_written
 from tests.conftest import PASSWORD, app_for, bearer, login
 from tests.members.test_profile import FORM
 
@@ -388,5 +389,20 @@ def test_index_writes_from_the_command_line_drop_the_kept_search_pages(app, ana,
         assert len(renders) == 1
     result = app.test_cli_runner().invoke(args=command)
     assert result.exit_code == 0, result.output
+    visitor.get("/search?q=tucson")
+    assert len(renders) == 2, "the index changed: rendered again"
+
+
+def test_an_announced_index_write_drops_the_kept_pages(app, ana, renders):
+    """The cache listens for `index_written`: whatever writes the index (a backend, the indexer,
+    a command) only announces it, and need not know any cache exists."""
+    visitor = app.test_client()
+    visitor.get("/search?q=tucson")
+    visitor.get("/search?q=tucson")
+    assert len(renders) == 1
+    with app.app_context():
+        before = read_generation()
+        index_written.send(app.extensions["search_index"], keys=[f"member:{ana.id}"])
+        assert read_generation() == before + 1
     visitor.get("/search?q=tucson")
     assert len(renders) == 2, "the index changed: rendered again"

@@ -11,10 +11,8 @@ from network.extensions import db
 from network.members.models import Concept
 from network.visibility import Viewer
 from search.queries import search
-from tests.search import backends
 
 SIGNED_IN = Viewer(user_id=-5, is_signed_in=True)
-app = backends.app
 
 
 def _broader(slug: str, es: str, en: str, narrower: list[str], synonyms_es: str = "") -> None:
@@ -98,7 +96,7 @@ def test_merging_a_narrower_concept_keeps_it_under_the_broader_one(app, experts,
     """IME merges "Wind power" into "Hydrology" (say, a duplicate): the wind expert now holds the
     target, which takes the source's place under "Renewable energy", so the broader concept
     still reaches her; a merge loses no link of the hierarchy."""
-    from network.members.services import merge_concepts
+    from network.members.vocabulary import merge_concepts
 
     with app.test_request_context():
         concepts = {c.slug: c for c in db.session.scalars(select(Concept))}

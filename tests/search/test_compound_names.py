@@ -9,10 +9,8 @@ from flask import Flask
 
 from network.visibility import Viewer
 from search.queries import search
-from tests.search import backends
 
 SIGNED_IN = Viewer(user_id=-5, is_signed_in=True)
-app = backends.app
 
 
 def _found(app: Flask, text: str) -> set[int]:

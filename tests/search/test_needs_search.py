@@ -337,12 +337,12 @@ def test_reindex_includes_needs(app, runner, world, make_need):
 
 @pytest.mark.whoosh
 def test_member_documents_hold_nothing_of_needs(app, world):
-    from search.indexer import get_index
+    from search.backends import get_backend
     from search.schema import NEED_FACETS, NEED_TEXT_FIELDS, need_facet_field
 
     need_fields = {*NEED_TEXT_FIELDS, *map(need_facet_field, NEED_FACETS), "need_opened"}
     with app.app_context():
-        for stored in get_index().searcher().all_stored_fields():
+        for stored in get_backend().searcher().all_stored_fields():
             if stored["kind"] != "need":
                 assert not need_fields & set(stored), stored["kind"]
 

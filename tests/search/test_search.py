@@ -118,15 +118,15 @@ def test_a_prefix_never_reaches_hidden_words(app, make_member):
 
 @pytest.mark.whoosh
 def test_a_prefix_expands_to_a_bounded_number_of_words(app, make_member):
-    from search.indexer import get_index
-    from search.queries import MAX_EXPANSIONS, _expand_members
+    from search.backends import get_backend, whoosh
+    from search.parsing import MAX_EXPANSIONS
 
     # 40 different words sharing a prefix: the most frequent ones are kept, up to the cap.
     words = [f"zeta{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40)]
     make_member({"bio": " ".join(words)})
     make_member({"bio": "zetaan zetaam", "bio_visibility": "members"})
     with app.test_request_context():
-        expanded = _expand_members(get_index().searcher(), ["zeta*"], SIGNED_IN)["zeta*"]
+        expanded = whoosh._expand_members(get_backend().searcher(), ["zeta*"], SIGNED_IN)["zeta*"]
         assert len(expanded) == MAX_EXPANSIONS
         assert expanded[:2] == ["zetaam", "zetaan"]
         assert search("zeta*", SIGNED_IN).total == 2
@@ -136,10 +136,10 @@ def test_many_matches_rank_heavy_fields_first_and_count_exactly(app, make_member
     """Past SCORE_AMONG matches, BM25F ranks the best CANDIDATES by field weight: a word in a
     headline beats the same word in a bio, hidden text does not lift anybody, totals stay
     exact."""
-    import search.queries as queries
+    from search.backends import whoosh
 
-    monkeypatch.setattr(queries, "SCORE_AMONG", 2)
-    monkeypatch.setattr(queries, "CANDIDATES", 3)
+    monkeypatch.setattr(whoosh, "SCORE_AMONG", 2)
+    monkeypatch.setattr(whoosh, "CANDIDATES", 3)
     bio = [make_member({"bio": f"Trabajo en oceanografia desde {2000 + i}."}) for i in range(5)]
     hidden = make_member(
         {
@@ -157,8 +157,8 @@ def test_many_matches_rank_heavy_fields_first_and_count_exactly(app, make_member
         assert len(result.hits) == 3
         assert result.hits[0].obj_id == headline.id
         # Every match scored, to compare them.
-        monkeypatch.setattr(queries, "SCORE_AMONG", 400)
-        monkeypatch.setattr(queries, "CANDIDATES", 200)
+        monkeypatch.setattr(whoosh, "SCORE_AMONG", 400)
+        monkeypatch.setattr(whoosh, "CANDIDATES", 200)
         scores = {h.obj_id: h.score for h in search("oceanografia", SIGNED_IN).hits}
     assert set(scores) == {headline.id, hidden.id, twin.id, *(m.id for m in bio)}
     assert scores[hidden.id] == scores[twin.id] < scores[headline.id]
@@ -408,13 +408,13 @@ def test_concurrent_writers_lose_no_update(app, tmp_path):
     """Several workers writing at once wait for the index lock instead of failing."""
     import threading
 
-    from search.indexer import SearchIndex
+    from search.backends.whoosh import WhooshBackend
 
     app.config.update(SEARCH_STORAGE="file", SEARCH_INDEX_DIR=str(tmp_path / "index"))
-    first, second = SearchIndex(app), SearchIndex(app)  # two processes' views of one index
+    first, second = WhooshBackend(app), WhooshBackend(app)  # two processes' views of one index
     errors: list[Exception] = []
 
-    def write(index: SearchIndex, start: int) -> None:
+    def write(index: WhooshBackend, start: int) -> None:
         try:
             for n in range(start, start + 10):
                 index.write(
@@ -530,7 +530,7 @@ def test_an_index_built_by_another_analyzer_starts_empty_for_a_rebuild(app, tmp_
     from whoosh.filedb.filestore import FileStorage
 
     import search.schema as schema
-    from search.indexer import SearchIndex
+    from search.backends.whoosh import WhooshBackend
 
     old = RegexTokenizer(r"\w+(?:[.'@-]\w+)*") | schema.FoldFilter()
     monkeypatch.setattr(schema, "ANALYZER", old)
@@ -541,6 +541,6 @@ def test_an_index_built_by_another_analyzer_starts_empty_for_a_rebuild(app, tmp_
         writer.add_document(key="chapter:1", kind="chapter", obj_id=1, title="Müller-García")
     index.close()
     app.config.update(SEARCH_STORAGE="file", SEARCH_INDEX_DIR=str(tmp_path / "index"))
-    reopened = SearchIndex(app)
+    reopened = WhooshBackend(app)
     assert reopened.doc_count() == 0
     reopened.close()

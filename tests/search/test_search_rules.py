@@ -53,8 +53,8 @@ def test_coordinator_prefix_not_crowded_by_unreadable_words(app, network, make_m
 @pytest.mark.whoosh
 def test_own_hidden_document_in_another_segment(app, make_member):
     from network.members.services import update_profile
-    from search import bitsets
-    from search.indexer import get_index
+    from search.backends import get_backend
+    from search.backends import whoosh_bitsets as bitsets
 
     own = make_member(
         {
@@ -71,7 +71,7 @@ def test_own_hidden_document_in_another_segment(app, make_member):
         db.session.commit()
     viewer = Viewer(user_id=own.id, is_signed_in=True)
     with app.test_request_context():
-        assert len(bitsets.leaves(get_index().searcher())) > 1  # the update made a segment
+        assert len(bitsets.leaves(get_backend().searcher())) > 1  # the update made a segment
         result = search("xylofonia", viewer, with_facets=True)
         assert result.total == 4 and len(result.hits) == 4
         assert result.facets["country"] == {"CL": 4}
@@ -82,9 +82,9 @@ def test_own_hidden_document_in_another_segment(app, make_member):
 
 @pytest.mark.whoosh
 def test_whoosh_branch_agrees_with_bitsets(app, network, make_member, add_membership, monkeypatch):
-    import search.queries as queries
+    from search.backends import whoosh
 
-    monkeypatch.setattr(queries, "SCORE_AMONG", 1)
+    monkeypatch.setattr(whoosh, "SCORE_AMONG", 1)
     words = "alfa bravo charlie delta"
     own = make_member(
         {

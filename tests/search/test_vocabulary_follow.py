@@ -17,7 +17,7 @@ from network.events.models import EventFormat, EventStatus, EventVisibility
 from network.extensions import db
 from network.members.models import Concept, Sector
 from network.members.queries import build_viewer
-from network.members.services import merge_concepts, rename_concept
+from network.members.vocabulary import ConceptLabels, merge_concepts, rename_concept
 from search.indexer import retry_pending
 from search.models import SearchPending
 from search.queries import search
@@ -52,7 +52,7 @@ def _concept(slug: str) -> Concept:
 
 def _rename(app, slug: str, data: dict[str, str]) -> None:
     with app.test_request_context():
-        rename_concept(None, _concept(slug), data)
+        rename_concept(None, _concept(slug), ConceptLabels.parse(data))
         db.session.commit()
 
 

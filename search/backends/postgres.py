@@ -2,7 +2,7 @@
 
 A Whoosh index lives on one machine's disk; these documents live in the database every app
 server already shares, so any number of them search the same, current data. The contract is
-Whoosh's (`search.queries`), and the same tests hold both to it:
+`search.backends.SearchBackend`, and the same tests hold both backends to it:
 
 - the documents are `search.documents`' own, written by the same indexer hooks, retried the
   same way (`search_pending`) when a write fails;
@@ -16,8 +16,8 @@ Whoosh's (`search.queries`), and the same tests hold both to it:
   and their synonyms are in the documents already, which is the concept expansion;
 - a word ending in `*` is a prefix (`:*`); a query with no result is tried again with every
   indexed word one edit away (`levenshtein` over `search_words`);
-- why a result matched, and its snippets, come from `search.queries`' explainers over the
-  stored texts, which check each field's tier again.
+- why a result matched, and its snippets, come from `search.explain` over the stored texts,
+  which checks each field's tier again.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
@@ -37,25 +38,12 @@ from sqlalchemy.exc import OperationalError
 from network.config import ConfigurationError
 from network.db import db, utcnow
 from network.visibility import Tier, Viewer
+from search import parsing
 from search.documents import member_key
+from search.explain import explain_member, listed_hit
 from search.models import SEARCH_CONFIGURATION, TSV_COLUMNS, SearchDocument, SearchWord
-from search.queries import (
-    CANDIDATES,
-    DEFAULT_NEED_STATUS,
-    MAX_EXPANSIONS,
-    STALE_AFTER,
-    STALE_FACTOR,
-    Hit,
-    SearchResult,
-    Why,
-    _allowed_tiers,
-    _coordinates_more,
-    _explain,
-    _explain_event,
-    _explain_need,
-    _own_tiers,
-    mark_incomplete,
-)
+from search.parsing import SearchQuery
+from search.results import Hit, SearchResult, mark_incomplete
 from search.schema import (
     ANALYZER,
     EVENT_FACETS,
@@ -65,6 +53,7 @@ from search.schema import (
     PUBLIC_TIER,
     tier_field,
 )
+from search.tiers import allowed_tiers, coordinates_more, own_tiers, sees_every_name
 
 WEIGHT_LETTERS = ("A", "B", "C", "D")
 # What goes into each weight, per kind of document (members: per tier, see `_texts`).
@@ -180,8 +169,10 @@ def _words_of(document: dict[str, Any]) -> set[str]:
     return words
 
 
-class PostgresIndex:
+class PostgresBackend:
     """The app's search documents in PostgreSQL: what `search.indexer` writes to."""
+
+    name = "postgres"
 
     def __init__(self, app: Flask) -> None:
         if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -199,15 +190,15 @@ class PostgresIndex:
         if words:
             connection.execute(_ADD_WORDS, {"words": sorted(words)})
 
-    def write(self, updates: list[dict[str, Any]], deletions: list[str]) -> None:
+    def write(self, documents: list[dict[str, Any]], deleted: list[str]) -> None:
         """Apply documents in one transaction: searches see all of them or none."""
-        if not updates and not deletions:
+        if not documents and not deleted:
             return
         with db.engine.begin() as connection:
-            if deletions:
-                connection.execute(delete(SearchDocument).where(SearchDocument.key.in_(deletions)))
-            if updates:
-                self._upsert(connection, updates)
+            if deleted:
+                connection.execute(delete(SearchDocument).where(SearchDocument.key.in_(deleted)))
+            if documents:
+                self._upsert(connection, documents)
 
     def rebuild(self, documents: Iterable[dict[str, Any]], progress: Callable[[int], None]) -> int:
         """Replace every document in one transaction: searches see the old set until it
@@ -251,6 +242,26 @@ class PostgresIndex:
         )
         return int(sizes.scalar() or 0)
 
+    def search(self, query: SearchQuery) -> SearchResult:
+        """One kind of document for this viewer. A search that runs out of time answers "too
+        slow" (nothing found) rather than an error."""
+        slow = SearchResult(query.text, query.terms, 0, [], message="slow")
+        return _within_budget(lambda: _run(query), slow)
+
+    def count_kinds(
+        self, terms: list[str], viewer: Viewer, known: dict[str, int]
+    ) -> dict[str, int]:
+        """Every kind's total for these words (upcoming events, open needs), `known` as given;
+        none (no tabs' counts) if they run out of time."""
+        queries, _expanded = _queries(terms, False)
+        return _within_budget(
+            lambda: {
+                kind: known[kind] if kind in known else _count(where(queries, viewer, {}))
+                for kind, where in _WHERE.items()
+            },
+            {},
+        )
+
 
 # ---------------------------------------------------------------- querying
 
@@ -263,7 +274,7 @@ def _tsquery(term: str, words: list[str] | None = None) -> str:
     """A query word as tsquery text: a prefix; or the word (or the words one edit away) with
     the plural forms the analyzer folds into it (`FoldFilter`: -s, and -es after a consonant).
     Documents keep their words as written, so the query asks for each form."""
-    if term.endswith("*"):
+    if parsing.is_prefix(term):
         return f"{_quote(term[:-1])}:*"
     forms: list[str] = []
     for word in words or [term]:
@@ -276,7 +287,7 @@ def _tsquery(term: str, words: list[str] | None = None) -> str:
 def _fuzzy_words(term: str) -> list[str]:
     """The indexed words one edit away from a word of 5+ letters with the same first two
     letters (Whoosh's `terms_within(..., 1, prefix=2)`), the word itself first."""
-    if term.endswith("*") or len(term) < 5:
+    if parsing.is_prefix(term) or len(term) < 5:
         return [term]
     near = db.session.scalars(
         select(SearchWord.word)
@@ -287,7 +298,7 @@ def _fuzzy_words(term: str) -> list[str]:
             SearchWord.word != term,
         )
         .order_by(SearchWord.word)
-        .limit(MAX_EXPANSIONS - 1)
+        .limit(parsing.MAX_EXPANSIONS - 1)
     ).all()
     return [term, *near]
 
@@ -309,18 +320,28 @@ class _Sql:
     def tsquery(self, query: str) -> str:
         return f"to_tsquery('{SEARCH_CONFIGURATION}', {self.param(query)})"
 
+    def has_every_word(self, queries: list[str]) -> None:
+        """The public text holds every word (events, chapters, needs: one text column)."""
+        self.clauses.extend(f"d.tsv_public @@ {self.tsquery(q)}" for q in queries)
+
+    def has_facets(self, tokens: list[str]) -> None:
+        """The document holds every one of these facet tokens."""
+        if tokens:
+            self.clauses.append(f"d.facets @> CAST({self.param(tokens)} AS text[])")
+
     @property
     def where(self) -> str:
         return " AND ".join(self.clauses) or "TRUE"
 
 
 class _MemberRules:
-    """Who reads which tier of which member: `search.queries._member_clauses` in SQL."""
+    """Who reads which tier of which member (`search.tiers`), in SQL: the rule the Whoosh
+    backend applies with its tier fields."""
 
     def __init__(self, viewer: Viewer, sql: _Sql) -> None:
-        self.held = _allowed_tiers(viewer)
-        self.own = _own_tiers(viewer)
-        self.coordinates = _coordinates_more(viewer)
+        self.held = allowed_tiers(viewer)
+        self.own = own_tiers(viewer)
+        self.coordinates = coordinates_more(viewer)
         self.sql = sql
         self.chapters = (
             sql.param(sorted(viewer.coordinated_chapter_ids)) if self.coordinates else None
@@ -401,7 +422,7 @@ def _hit_words(
     tier, so a completion found in a hidden field is never shown)."""
     words: list[str] = []
     own_words: set[str] = set()
-    if any(t.endswith("*") for t in terms):
+    if any(parsing.is_prefix(t) for t in terms):
         own_words = {
             token.text
             for value in stored.values()
@@ -409,25 +430,19 @@ def _hit_words(
             for token in ANALYZER(value)
         }
     for term in terms:
-        if term.endswith("*"):
+        if parsing.is_prefix(term):
             words.extend(sorted(w for w in own_words if w.startswith(term[:-1])))
         else:
             words.extend(expanded.get(term, [term]))
     return list(dict.fromkeys(words))
 
 
-def _page(page: int, per_page: int) -> tuple[int, int]:
-    """LIMIT and OFFSET of a page among the CANDIDATES ranked results (the pages offered stop
-    there, as with Whoosh)."""
-    start = (max(page, 1) - 1) * per_page
-    return max(0, min(per_page, CANDIDATES - start)), start
-
-
-def _fetch(sql: _Sql, order: str, score: str, page: int, per_page: int) -> tuple[list[Any], int]:
+def _fetch(sql: _Sql, order: str, score: str, start: int, per_page: int) -> tuple[list[Any], int]:
     """One page of ranked documents and the total, in one pass over the matches: the ranking
     has to visit every match anyway, so the total comes with it (`count(*) OVER ()`), and the
-    stored texts are read for the page's rows only."""
-    limit, offset = _page(page, per_page)
+    stored texts are read for the page's rows only. The pages offered stop at CANDIDATES ranked
+    results, as with Whoosh."""
+    limit = max(0, min(per_page, parsing.CANDIDATES - start))
     if not limit:
         return [], _count(sql)
     rows = db.session.execute(
@@ -435,14 +450,14 @@ def _fetch(sql: _Sql, order: str, score: str, page: int, per_page: int) -> tuple
             f"SELECT d.key, d.kind, d.obj_id, d.confirmed, d.starts, d.opened, d.stored, "
             f"p.score, p.total FROM (SELECT d.key, {score} AS score, count(*) OVER () AS total "
             f"FROM search_documents d WHERE {sql.where} ORDER BY {order}, d.key "
-            f"LIMIT {limit} OFFSET {offset}) p JOIN search_documents d ON d.key = p.key "
+            f"LIMIT {limit} OFFSET {start}) p JOIN search_documents d ON d.key = p.key "
             f"ORDER BY {order.replace('score', 'p.score')}, d.key"
         ),
         sql.params,
     ).all()
     if rows:
         return rows, rows[0].total
-    return [], (_count(sql) if offset else 0)
+    return [], (_count(sql) if start else 0)
 
 
 def _count(sql: _Sql) -> int:
@@ -468,65 +483,24 @@ def _token_counts(sql: _Sql, visible: str = "TRUE") -> dict[str, dict[str, int]]
     return counts
 
 
-def _member_sql(
-    terms: list[str], queries: list[str], viewer: Viewer, filters: dict[str, str]
-) -> tuple[_Sql, _MemberRules]:
+# ---------------------------------------------------------------- what each kind matches
+
+
+def _member_rules(queries: list[str], viewer: Viewer, filters: dict[str, str]) -> _MemberRules:
+    """Members with every word in a column the viewer reads for them, and the filters' values in
+    a tier they read; the rules keep the statement's parameters (`rules.sql`)."""
     sql = _Sql()
     rules = _MemberRules(viewer, sql)
     sql.clauses.append("d.kind = 'member'")
-    if Tier.MEMBERS not in viewer.tiers_for(-1):
-        # Who may not see a member's name may not see the member at all (`name_is_visible`).
+    if not sees_every_name(viewer):
         own = f" OR d.key = {rules.own_key}" if rules.own else ""
         sql.clauses.append(f"(d.name_tier = '{PUBLIC_TIER}'{own})")
     sql.clauses.extend(rules.text(q) for q in queries)
     sql.clauses.extend(rules.facet(f, v) for f, v in sorted(filters.items()) if f in FACETS)
-    return sql, rules
+    return rules
 
 
-def _run_members(
-    terms: list[str],
-    viewer: Viewer,
-    page: int,
-    per_page: int,
-    language: str,
-    fuzzy: bool,
-    filters: dict[str, str],
-    with_facets: bool,
-) -> SearchResult:
-    queries, expanded = _queries(terms, fuzzy)
-    sql, rules = _member_sql(terms, queries, viewer, filters)
-    scored = [q for t, q in zip(terms, queries, strict=True) if not t.endswith("*")]
-    if scored:  # ties go to the fresher profile; a stale one weighs less
-        stale_before = sql.param(int((utcnow() - STALE_AFTER).timestamp()))
-        score = (
-            f"({rules.rank(_any_of(scored))}) * CASE WHEN d.confirmed < {stale_before} "
-            f"THEN {STALE_FACTOR} ELSE 1.0 END"
-        )
-        order = "score DESC, d.confirmed DESC"
-    else:  # browsing, or prefixes only: the most recently confirmed profiles first
-        score, order = "0.0", "d.confirmed DESC"
-    now = utcnow().timestamp()
-    rows, total = _fetch(sql, order, score, page, per_page)
-    if not total:
-        return SearchResult(" ".join(terms), terms, 0, [])
-    facets: dict[str, dict[str, int]] = {}
-    if with_facets:
-        found = _token_counts(sql, rules.token_visible())
-        facets = {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
-    hits = []
-    for row in rows:
-        stale = now - row.confirmed > STALE_AFTER.total_seconds()
-        hit = Hit(
-            "member", row.obj_id, round(float(row.score), 3), stale=stale, confirmed=row.confirmed
-        )
-        hit.why, hit.snippets = _explain(
-            row.stored, _hit_words(terms, expanded, row.stored), viewer, language
-        )
-        hits.append(hit)
-    return SearchResult(" ".join(terms), terms, total, hits, facets=facets)
-
-
-def _event_sql(queries: list[str], viewer: Viewer, when: str, filters: dict[str, str]) -> _Sql:
+def _event_sql(queries: list[str], viewer: Viewer, filters: dict[str, str]) -> _Sql:
     """Published events the viewer may see, upcoming (not yet ended) by default, or past."""
     sql = _Sql()
     tiers = ["public", "members"] if viewer.sees_members_events else ["public"]
@@ -534,138 +508,146 @@ def _event_sql(queries: list[str], viewer: Viewer, when: str, filters: dict[str,
     sql.clauses += [
         "d.kind = 'event'",
         f"d.event_tier = ANY(CAST({sql.param(tiers)} AS text[]))",
-        f"d.ends < {now}" if when == "past" else f"d.ends >= {now}",
+        f"d.ends < {now}" if parsing.period(filters) == "past" else f"d.ends >= {now}",
     ]
-    sql.clauses.extend(f"d.tsv_public @@ {sql.tsquery(q)}" for q in queries)
-    chosen = [f"f_{f}|{PUBLIC_TIER}|{v}" for f, v in sorted(filters.items()) if f in EVENT_FACETS]
-    if chosen:
-        sql.clauses.append(f"d.facets @> CAST({sql.param(chosen)} AS text[])")
+    sql.has_every_word(queries)
+    sql.has_facets(
+        [f"f_{f}|{PUBLIC_TIER}|{v}" for f, v in parsing.event_facet_filters(filters).items()]
+    )
     return sql
 
 
-def _chapter_sql(queries: list[str]) -> _Sql:
+def _chapter_sql(queries: list[str], viewer: Viewer, filters: dict[str, str]) -> _Sql:
     sql = _Sql()
     sql.clauses.append("d.kind = 'chapter'")
-    sql.clauses.extend(f"d.tsv_public @@ {sql.tsquery(q)}" for q in queries)
+    sql.has_every_word(queries)
     return sql
 
 
-def _need_sql(queries: list[str], filters: dict[str, str]) -> _Sql:
+def _need_sql(queries: list[str], viewer: Viewer, filters: dict[str, str]) -> _Sql:
     """Published needs with every word, narrowed by the filters; open ones unless the status
     filter asks for another status, or "all"."""
     sql = _Sql()
     sql.clauses.append("d.kind = 'need'")
-    sql.clauses.extend(f"d.tsv_public @@ {sql.tsquery(q)}" for q in queries)
-    chosen = {"status": DEFAULT_NEED_STATUS, **filters}
-    if chosen["status"] == "all":
-        del chosen["status"]
-    tokens = [f"nf_{f}|{PUBLIC_TIER}|{v}" for f, v in sorted(chosen.items()) if f in NEED_FACETS]
-    if tokens:
-        sql.clauses.append(f"d.facets @> CAST({sql.param(tokens)} AS text[])")
+    sql.has_every_word(queries)
+    sql.has_facets(
+        [f"nf_{f}|{PUBLIC_TIER}|{v}" for f, v in parsing.need_facet_filters(filters).items()]
+    )
     return sql
 
 
-def _ranked_hits(
-    sql: _Sql,
-    kind: str,
-    queries: list[str],
-    terms: list[str],
-    order: str,
-    page: int,
-    per_page: int,
-    make: Callable[[Any], Hit],
-) -> tuple[list[Hit], int]:
-    """A page of events, chapters or needs (public once visible: one text column) and the
-    total; `make` turns a row into its hit with its explanation."""
-    score = "0.0"
-    if [t for t in terms if not t.endswith("*")]:
-        score = f"ts_rank('{RANK_WEIGHTS[kind]}', d.tsv_public, {sql.tsquery(_any_of(queries))})"
-    rows, total = _fetch(sql, order if terms else order.split(", ", 1)[-1], score, page, per_page)
-    return [make(row) for row in rows], total
+# Each kind's matching documents for a viewer: what is counted, ranked and paged.
+_WHERE: dict[str, Callable[[list[str], Viewer, dict[str, str]], _Sql]] = {
+    "members": lambda queries, viewer, filters: _member_rules(queries, viewer, filters).sql,
+    "events": _event_sql,
+    "chapters": _chapter_sql,
+    "needs": _need_sql,
+}
 
 
-def _run_events(
-    terms: list[str],
-    viewer: Viewer,
-    page: int,
-    per_page: int,
-    language: str,
-    fuzzy: bool,
-    filters: dict[str, str],
-    with_facets: bool,
-) -> SearchResult:
-    queries, expanded = _queries(terms, fuzzy)
-    when = filters.get("when", "upcoming")
-    sql = _event_sql(queries, viewer, when, filters)
-
-    def make(row: Any) -> Hit:
-        hit = Hit("event", row.obj_id, round(float(row.score), 3), confirmed=-(row.starts or 0))
-        words = _hit_words(terms, expanded, row.stored)
-        hit.why, hit.snippets = _explain_event(row.stored, words, language)
-        return hit
-
-    # Browsing lists the soonest first; with words, ties go to the sooner event.
-    hits, total = _ranked_hits(
-        sql, "event", queries, terms, "score DESC, d.starts ASC", page, per_page, make
-    )
-    facets: dict[str, dict[str, int]] = {}
-    if with_facets:
-        found = _token_counts(sql) if total else {}
-        facets = {facet: found[f"f_{facet}"] for facet in EVENT_FACETS if f"f_{facet}" in found}
-        # Both periods are always offered, each with its count, so past events can be found.
-        other = "upcoming" if when == "past" else "past"
-        facets["when"] = {when: total, other: _count(_event_sql(queries, viewer, other, filters))}
-    return SearchResult(" ".join(terms), terms, total, hits, facets=facets)
+# ---------------------------------------------------------------- running a search
 
 
-def _run_chapters(terms: list[str], page: int, per_page: int, fuzzy: bool) -> SearchResult:
-    queries, _expanded = _queries(terms, fuzzy)
+@dataclass
+class _Plan:
+    """How one search ranks its matches: the score expression, the order (best first, then the
+    kind's tie-break), and its facets once the total is known."""
 
-    def make(row: Any) -> Hit:
-        hit = Hit("chapter", row.obj_id, round(float(row.score), 3))
-        hit.why = [Why("chapter", row.stored.get("title", ""), " ".join(terms))]
-        return hit
-
-    hits, total = _ranked_hits(
-        _chapter_sql(queries), "chapter", queries, terms, "score DESC, d.key", page, per_page, make
-    )
-    return SearchResult(" ".join(terms), terms, total, hits)
+    sql: _Sql
+    score: str
+    order: str
+    facets: Callable[[int], dict[str, dict[str, int]]]
 
 
-def _run_needs(
-    terms: list[str],
-    page: int,
-    per_page: int,
-    language: str,
-    fuzzy: bool,
-    filters: dict[str, str],
-    with_facets: bool,
-) -> SearchResult:
-    queries, expanded = _queries(terms, fuzzy)
-    sql = _need_sql(queries, filters)
-
-    def make(row: Any) -> Hit:
-        hit = Hit("need", row.obj_id, round(float(row.score), 3), confirmed=row.opened or 0)
-        words = _hit_words(terms, expanded, row.stored)
-        hit.why, hit.snippets = _explain_need(row.stored, words, language)
-        return hit
-
-    # Browsing lists the newest first; with words, ties go to the more recently opened.
-    hits, total = _ranked_hits(
-        sql, "need", queries, terms, "score DESC, d.opened DESC", page, per_page, make
-    )
-    facets: dict[str, dict[str, int]] = {}
-    if with_facets:
-        found = _token_counts(sql) if total else {}
-        facets = {f: found.get(f"nf_{f}", {}) for f in NEED_FACETS if f != "status"}
-        # Every status is offered with its count (and all of them together).
-        statuses = _token_counts(_need_sql(queries, {**filters, "status": "all"})).get(
-            "nf_status", {}
+def _member_plan(query: SearchQuery, queries: list[str]) -> _Plan:
+    rules = _member_rules(queries, query.viewer, query.filters)
+    sql = rules.sql
+    scored = [q for t, q in zip(query.terms, queries, strict=True) if not parsing.is_prefix(t)]
+    if scored:  # ties go to the fresher profile; a stale one weighs less
+        stale_before = sql.param(int((utcnow() - parsing.STALE_AFTER).timestamp()))
+        score = (
+            f"({rules.rank(_any_of(scored))}) * CASE WHEN d.confirmed < {stale_before} "
+            f"THEN {parsing.STALE_FACTOR} ELSE 1.0 END"
         )
-        if statuses:
-            statuses["all"] = sum(statuses.values())
-        facets["status"] = statuses
-    return SearchResult(" ".join(terms), terms, total, hits, facets=facets)
+        order = "score DESC, d.confirmed DESC"
+    else:  # browsing, or prefixes only: the most recently confirmed profiles first
+        score, order = "0.0", "d.confirmed DESC"
+
+    def facets(total: int) -> dict[str, dict[str, int]]:
+        if not total:
+            return {}
+        found = _token_counts(sql, rules.token_visible())
+        return {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
+
+    return _Plan(sql, score, order, facets)
+
+
+def _listed_plan(query: SearchQuery, queries: list[str], order: str) -> _Plan:
+    """Events, chapters or needs: public once visible, so one text column, ranked by its
+    weights; browsing (no words) keeps only the order's tie-break."""
+    kind = parsing.DOCUMENT_KIND[query.kind]
+    sql = _WHERE[query.kind](queries, query.viewer, query.filters)
+    score = "0.0"
+    if parsing.scored_terms(query.terms):
+        score = f"ts_rank('{RANK_WEIGHTS[kind]}', d.tsv_public, {sql.tsquery(_any_of(queries))})"
+    order = order if query.terms else order.split(", ", 1)[-1]
+
+    def facets(total: int) -> dict[str, dict[str, int]]:
+        if query.kind == "events":
+            found = _token_counts(sql) if total else {}
+            chosen = {f: found[f"f_{f}"] for f in EVENT_FACETS if f"f_{f}" in found}
+            when = parsing.period(query.filters)
+            other = "upcoming" if when == "past" else "past"
+            others = _event_sql(queries, query.viewer, {**query.filters, "when": other})
+            return {**chosen, "when": parsing.period_facet(when, total, _count(others))}
+        if query.kind == "needs":
+            found = _token_counts(sql) if total else {}
+            chosen = {f: found.get(f"nf_{f}", {}) for f in NEED_FACETS if f != "status"}
+            every = _need_sql(queries, query.viewer, {**query.filters, "status": "all"})
+            statuses = _token_counts(every).get("nf_status", {})
+            return {**chosen, "status": parsing.status_facet(statuses)}
+        return {}
+
+    return _Plan(sql, score, order, facets)
+
+
+# Browsing lists the soonest event and the newest need first; with words, these break ties.
+_LISTED_ORDER = {
+    "events": "score DESC, d.starts ASC",
+    "chapters": "score DESC, d.key",
+    "needs": "score DESC, d.opened DESC",
+}
+
+
+def _run(query: SearchQuery) -> SearchResult:
+    """A page of one kind, its total and (if asked) its facets; only the page is explained."""
+    terms = query.terms
+    queries, expanded = _queries(terms, query.fuzzy)
+    if query.kind == "members":
+        plan = _member_plan(query, queries)
+    else:
+        plan = _listed_plan(query, queries, _LISTED_ORDER[query.kind])
+    rows, total = _fetch(plan.sql, plan.order, plan.score, query.start, query.per_page)
+    now = utcnow().timestamp()
+    hits = []
+    for row in rows:
+        words = _hit_words(terms, expanded, row.stored)
+        if query.kind == "members":
+            stale = now - row.confirmed > parsing.STALE_AFTER.total_seconds()
+            hit = Hit(
+                "member",
+                row.obj_id,
+                round(float(row.score), 3),
+                stale=stale,
+                confirmed=row.confirmed,
+            )
+            hit.why, hit.snippets = explain_member(row.stored, words, query.viewer, query.language)
+        else:
+            kind = parsing.DOCUMENT_KIND[query.kind]
+            hit = listed_hit(kind, row.obj_id, row.score, row.stored, terms, words, query.language)
+        hits.append(hit)
+    facets = plan.facets(total) if query.with_facets else {}
+    return SearchResult(query.text, terms, total, hits, facets=facets)
 
 
 def _within_budget(work: Callable[[], T], out_of_time: T) -> T:
@@ -688,49 +670,3 @@ def _within_budget(work: Callable[[], T], out_of_time: T) -> T:
         log.warning("search ran out of time: %s", error.statement)
         mark_incomplete()
         return out_of_time
-
-
-def run(
-    terms: list[str],
-    viewer: Viewer,
-    kind: str,
-    page: int,
-    per_page: int,
-    language: str,
-    fuzzy: bool,
-    filters: dict[str, str],
-    with_facets: bool,
-) -> SearchResult:
-    """One kind of document for this viewer: `search.queries._run` on PostgreSQL. A search
-    that runs out of time answers "too slow" (nothing found) rather than an error."""
-    runners: dict[str, Callable[[], SearchResult]] = {
-        "members": lambda: _run_members(
-            terms, viewer, page, per_page, language, fuzzy, filters, with_facets
-        ),
-        "events": lambda: _run_events(
-            terms, viewer, page, per_page, language, fuzzy, filters, with_facets
-        ),
-        "needs": lambda: _run_needs(terms, page, per_page, language, fuzzy, filters, with_facets),
-        "chapters": lambda: _run_chapters(terms, page, per_page, fuzzy),
-    }
-    slow = SearchResult(" ".join(terms), terms, 0, [], message="slow")
-    return _within_budget(runners.get(kind, runners["chapters"]), slow)
-
-
-def kind_counts(terms: list[str], viewer: Viewer, counts: dict[str, int]) -> dict[str, int]:
-    """The totals `search.queries.kind_counts` does not know yet, by the same rules; none (no
-    tabs' counts) if they run out of time."""
-    queries, _expanded = _queries(terms, False)
-    makers: dict[str, Callable[[], _Sql]] = {
-        "members": lambda: _member_sql(terms, queries, viewer, {})[0],
-        "events": lambda: _event_sql(queries, viewer, "upcoming", {}),
-        "chapters": lambda: _chapter_sql(queries),
-        "needs": lambda: _need_sql(queries, {}),
-    }
-    return _within_budget(
-        lambda: {
-            kind: counts[kind] if kind in counts else _count(make())
-            for kind, make in makers.items()
-        },
-        {},
-    )
