@@ -27,13 +27,9 @@ from network.auth.services import hash_password, normalise_email
 from network.csvsafe import FORMULA_STARTS, csv_text, safe_cell
 from network.db import db, utcnow
 from network.errors import ValidationError
+from network.members.profile_input import UNSET, ProfileInput, parse_profile, split_list
 from network.members.queries import build_viewer, eager_profiles, listed_members, present_profile
-from network.members.services import (
-    apply_profile_data,
-    clean_profile_data,
-    invite_member,
-    split_list,
-)
+from network.members.services import invite_member, update_profile
 from network.security import Role
 from network.visibility import Tier, Viewer
 
@@ -126,7 +122,7 @@ class _Row:
     line: int
     user: User | None  # None: a new member, invited by e-mail
     email: str
-    clean: dict[str, Any]
+    data: ProfileInput
     chapters: list[Chapter]
 
 
@@ -206,7 +202,7 @@ def _check_row(
         problem("full_name", _("required for a new member"))
 
     raw: dict[str, Any] = {}
-    origin: dict[str, str] = {}  # clean key -> CSV column, to report in the file's words
+    origin: dict[str, str] = {}  # submitted key -> CSV column, to report in the file's words
     for column in COLUMNS:
         value = (row.get(column) or "").strip()
         # An empty cell leaves the stored value alone: an export with hidden fields blank can be
@@ -226,9 +222,12 @@ def _check_row(
             key = f"{COLUMN_FIELD[column]}_visibility"
             raw[key] = tier
             origin[key] = f"{column}_visibility"
-    clean, errors = clean_profile_data(raw)
-    for error in errors:
-        problem(origin.get(error.field, error.field), error.message)
+    try:
+        data = parse_profile(raw)
+    except ValidationError as error:
+        data = ProfileInput()  # never written: the row is reported, not imported
+        for key, message in error.problems:
+            problem(origin.get(str(key), str(key)), message)
     wanted = []
     for slug in split_list(row.get("chapters")):
         chapter = chapters.get(slug.lower())
@@ -238,7 +237,7 @@ def _check_row(
             wanted.append(chapter)
     if len(problems) > start:
         return None
-    return _Row(line, user, email, clean, wanted)
+    return _Row(line, user, email, data, wanted)
 
 
 def _check_header(header: list[str], delimiter: str, problems: list[Problem]) -> bool:
@@ -313,7 +312,7 @@ def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -
         if user is None:
             user = User(
                 email=row.email,
-                full_name=row.clean.get("full_name", row.email),
+                full_name=row.email if row.data.full_name is UNSET else row.data.full_name,
                 password_hash=hash_password(secrets.token_urlsafe(24)),
                 role=Role.MEMBER,
                 email_confirmed_at=utcnow(),
@@ -324,7 +323,7 @@ def import_members(text: str, *, dry_run: bool = False, partial: bool = False) -
             report.created += 1
         else:
             report.updated += 1
-        apply_profile_data(user, row.clean)
+        update_profile(user, row.data)
         member_of = {m.chapter_id for m in user.memberships}
         for chapter in row.chapters:
             if chapter.id not in member_of:

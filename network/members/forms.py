@@ -1,4 +1,4 @@
-"""Profile forms. Shape only: members.services.clean_profile_data checks the values."""
+"""Profile forms. Shape only: members.profile_input.parse_profile checks the values."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ class ProfileForm(FlaskForm):
         _l("Ways I can contribute"),
         choices=lambda: [SelectChoice(str(m), str(label)) for m, label in MODE_LABELS.items()],
     )
-    # Ranges are checked by members.services, so every problem is reported in one go.
+    # Ranges are checked by members.profile_input, so every problem is reported in one go.
     days_per_year = IntegerField(_l("Days per year I can give"), validators=[Optional()])
     open_to_mentor = BooleanField(_l("I am open to mentoring"))
     mentor_capacity = IntegerField(_l("How many mentees at a time"), validators=[Optional()])

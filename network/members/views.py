@@ -23,12 +23,14 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import SelectChoice
 
 from chapters import queries as chapter_queries
+from network.errors import ValidationError
 from network.extensions import db
 from network.forms import ActionForm, apply_error, page_arg
 from network.geo import country_choices, current_language, language_names
 from network.members import bp, queries, services
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
+from network.members.profile_input import parse_profile
 from network.mentoring.services import can_ask
 from network.security import Role, is_ime_admin, is_member_account, login_required, require
 from network.visibility import (
@@ -259,10 +261,10 @@ def edit() -> str | WerkzeugResponse | tuple[str, int]:
         _fill_form(form, current_user)
     elif form.validate_on_submit():
         try:
-            services.update_profile(current_user, _raw_from_form(form))
-        except services.ProfileErrors as errors:
-            for error in errors.errors:
-                apply_error(form, services.as_validation_error(error))
+            services.update_profile(current_user, parse_profile(_raw_from_form(form)))
+        except ValidationError as error:
+            for field, message in error.problems:
+                apply_error(form, ValidationError(field, message))
         else:
             db.session.commit()
             flash(_("Your profile has been saved."), "success")
@@ -295,7 +297,7 @@ def visibility_preset() -> WerkzeugResponse:
         preset = request.form.get("preset", "")
         try:
             services.apply_visibility_preset(current_user, preset)
-        except services.ValidationError as error:
+        except ValidationError as error:
             flash(str(error.message), "danger")
         else:
             db.session.commit()
@@ -325,7 +327,7 @@ def delete_account() -> str | WerkzeugResponse | tuple[str, int]:
         user = current_user._get_current_object()
         try:
             services.delete_account(user, form.password.data)
-        except services.ValidationError as error:
+        except ValidationError as error:
             apply_error(form, error)
         else:
             db.session.commit()
