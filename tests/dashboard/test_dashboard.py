@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,10 +14,12 @@ from sqlalchemy import select, update
 
 from chapters.models import ChapterMembership, MembershipStatus
 from network.auth.models import User
+from network.auth.services import suspend_account
+from network.dashboard.panels import PANELS, Scope
 from network.db import utcnow
 from network.events.models import Event, Registration, RegistrationStatus
 from network.extensions import db
-from network.members.models import Profile
+from network.members.models import Profile, Sector
 from network.needs.models import ContactRequest, ContactStatus, Need, NeedStatus, Outcome
 from tests.conftest import _saved, bearer, login
 
@@ -225,8 +227,6 @@ def needs(app, network, sonora, make_need, members) -> SimpleNamespace:
     draft_id = make_need(network.org_user, status=NeedStatus.DRAFT, title="Borrador")
     energy_id = make_need(network.org_user, title="Parque eólico", required=["wind-power"], nice=[])
     with app.app_context():
-        from network.members.models import Sector
-
         energy = db.session.scalar(select(Sector).where(Sector.slug == "energy"))
         opened = utcnow() - timedelta(days=10)
         db.session.execute(
@@ -349,8 +349,6 @@ def test_page_draws_each_panel_with_chart_table_and_csv(app, client, network, ne
     _in_english(app, network.ime)
     login(client, network.ime)
     page = client.get("/dashboard", query_string=ALL).get_data(as_text=True)
-    from network.dashboard.panels import PANELS
-
     for slug in PANELS:
         section = page.split(f'data-testid="panel-{slug}"')[1]
         assert f'data-testid="table-{slug}"' in section.split("</section>")[0]
@@ -450,8 +448,6 @@ def test_bad_scope_values_fall_back_to_defaults(app, client, network):
 
 
 def test_suspended_members_leave_every_count(app, client, network, members):
-    from network.auth.services import suspend_account
-
     with app.test_request_context():
         suspend_account(
             db.session.get(User, network.ime.id), db.session.get(User, members.france.id), "Spam"
@@ -464,10 +460,6 @@ def test_suspended_members_leave_every_count(app, client, network, members):
 
 
 def test_periods_are_whole_calendar_months(app):
-    from datetime import UTC, datetime
-
-    from network.dashboard.panels import Scope
-
     scope = Scope(period="12m", now=datetime(2026, 11, 23, 22, 0, tzinfo=UTC))
     assert scope.since == datetime(2025, 12, 1, tzinfo=UTC)
     assert scope.months(set())[0] == "2025-12" and len(scope.months(set())) == 12

@@ -3,7 +3,10 @@ shown as "< 5" on the page and in the API."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from chapters.models import ChapterMembership, MembershipStatus
+from network.auth.models import User
 from network.extensions import db
 from tests.conftest import _saved
 
@@ -32,10 +35,6 @@ def test_small_counts_are_suppressed_and_large_ones_exact(app, network, make_mem
     assert regions == {"europe": 8}  # the six, and the coordinators of Madrid and Paris
     # Independent count: 11 members made here and the 3 member accounts of `network`.
     with app.app_context():
-        from sqlalchemy import func, select
-
-        from network.auth.models import User
-
         confirmed = db.session.scalar(select(func.count(User.id)).where(User.role == "member"))
     assert body["members"] == confirmed == 14
     assert body["chapters"] == 2 and body["countries"] == 2

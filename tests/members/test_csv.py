@@ -15,7 +15,7 @@ from network.extensions import db
 from network.members import csvio
 from network.members.cli import IME_VIEWER
 from network.members.models import Profile
-from tests.conftest import _saved, login
+from tests.conftest import _saved, link_in, login
 
 HEADER = (
     "email,full_name,country,city,state_of_origin,timezone,headline,expertise,languages,"
@@ -149,8 +149,6 @@ def test_missing_and_unknown_columns(app, runner, tmp_path):
 def test_invited_member_sets_a_password_through_the_link(
     app, runner, tmp_path, make_chapter, vocabulary, outbox
 ):
-    from tests.conftest import link_in
-
     _setup(app, make_chapter, vocabulary)
     runner.invoke(args=["members", "import", str(_write(tmp_path, _file(GOOD[0])))])
     link = link_in(outbox()[-1].body)

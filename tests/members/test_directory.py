@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from network.auth.models import User
 from network.db import utcnow
 from network.extensions import db
+from network.members.models import Concept
 from tests.conftest import login
 
 
 def _names(page: str) -> list[str]:
-    import re
-
     return re.findall(r'<h2 class="h6 mb-0" id="member-\d+"><a href="[^"]+">([^<]+)</a>', page)
 
 
@@ -107,10 +109,6 @@ def test_pagination(app, network, make_member):
 def test_a_broader_concept_lists_the_experts_under_it(app, network, make_member, vocabulary):
     """Filtering the directory by "Renewable energy" lists the wind and solar experts, not the
     hydrologist; filtering by "Wind power" still lists only its own experts."""
-    from sqlalchemy import select
-
-    from network.members.models import Concept
-
     make_member({"expertise": "wind-power"}, full_name="Beto Viento")
     make_member({"expertise": "solar-photovoltaics"}, full_name="Sol Ángeles")
     make_member({"expertise": "hydrology"}, full_name="Ana Agua")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from chapters.models import Chapter, ChapterMembership, ChapterRole, Node
 from network.auth.models import User
+from network.auth.services import create_api_token
 from network.extensions import db
 from network.organisations.models import Organisation, OrganisationKind
 from network.security import Role
@@ -161,8 +162,6 @@ def _client(app, people, viewer):
 
 
 def _token(app, user: User) -> str:
-    from network.auth.services import create_api_token
-
     with app.test_request_context():
         _token, plain = create_api_token(db.session.get(User, user.id), "privacy")
         db.session.commit()

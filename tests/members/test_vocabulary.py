@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from network.auth.models import User
 from network.extensions import db
 from network.members.models import Concept, Sector
-from network.members.vocabulary import load_vocabulary
+from network.members.vocabulary import load_vocabulary, narrower_of
 from tests.conftest import login
 
 
@@ -88,8 +88,6 @@ def test_profile_shows_labels_in_the_viewers_language(app, network, make_member,
 def test_shipped_broader_concepts_reach_their_narrower_ones_and_the_picker_finds_them(
     app, client, runner
 ):
-    from network.members.vocabulary import narrower_of
-
     assert runner.invoke(args=["vocabulary", "load"]).exit_code == 0
     for text in ("renovable", "energías renovables", "renewable energy"):
         assert _suggest(client, text)[0]["slug"] == "renewable-energy", text
