@@ -36,7 +36,6 @@ from network.security import Role, is_ime_admin, is_member_account, login_requir
 from network.visibility import (
     ANONYMOUS,
     FIELD_LABELS,
-    PROFILE_FIELDS,
     TIER_LABELS,
     Viewer,
     name_is_visible,
@@ -172,36 +171,9 @@ def me() -> WerkzeugResponse:
 
 
 def _raw_from_form(form: ProfileForm) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        name: form[name].data
-        for name in (
-            "full_name",
-            "name_public",
-            "headline",
-            "bio",
-            "country",
-            "city",
-            "state_of_origin",
-            "timezone",
-            "languages",
-            "position",
-            "employer",
-            "expertise",
-            "modes",
-            "days_per_year",
-            "open_to_mentor",
-            "mentor_capacity",
-            "open_to_requests",
-            "phone",
-            "website",
-            "linkedin",
-            "orcid",
-        )
-    }
-    raw["education"] = [entry.data for entry in form.education]
-    for field in PROFILE_FIELDS:
-        raw[f"{field}_visibility"] = form[f"{field}_visibility"].data
-    return raw
+    """The submission under the names parse_profile reads, which are the form's field names
+    (education as one dict per entry, visibility as `<field>_visibility`)."""
+    return {name: value for name, value in form.data.items() if name != form.meta.csrf_field_name}
 
 
 def _fill_form(form: ProfileForm, user: Any) -> None:

@@ -286,8 +286,9 @@ def rename_concept(admin: User | None, concept: Concept, data: ConceptLabels) ->
     return concept
 
 
-def _swap(concepts: list[Concept], source: Concept, target: Concept) -> None:
-    """Replace `source` by `target` in a list of concepts that holds it, keeping one `target`."""
+def swap_concept(concepts: list[Concept], source: Concept, target: Concept) -> None:
+    """Replace `source` by `target` in a list of concepts that holds it, keeping one `target`:
+    what a merge does to every holder (members here, events in their concept_merged receiver)."""
     concepts.remove(source)
     if target not in concepts:
         concepts.append(target)
@@ -329,7 +330,7 @@ def merge_concepts(
         .options(selectinload(Profile.concepts))
     ).all()
     for profile in profiles:
-        _swap(profile.concepts, source, target)
+        swap_concept(profile.concepts, source, target)
     # The hierarchy moves too: what sat under the source sits under the target, and the target
     # sits wherever the source did (never under or over itself), or a broader concept would stop
     # reaching the source's experts after the merge.
