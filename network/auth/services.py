@@ -26,10 +26,11 @@ from sqlalchemy import or_, select
 from network import audit
 from network.auth.models import ApiToken, User, new_auth_stamp
 from network.db import db, utcnow
-from network.errors import ValidationError
+from network.errors import Conflict, Forbidden, NotFound, ValidationError
 from network.members.models import Profile
 from network.outbox import notify, queue_email
 from network.security import Role, is_ime_admin
+from network.signals import account_suspended
 from network.urls import external_url
 
 MIN_PASSWORD_LENGTH = 10
@@ -74,14 +75,6 @@ COMMON_PASSWORDS = frozenset(
         "redglobal123",
     }
 )
-
-
-class InvalidToken(Exception):
-    """A link that is forged, expired or already used."""
-
-    def __init__(self, expired: bool = False) -> None:
-        super().__init__("expired" if expired else "invalid")
-        self.expired = expired
 
 
 # ---------------------------------------------------------------- passwords
@@ -168,15 +161,6 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalised))
 
 
-class EmailTaken(Exception):
-    """Registration with an address that has an account: the owner was e-mailed; the page says
-    what it says to everyone ("check your e-mail")."""
-
-    def __init__(self, email: str) -> None:
-        super().__init__(email)
-        self.email = email
-
-
 def _ensure_email_free(email: str, field: str = "email") -> None:
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValidationError(field, _l("An account with this e-mail address already exists."))
@@ -193,15 +177,22 @@ def make_token(purpose: str, payload: dict[str, Any]) -> str:
     return _serializer(purpose).dumps(payload)
 
 
+def _invalid_link() -> NotFound:
+    """A link that is forged, already used, or for an account or address that is gone."""
+    return NotFound(_l("This link is not valid or has already been used."))
+
+
 def read_token(purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    """The link's payload. An expired link is a Conflict (it was good once: the page offers a
+    new one); any other bad link is a NotFound."""
     try:
         data = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise InvalidToken(expired=True) from exc
+        raise Conflict("token", _l("This link has expired.")) from exc
     except BadSignature as exc:
-        raise InvalidToken() from exc
+        raise _invalid_link() from exc
     if not isinstance(data, dict):
-        raise InvalidToken()
+        raise _invalid_link()
     return data
 
 
@@ -209,7 +200,7 @@ def _user_from_token(data: dict[str, Any]) -> User:
     user_id = data.get("uid")
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None:
-        raise InvalidToken()
+        raise _invalid_link()
     return user
 
 
@@ -218,8 +209,12 @@ def _user_from_token(data: dict[str, Any]) -> User:
 
 def register_user(
     full_name: str, email: str, password: str, language: str, role: Role = Role.MEMBER
-) -> User:
-    """Create an unconfirmed account and queue the confirmation e-mail in its language."""
+) -> User | None:
+    """Create an unconfirmed account and queue the confirmation e-mail in its language.
+
+    None when the address already has an account: its owner was e-mailed instead, and the
+    caller answers as for a new account ("check your e-mail"), so that a stranger does not
+    learn who has one."""
     full_name = " ".join(full_name.split())
     if len(full_name) < 2:
         raise ValidationError("full_name", _l("Enter your full name."))
@@ -239,7 +234,7 @@ def register_user(
             login=external_url("auth.login", email=email),
             reset=external_url("auth.request_password_reset"),
         )
-        raise EmailTaken(email)
+        return None
     user = User(
         full_name=full_name,
         email=email,
@@ -273,7 +268,7 @@ def confirm_email(token: str) -> User:
     data = read_token("confirm", token, current_app.config["EMAIL_CONFIRM_MAX_AGE"])
     user = _user_from_token(data)
     if data.get("email") != user.email:
-        raise InvalidToken()
+        raise _invalid_link()
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
     return user
@@ -359,17 +354,17 @@ def check_reset_token(token: str) -> User:
     """The token is tied to the auth stamp, which the reset changes: each link works once."""
     try:
         data = read_token("reset", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
-    except InvalidToken as reset_error:
+    except (Conflict, NotFound) as reset_error:
         # An invitation (imported member) is the same link with a longer life.
         try:
             data = read_token("invite", token, current_app.config["INVITATION_MAX_AGE"])
-        except InvalidToken:
+        except (Conflict, NotFound):
             raise reset_error from None
     user = _user_from_token(data)
     # Suspension changes the stamp too; the check on is_suspended also covers a link asked for
     # later, so a suspended person cannot use a new password until IME reinstates them.
     if data.get("stamp") != user.auth_stamp or user.is_suspended:
-        raise InvalidToken()
+        raise _invalid_link()
     return user
 
 
@@ -439,7 +434,7 @@ def confirm_email_change(token: str) -> User:
     user = _user_from_token(data)
     new_email = data.get("new")
     if data.get("old") != user.email or not isinstance(new_email, str):
-        raise InvalidToken()
+        raise _invalid_link()
     _ensure_email_free(new_email)
     old_email = user.email
     user.email = new_email
@@ -525,7 +520,7 @@ def suspend_account(admin: User, user: User, reason: str) -> None:
     Changing the auth stamp ends every open session and outstanding password link at once. The
     reason is required because the person is told it, with whom to ask about it."""
     if not is_ime_admin(admin):
-        raise PermissionError
+        raise Forbidden(_l("Only IME administrators suspend and reinstate accounts."))
     reason = reason.strip()
     if not reason:
         raise ValidationError(
@@ -538,7 +533,9 @@ def suspend_account(admin: User, user: User, reason: str) -> None:
     user.suspended_at = utcnow()
     user.suspension_reason = reason[:2000]
     user.auth_stamp = new_auth_stamp()
-    _settle_open_requests(user)
+    # Nobody waits on a suspended person: the domains that hold their open requests settle
+    # them (seats, mentoring, contact requests; reinstating reopens none of them).
+    account_suspended.send(user, admin=admin)
     audit.record(admin, "account.suspended", "user", user.id, reason)
     notify(
         user,
@@ -549,38 +546,11 @@ def suspend_account(admin: User, user: User, reason: str) -> None:
     )
 
 
-def _settle_open_requests(user: User) -> None:
-    """Nobody waits on a suspended person: organisations' unanswered contact requests to them
-    lapse, mentoring requests from or to them are cancelled, and their seats at upcoming events
-    go to the waitlists in order (reinstating does not reopen any of these; they can be asked
-    for again)."""
-    from network.events.services import withdraw_from_events
-    from network.mentoring.models import MentoringStatus, Mentorship
-    from network.needs.models import ContactRequest, ContactStatus
-
-    withdraw_from_events(user)
-
-    now = utcnow()
-    for contact in db.session.scalars(
-        select(ContactRequest).where(
-            ContactRequest.member_id == user.id, ContactRequest.status == ContactStatus.PENDING
-        )
-    ):
-        contact.status = ContactStatus.LAPSED
-    for mentorship in db.session.scalars(
-        select(Mentorship).where(
-            (Mentorship.mentor_id == user.id) | (Mentorship.mentee_id == user.id),
-            Mentorship.status == MentoringStatus.PENDING,
-        )
-    ):
-        mentorship.status, mentorship.ended_at = MentoringStatus.CANCELLED, now
-
-
 def reinstate_account(admin: User, user: User) -> None:
     """IME lifts a suspension: the same password and API tokens work again, and the member
     returns to the directory and search. The person is told they may sign in."""
     if not is_ime_admin(admin):
-        raise PermissionError
+        raise Forbidden(_l("Only IME administrators suspend and reinstate accounts."))
     if not user.is_suspended:
         raise ValidationError(None, _l("%(name)s is not suspended.", name=user.full_name))
     user.suspended_at = None

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from chapters.models import Chapter
 from network.auth.models import User
@@ -42,6 +43,7 @@ from network.security import (
     is_ime_admin,
     is_member_account,
 )
+from network.signals import account_suspended, concept_merged, member_deleted
 from network.urls import external_url
 
 MAX_QUESTIONS = 5
@@ -413,6 +415,30 @@ def withdraw_from_events(user: User) -> list[Registration]:
         if registration is not None and registration.is_active:
             promoted += _release(registration, event)
     return promoted
+
+
+@account_suspended.connect
+@member_deleted.connect
+def _withdraw_leaving_person(user: User, **_: Any) -> None:
+    """A suspended account, or one being deleted, gives up its upcoming seats (to the waitlists,
+    before the database would drop the registrations and leave the seats to whoever registers
+    next). Safe to run twice: a cancelled registration is not released again."""
+    withdraw_from_events(user)
+
+
+@concept_merged.connect
+def _move_topics(source: Concept, *, target: Concept, **_: Any) -> None:
+    """Events about the merged concept are about the surviving one (listed once); run before
+    the source's row goes, and a no-op when no event holds it any more."""
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.topics.any(Concept.id == source.id))
+        .options(selectinload(Event.topics))
+    ).all()
+    for event in events:
+        event.topics.remove(source)
+        if target not in event.topics:
+            event.topics.append(target)
 
 
 def promote_waitlist(event: Event, *, locked: bool = False) -> list[Registration]:

@@ -4,16 +4,19 @@ locked and its counter checked and moved in the same transaction)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import Conflict, ValidationError
+from network.errors import Conflict, Forbidden, ValidationError
 from network.members.models import Profile
 from network.mentoring.models import OPEN_STATUSES, MentoringStatus, Mentorship
 from network.outbox import notify
 from network.security import is_member_account
+from network.signals import account_suspended, member_deleted
 from network.urls import external_url
 from network.visibility import viewer_for, visible_fields
 
@@ -115,7 +118,7 @@ def request_mentoring(mentee: User, mentor_id: int, goal: str, duration_weeks: i
 def answer_mentoring(mentor: User, mentorship: Mentorship, accept: bool, reply: str = "") -> None:
     """The mentor says yes (if a place is still free) or no."""
     if mentorship.mentor_id != mentor.id:
-        raise PermissionError
+        raise Forbidden(_l("Only the mentor asked answers this request."))
     if mentorship.status != MentoringStatus.PENDING:
         raise Conflict(None, _l("This request has already been answered."))
     reply = reply.strip()[:MAX_TEXT]
@@ -156,7 +159,7 @@ def answer_mentoring(mentor: User, mentorship: Mentorship, accept: bool, reply: 
 def cancel_mentoring(mentee: User, mentorship: Mentorship) -> None:
     """The mentee takes back a request that has no answer yet."""
     if mentorship.mentee_id != mentee.id:
-        raise PermissionError
+        raise Forbidden(_l("Only the member who asked cancels this request."))
     if mentorship.status != MentoringStatus.PENDING:
         raise Conflict(None, _l("Only a request without an answer can be cancelled."))
     mentorship.status = MentoringStatus.CANCELLED
@@ -167,7 +170,7 @@ def cancel_mentoring(mentee: User, mentorship: Mentorship) -> None:
 def end_mentoring(user: User, mentorship: Mentorship, outcome: str) -> None:
     """Either side ends an active mentorship with a short outcome; the place becomes free."""
     if user.id not in (mentorship.mentor_id, mentorship.mentee_id):
-        raise PermissionError
+        raise Forbidden(_l("Only the mentor and the mentee end this mentorship."))
     if mentorship.status != MentoringStatus.ACTIVE:
         raise Conflict(None, _l("Only an active mentorship can be ended."))
     outcome = outcome.strip()
@@ -203,3 +206,35 @@ def mentors_of(mentee_id: int) -> list[int]:
             )
         )
     )
+
+
+@account_suspended.connect
+def _cancel_pending_requests(user: User, **_: Any) -> None:
+    """Nobody waits on a suspended person: mentoring requests from or to them that have no
+    answer are cancelled (reinstating does not reopen them; they can be asked for again)."""
+    now = utcnow()
+    for mentorship in db.session.scalars(
+        select(Mentorship).where(
+            (Mentorship.mentor_id == user.id) | (Mentorship.mentee_id == user.id),
+            Mentorship.status == MentoringStatus.PENDING,
+        )
+    ):
+        mentorship.status, mentorship.ended_at = MentoringStatus.CANCELLED, now
+
+
+@member_deleted.connect
+def _free_mentors_places(user: User, **_: Any) -> None:
+    """A deleted member's mentorships go with the account: their mentors' places become free.
+    Sent before the row goes, so the active mentorships are ended here and each mentor's count
+    recounted; run twice, the second finds nothing active."""
+    mentorships = db.session.scalars(
+        select(Mentorship).where(
+            Mentorship.mentee_id == user.id, Mentorship.status == MentoringStatus.ACTIVE
+        )
+    ).all()
+    now = utcnow()
+    for mentorship in mentorships:
+        mentorship.status, mentorship.ended_at = MentoringStatus.ENDED, now
+    db.session.flush()
+    for mentor_id in sorted({m.mentor_id for m in mentorships}):  # one lock order
+        refresh_mentor_load(mentor_id)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from chapters.models import Node
 from network import audit
 from network.auth.models import User
 from network.db import db, utcnow
-from network.errors import Conflict, RateLimited, ValidationError
+from network.errors import Conflict, Forbidden, RateLimited, ValidationError
 from network.geo import language_names
 from network.members.models import Concept, Mode, Profile, Sector
 from network.members.queries import listed_members
@@ -36,6 +38,7 @@ from network.needs.models import (
 )
 from network.outbox import notify
 from network.security import can_manage_need, is_member_account, is_verified_organisation_user
+from network.signals import account_suspended, concept_merged, need_closed
 from network.text import fold
 from network.urls import external_url
 from network.visibility import ORGANISATION_VIEWER, visible_fields
@@ -45,6 +48,12 @@ MAX_DESCRIPTION = 10000
 
 
 # ---------------------------------------------------------------- needs
+
+
+def _require_manager(user: User, need: Need) -> None:
+    """The views check access first; this is the rule's last line for every other caller."""
+    if not can_manage_need(user, need):
+        raise Forbidden(_l("Only the need's organisation manages it."))
 
 
 @dataclass
@@ -138,8 +147,7 @@ def post_need(user: User, data: NeedData) -> Need:
 
 def update_need(user: User, need: Need, data: NeedData) -> None:
     """Edit the posting; its status moves only through `change_status`."""
-    if not can_manage_need(user, need):
-        raise PermissionError
+    _require_manager(user, need)
     if need.status in (NeedStatus.COMPLETED, NeedStatus.CLOSED):
         raise Conflict(None, _l("A finished need can no longer be edited."))
     _check(NeedData(**{**data.__dict__, "status": NeedStatus.DRAFT}))
@@ -149,8 +157,7 @@ def update_need(user: User, need: Need, data: NeedData) -> None:
 
 def change_status(user: User, need: Need, status: NeedStatus, reason: str = "") -> None:
     """draft → open → in progress → completed, or closed with a reason from any unfinished state."""
-    if not can_manage_need(user, need):
-        raise PermissionError
+    _require_manager(user, need)
     if status == need.status:
         return
     if status not in NEED_TRANSITIONS[need.status]:
@@ -173,6 +180,7 @@ def change_status(user: User, need: Need, status: NeedStatus, reason: str = "") 
         need.finished_at = now
         need.close_reason = reason[:MAX_MESSAGE] if status == NeedStatus.CLOSED else ""
         _end_pending_requests(need)
+        need_closed.send(need)
     audit.record(user, f"need.{status}", "need", need.id, reason)
     db.session.flush()
 
@@ -182,6 +190,31 @@ def _end_pending_requests(need: Need) -> None:
     for contact in need.contact_requests:
         if contact.status == ContactStatus.PENDING:
             contact.status = ContactStatus.LAPSED
+
+
+@concept_merged.connect
+def _move_concepts(source: Concept, *, target: Concept, **_: Any) -> None:
+    """Needs that named the merged concept name the surviving one, once: required wins over
+    nice to have. Run before the source's row goes; a no-op when no need holds it any more."""
+    needs = db.session.scalars(
+        select(Need)
+        .where(
+            Need.required_concepts.any(Concept.id == source.id)
+            | Need.nice_concepts.any(Concept.id == source.id)
+        )
+        .options(selectinload(Need.required_concepts), selectinload(Need.nice_concepts))
+    ).all()
+    for need in needs:
+        if source in need.required_concepts:
+            need.required_concepts.remove(source)
+            if target in need.nice_concepts:
+                need.nice_concepts.remove(target)
+            if target not in need.required_concepts:
+                need.required_concepts.append(target)
+        if source in need.nice_concepts:
+            need.nice_concepts.remove(source)
+            if target not in need.required_concepts and target not in need.nice_concepts:
+                need.nice_concepts.append(target)
 
 
 # ---------------------------------------------------------------- interest and shortlist
@@ -240,8 +273,7 @@ def _reachable(need: Need, member_id: int) -> Profile:
 
 
 def add_to_shortlist(user: User, need: Need, member_id: int) -> ShortlistEntry:
-    if not can_manage_need(user, need):
-        raise PermissionError
+    _require_manager(user, need)
     if need.status not in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS):
         raise Conflict(None, _l("Candidates are shortlisted for open needs only."))
     _reachable(need, member_id)
@@ -254,8 +286,7 @@ def add_to_shortlist(user: User, need: Need, member_id: int) -> ShortlistEntry:
 
 
 def remove_from_shortlist(user: User, need: Need, member_id: int) -> None:
-    if not can_manage_need(user, need):
-        raise PermissionError
+    _require_manager(user, need)
     entry = db.session.get(ShortlistEntry, (need.id, member_id))
     if entry is not None:
         db.session.delete(entry)
@@ -263,6 +294,18 @@ def remove_from_shortlist(user: User, need: Need, member_id: int) -> None:
 
 
 # ---------------------------------------------------------------- contact requests
+
+
+@account_suspended.connect
+def _lapse_requests_to(user: User, **_: Any) -> None:
+    """Nobody waits on a suspended person: organisations' unanswered contact requests to them
+    lapse (reinstating does not reopen them; they can be asked again)."""
+    for contact in db.session.scalars(
+        select(ContactRequest).where(
+            ContactRequest.member_id == user.id, ContactRequest.status == ContactStatus.PENDING
+        )
+    ):
+        contact.status = ContactStatus.LAPSED
 
 
 @dataclass(frozen=True)
@@ -289,8 +332,7 @@ def request_contact(user: User, need: Need, member_id: int, message: str) -> Con
 
     The expert's row is locked first, so two organisations asking at once cannot both slip
     under a cap. Beyond a cap the expert is not contacted at all."""
-    if not can_manage_need(user, need):
-        raise PermissionError
+    _require_manager(user, need)
     if need.status not in (NeedStatus.OPEN, NeedStatus.IN_PROGRESS):
         raise Conflict(None, _l("Contact requests are sent for open needs only."))
     message = message.strip()
@@ -356,7 +398,7 @@ def request_contact(user: User, need: Need, member_id: int, message: str) -> Con
 def answer_contact(member: User, contact: ContactRequest, accept: bool, reply: str = "") -> None:
     """The expert says yes (the organisation may now see their contact details) or no."""
     if contact.member_id != member.id:
-        raise PermissionError
+        raise Forbidden(_l("Only the member the request was sent to answers it."))
     if contact.status != ContactStatus.PENDING:
         raise Conflict(None, _l("This request has already been answered."))
     reply = reply.strip()
@@ -374,7 +416,7 @@ def answer_contact(member: User, contact: ContactRequest, accept: bool, reply: s
 def withdraw_consent(member: User, contact: ContactRequest) -> None:
     """The expert takes their yes back: from now on the organisation sees no contact details."""
     if contact.member_id != member.id:
-        raise PermissionError
+        raise Forbidden(_l("Only the member the request was sent to answers it."))
     if contact.status != ContactStatus.ACCEPTED:
         raise Conflict(None, _l("Only an accepted request can be withdrawn."))
     contact.status = ContactStatus.WITHDRAWN
@@ -433,8 +475,7 @@ def record_outcome(
     user: User, need: Need, member_id: int, days: int, achieved: str, rating: int | None
 ) -> Outcome:
     """For a completed need, what one engaged expert contributed (the expert then confirms)."""
-    if not can_manage_need(user, need):
-        raise PermissionError
+    _require_manager(user, need)
     if need.status != NeedStatus.COMPLETED:
         raise Conflict(None, _l("Outcomes are recorded once the need is completed."))
     engaged = {c.member_id for c in need.contact_requests if c.status == ContactStatus.ACCEPTED}
@@ -475,7 +516,7 @@ def record_outcome(
 def confirm_outcome(member: User, outcome: Outcome, comment: str = "") -> None:
     """The expert confirms the record, optionally with a comment of their own."""
     if outcome.member_id != member.id:
-        raise PermissionError
+        raise Forbidden(_l("Only the expert confirms their own contribution."))
     comment = comment.strip()
     if len(comment) > MAX_MESSAGE:
         raise ValidationError("comment", _l("Keep it under %(n)d characters.", n=MAX_MESSAGE))

@@ -14,6 +14,8 @@ from network.auth.models import User
 from network.events import services
 from network.events.models import Event, Registration, RegistrationStatus
 from network.extensions import db
+from network.members.models import Concept
+from network.signals import account_suspended, concept_merged, member_deleted
 from tests.conftest import PASSWORD, login
 from tests.events.test_services import _data_of, _do, _statuses
 
@@ -141,3 +143,43 @@ def test_any_edit_fills_a_seat_left_free_with_people_waiting(
     assert third.id in confirmed
     assert _promoted_mail(outbox) == [third.email]
     _newcomer_waits(app, event, make_user)
+
+
+@pytest.mark.parametrize("signal", [account_suspended, member_deleted], ids=lambda s: s.name)
+def test_a_person_leaving_gives_their_seats_to_the_waitlist_through_the_signal(
+    app, network, full_event, outbox, signal
+):
+    """Events hears the signal itself (nothing calls it): the leaving person's seat goes to the
+    head of the queue, once, however often the signal is heard."""
+    event, (first, _second, third, fourth) = full_event
+    with app.test_request_context():
+        person = db.session.get(User, first.id)
+        signal.send(person, admin=db.session.get(User, network.ime.id))
+        signal.send(person, admin=db.session.get(User, network.ime.id))
+        db.session.commit()
+    statuses = dict(_statuses(app, event))
+    assert (statuses[first.id], statuses[third.id], statuses[fourth.id]) == (
+        "cancelled",
+        "confirmed",
+        "waitlisted",
+    )
+    assert _promoted_mail(outbox) == [third.email]
+
+
+def test_a_merged_concept_is_replaced_among_the_events_topics(app, make_event, vocabulary):
+    """Merging hydrology into water treatment: an event about both lists water treatment once,
+    an event about hydrology alone is about water treatment; hearing it twice changes nothing."""
+    with app.app_context():
+        both = [db.session.get(Concept, vocabulary[s]) for s in ("hydrology", "water-treatment")]
+        db.session.expunge_all()
+    about_both = make_event(topics=both)
+    about_one = make_event(topics=both[:1], title="Cuencas")
+    with app.test_request_context():
+        source = db.session.get(Concept, vocabulary["hydrology"])
+        target = db.session.get(Concept, vocabulary["water-treatment"])
+        for _ in range(2):
+            concept_merged.send(source, target=target, admin=None)
+        db.session.commit()
+        for event in (about_both, about_one):
+            topics = db.session.get(Event, event.id).topics
+            assert [c.slug for c in topics] == ["water-treatment"]

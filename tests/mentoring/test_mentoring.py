@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from network.auth.models import User
+from network.errors import Conflict
 from network.extensions import db
 from network.members.models import Profile
 from network.members.queries import build_viewer
+from network.members.services import delete_account
 from network.mentoring.models import MentoringStatus, Mentorship
-from network.mentoring.services import Conflict, answer_mentoring, request_mentoring
+from network.mentoring.services import answer_mentoring, end_mentoring, request_mentoring
+from network.signals import account_suspended, member_deleted
 from search.queries import search
-from tests.conftest import login
+from tests.conftest import PASSWORD, login
 
 MENTOR = {"open_to_mentor": "yes", "mentor_capacity": "1", "headline": "Mentora en hidrología"}
 GOAL = {"goal": "Quiero preparar mi doctorado en hidrología.", "duration_weeks": "12"}
@@ -148,12 +152,6 @@ def test_only_members_use_mentoring(app, network, path, method):
 
 
 def test_a_deleted_mentee_frees_the_place_and_ending_twice_changes_nothing(app, people):
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    from network.members.services import delete_account
-    from network.mentoring.services import end_mentoring
-    from tests.conftest import PASSWORD
-
     mentor, ana, beto = people["mentor"], people["ana"], people["beto"]
     with app.test_request_context():
         first = request_mentoring(db.session.get(User, ana.id), mentor.id, GOAL["goal"], 12)
@@ -188,3 +186,45 @@ def test_a_deleted_mentee_frees_the_place_and_ending_twice_changes_nothing(app, 
             db.session.scalar(select(Profile.active_mentees).where(Profile.user_id == mentor.id))
             == 0
         )
+
+
+def _active_mentees(mentor: User) -> int:
+    return db.session.scalar(select(Profile.active_mentees).where(Profile.user_id == mentor.id))
+
+
+def test_a_mentee_leaving_frees_the_mentors_place_through_the_signal(app, people):
+    """Mentoring hears member_deleted itself, before the account's row goes: the mentorship
+    ends and the mentor's count follows; heard twice, nothing more changes."""
+    mentor, ana = people["mentor"], people["ana"]
+    with app.test_request_context():
+        first = request_mentoring(db.session.get(User, ana.id), mentor.id, GOAL["goal"], 12)
+        answer_mentoring(db.session.get(User, mentor.id), first, True)
+        db.session.commit()
+        assert _active_mentees(mentor) == 1
+        for _ in range(2):
+            member_deleted.send(db.session.get(User, ana.id))
+        db.session.commit()
+        assert _active_mentees(mentor) == 0
+    assert _mentorships(app) == [(ana.id, MentoringStatus.ENDED)]
+
+
+def test_suspension_cancels_unanswered_requests_from_and_to_the_person(app, people, make_member):
+    """Nobody waits on a suspended person: the signal cancels their pending requests either
+    way; an answered mentorship is not touched."""
+    mentor, ana, beto = people["mentor"], people["ana"], people["beto"]
+    other = make_member({**MENTOR, "mentor_capacity": "2"}, email="otra@ejemplo.mx")
+    with app.test_request_context():
+        request_mentoring(db.session.get(User, ana.id), mentor.id, GOAL["goal"], 12)
+        request_mentoring(db.session.get(User, beto.id), mentor.id, GOAL["goal"], 12)
+        declined = request_mentoring(db.session.get(User, ana.id), other.id, GOAL["goal"], 12)
+        answer_mentoring(db.session.get(User, other.id), declined, False)
+        request_mentoring(db.session.get(User, beto.id), other.id, GOAL["goal"], 12)
+        db.session.commit()
+        account_suspended.send(db.session.get(User, mentor.id), admin=None)
+        db.session.commit()
+    assert _mentorships(app) == [
+        (ana.id, MentoringStatus.CANCELLED),
+        (beto.id, MentoringStatus.CANCELLED),
+        (ana.id, MentoringStatus.DECLINED),
+        (beto.id, MentoringStatus.PENDING),
+    ]
