@@ -23,6 +23,7 @@ from chapters.models import (
 )
 from network.auth.models import User
 from network.db import db, utcnow
+from network.members.models import Profile
 from network.security import Role, is_ime_admin
 
 
@@ -287,8 +288,6 @@ def profile_freshness_by_chapter(
 ) -> list[ChapterFreshness]:
     """Per active chapter, its approved members with a profile and how many of them confirmed
     their profile since `cutoff`: a chapter whose directory is going stale shows up first."""
-    from network.members.models import Profile
-
     fresh = case((Profile.confirmed_at >= cutoff, 1))
     query = (
         select(Chapter, func.count(Profile.id), func.count(fresh))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from network.auth.models import User
 from network.db import db, utcnow
 
 
@@ -82,8 +83,6 @@ def _like(text: str) -> str:
 
 
 def _filtered(filters: AuditFilters) -> Any:
-    from network.auth.models import User
-
     query = select(AuditEntry, User).outerjoin(User, User.id == AuditEntry.actor_id)
     if filters.action:
         action = filters.action

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
+from datetime import timedelta
+
+from network.db import utcnow
 from network.extensions import db
-from network.outbox import queue_email, send_pending
+from network.outbox import MemorySender, OutboxMessage, SMTPSender, queue_email, send_pending
 
 
 def _queue(app, commit: bool = True) -> None:
@@ -35,8 +39,6 @@ def test_rollback_sends_nothing(app, outbox):
 
 
 def test_failed_delivery_is_kept_and_retried(app, outbox, runner, monkeypatch):
-    from network.outbox import MemorySender
-
     def broken(self, message):
         raise ConnectionRefusedError("SMTP server refused")
 
@@ -55,8 +57,6 @@ def test_failed_delivery_is_kept_and_retried(app, outbox, runner, monkeypatch):
 
 
 def test_backoff_waits_before_retrying(app, outbox, monkeypatch):
-    from network.outbox import MemorySender
-
     monkeypatch.setattr(MemorySender, "send", lambda self, m: (_ for _ in ()).throw(OSError("x")))
     _queue(app)
     monkeypatch.undo()
@@ -68,9 +68,6 @@ def test_backoff_waits_before_retrying(app, outbox, monkeypatch):
 def test_smtp_over_tls_checks_the_servers_certificate(app, monkeypatch):
     """STARTTLS with Python's default context verifies the certificate and host name; smtplib's
     own default would accept anyone in the middle (and hand them the SMTP password)."""
-    import ssl
-
-    from network.outbox import OutboxMessage, SMTPSender
 
     seen: dict[str, object] = {}
 
@@ -109,10 +106,6 @@ def test_smtp_over_tls_checks_the_servers_certificate(app, monkeypatch):
 
 def _stuck(app, monkeypatch, minutes_ago: int) -> None:
     """One message the relay refused `minutes_ago`, now waiting for its back-off."""
-    from datetime import timedelta
-
-    from network.db import utcnow
-    from network.outbox import MemorySender, OutboxMessage
 
     monkeypatch.setattr(MemorySender, "send", lambda self, m: (_ for _ in ()).throw(OSError("x")))
     _queue(app)

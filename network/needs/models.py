@@ -12,6 +12,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.db import db, str_enum, utcnow
+from network.members.models import Mode
 
 if TYPE_CHECKING:
     from chapters.models import Node
@@ -146,8 +147,6 @@ class Need(db.Model):
 
     @property
     def mode_names(self) -> list[str]:
-        from network.members.models import Mode
-
         order = list(Mode)
         return [m.mode for m in sorted(self.modes, key=lambda m: order.index(Mode(m.mode)))]
 

@@ -11,7 +11,8 @@ from network.auth.models import User
 from network.auth.services import suspend_account
 from network.errors import Forbidden, ValidationError
 from network.extensions import db
-from network.needs.models import Need
+from network.mentoring.models import MentoringStatus, Mentorship
+from network.needs.models import ContactRequest, ContactStatus, Need
 from network.needs.ranking import rank_candidates
 from network.security import Role
 from network.visibility import Viewer
@@ -280,9 +281,6 @@ def test_only_ime_manages_accounts(app, network, tomas, who):
 
 
 def test_suspension_settles_what_waited_on_the_person(app, world):
-    from network.mentoring.models import MentoringStatus, Mentorship
-    from network.needs.models import ContactRequest, ContactStatus
-
     with app.app_context():
         contact = ContactRequest(
             need_id=world.need_id,

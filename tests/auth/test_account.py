@@ -175,7 +175,6 @@ def test_account_page_in_both_languages(client, make_user, language, text):
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(app, make_user):
     """The session is a signed cookie: without ending it server-side, a copy taken before
     "Sign out" (a shared computer, a stolen cookie) would still open the account."""
-    from tests.conftest import login
 
     user = make_user()
     client = login(app.test_client(), user)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from chapters.models import CcimeTerm
 from network.audit import AuditEntry
+from network.auth.models import User
 from network.db import utcnow
 from network.extensions import db
 from network.security import Role
@@ -131,8 +132,6 @@ def test_a_suspended_representative_leaves_the_chapter_page(app, network, repres
     )
     assert "Rosa Medina" in app.test_client().get("/chapters/madrid", headers=EN).text
     with app.app_context():
-        from network.auth.models import User
-
         db.session.get(User, representative.id).suspended_at = utcnow()
         db.session.commit()
     assert "Rosa Medina" not in app.test_client().get("/chapters/madrid", headers=EN).text

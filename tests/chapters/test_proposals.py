@@ -3,12 +3,15 @@ chapters. Every decision is audited, and a proposal stays out of sight of everyo
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
-from chapters.models import Chapter, ChapterMembership, ChapterStatus
+from chapters.models import CcimeTerm, Chapter, ChapterMembership, ChapterStatus
 from network.audit import AuditEntry
 from network.extensions import db
+from network.members.csvio import import_members
 from network.security import Role
 from tests.conftest import _saved, bearer, login
 
@@ -265,10 +268,6 @@ ADMIN_ROUTES = [
 def test_only_ime_reaches_the_moderation_pages(
     app, network, proposal, make_member, method, path, ime_status, role
 ):
-    from datetime import date
-
-    from chapters.models import CcimeTerm
-
     member = make_member()
     term = _saved(
         app, CcimeTerm(user_id=member.id, starts_on=date(2020, 1, 1), ends_on=date(2030, 1, 1))
@@ -285,8 +284,6 @@ def test_only_ime_reaches_the_moderation_pages(
 
 
 def test_a_member_import_cannot_join_a_proposal(app, network, proposal):
-    from network.members.csvio import import_members
-
     with app.test_request_context():
         report = import_members("email,full_name,chapters\nrosa@ejemplo.mx,Rosa Vega,nueva-york\n")
         db.session.rollback()

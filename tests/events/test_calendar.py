@@ -12,7 +12,7 @@ from icalendar import Calendar
 from network.auth.models import User
 from network.events import services
 from network.events.calendar import vtimezone
-from network.events.models import Event, EventStatus
+from network.events.models import Event, EventStatus, EventVisibility
 from network.extensions import db
 from tests.conftest import login
 
@@ -101,8 +101,6 @@ def test_uid_is_stable_sequence_grows_and_cancelling_says_cancelled(app, network
 
 
 def test_chapter_feed_has_public_published_events_only_without_links(app, network, make_event):
-    from network.events.models import EventVisibility
-
     make_event(title="Pública")
     make_event(title="Solo socios", visibility=EventVisibility.MEMBERS)
     make_event(title="Borrador", status=EventStatus.DRAFT)
@@ -116,8 +114,6 @@ def test_chapter_feed_has_public_published_events_only_without_links(app, networ
 def test_personal_feed_includes_members_only_events_with_my_link(
     app, network, make_event, make_members
 ):
-    from network.events.models import EventVisibility
-
     event = make_event(title="Solo socios", visibility=EventVisibility.MEMBERS, capacity=1)
     other = make_event(title="Lleno")
     seated, waiting = make_members(2)

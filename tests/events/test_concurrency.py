@@ -12,11 +12,20 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from chapters.models import Chapter, Region
 from network import create_app
 from network.auth.models import User
 from network.config import TestConfig
 from network.db import utcnow
-from network.events.models import Event, Registration, RegistrationStatus
+from network.events import services
+from network.events.models import (
+    Event,
+    EventFormat,
+    EventStatus,
+    EventVisibility,
+    Registration,
+    RegistrationStatus,
+)
 from network.events.services import waitlist_position
 from network.extensions import db
 from tests.conftest import login
@@ -44,10 +53,6 @@ def test_fifty_simultaneous_registrations_fill_ten_seats_exactly(tmp_path: Path)
 
 
 def _run(app) -> None:
-    from chapters.models import Chapter, Region
-    from network.events import services
-    from network.events.models import EventFormat, EventStatus, EventVisibility
-
     with app.test_request_context():
         db.drop_all()
         db.create_all()

@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from network.auth.models import User
-from network.events.models import Event, EventVisibility, Registration
+from network.events import services
+from network.events.models import Event, EventFormat, EventStatus, EventVisibility, Registration
 from network.extensions import db
+from network.members.models import Concept
 from tests.conftest import login
+from tests.events.conftest import local_in
 
 SECRET = "https://meet.example.org/secreto-agua"
 
@@ -95,11 +99,7 @@ def test_members_only_events_are_not_listed_for_visitors(app, network, make_even
 
 
 def test_list_filters(app, network, make_event, vocabulary):
-    from network.events.models import EventFormat
-
     with app.app_context():
-        from network.members.models import Concept
-
         hydrology = db.session.get(Concept, vocabulary["hydrology"])
         db.session.expunge(hydrology)
     make_event(title="Hidrología urbana", topics=[hydrology])
@@ -126,8 +126,6 @@ def test_list_filters(app, network, make_event, vocabulary):
 
 
 def test_time_notice_names_both_zones_when_they_differ(app, network, make_event):
-    from tests.events.conftest import local_in
-
     event = make_event(starts_local=local_in(30, 18), ends_local=local_in(30, 20))
     client = app.test_client()
     client.set_cookie("tz", "America%2FMexico_City")
@@ -139,7 +137,6 @@ def test_time_notice_names_both_zones_when_they_differ(app, network, make_event)
     assert "18:00 in Madrid" in text and "Mexico City" in text
     with app.app_context():
         starts = db.session.get(Event, event.id).starts_at
-    from zoneinfo import ZoneInfo
 
     assert starts.astimezone(ZoneInfo("America/Mexico_City")).strftime("%H:%M") in text
     # A viewer in the event's own zone sees no notice.
@@ -283,12 +280,8 @@ def test_chapter_page_lists_its_upcoming_events(app, network, make_event):
 def test_cancelled_event_page_says_so_and_refuses_registration(
     app, network, make_event, make_members
 ):
-    from network.events.models import EventStatus
-
     event = make_event()
     with app.test_request_context():
-        from network.events import services
-
         row = db.session.get(Event, event.id)
         services.cancel_event(row)
         db.session.commit()

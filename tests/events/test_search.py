@@ -15,6 +15,7 @@ from network.members.queries import build_viewer
 from network.visibility import ANONYMOUS
 from search.queries import kind_counts, search
 from tests.conftest import login
+from tests.events.conftest import local_in
 
 
 def _viewer(user):
@@ -82,8 +83,6 @@ def test_upcoming_events_by_default_past_ones_on_request(app, events):
 
 
 def test_browsing_lists_the_soonest_event_first(app, network, make_event, events):
-    from tests.events.conftest import local_in
-
     soon = make_event(title="Mañana mismo", starts_local=local_in(1), ends_local=local_in(1, 20))
     assert _found(app, "")[0] == soon.id
 

@@ -13,6 +13,7 @@ from flask import Flask
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from chapters.models import Chapter
 from network.auth.models import User
 from network.errors import Conflict, ValidationError
 from network.events import services
@@ -24,6 +25,7 @@ from network.events.models import (
     RegistrationStatus,
 )
 from network.extensions import db
+from network.security import can_manage_event
 from tests.events.conftest import local_in
 
 
@@ -230,9 +232,6 @@ def test_cancelling_the_event_closes_registration_and_tells_everybody(
 
 
 def test_co_hosts_edit_but_only_add_or_remove_their_own_chapters(app, network, make_event):
-    from chapters.models import Chapter
-    from network.security import can_manage_event
-
     event = make_event(hosts=[network.madrid])
     with app.test_request_context():
         row = db.session.get(Event, event.id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from network.auth.models import User
 from network.extensions import db
 from network.needs.models import ContactRequest, Need, NeedStatus
+from network.needs.queries import needs_for_member
 from network.needs.ranking import _hours_apart, rank_candidates
 from network.needs.services import change_status
 from network.organisations.models import Organisation
-from tests.conftest import login
+from tests.conftest import bearer, login
 
 BIG = 10**20
 
@@ -102,17 +104,12 @@ def test_needs_for_you_scores_what_organisations_see(app, world, make_expert):
     assert "Modelo hidrológico" in page  # her expertise still finds the need
     assert 'data-testid="not-a-candidate"' in page  # but organisations do not see her as one
     with app.test_request_context():
-        from network.auth.models import User
-        from network.needs.queries import needs_for_member
-
         profile = db.session.get(User, hidden.id).profile
         ((_need, fit),) = needs_for_member(profile, "en")
     assert {f.name: f for f in fit.factors}["languages"].value == 0  # hidden from organisations
 
 
 def test_an_unverified_organisation_reads_no_request_through_the_api(app, world, make_user):
-    from tests.api.test_needs_api import _headers
-
     _accept_and_complete(app, world)
     with app.app_context():
         organisation = db.session.get(Organisation, world.organisation.id)
@@ -120,7 +117,7 @@ def test_an_unverified_organisation_reads_no_request_through_the_api(app, world,
         db.session.commit()
         contact_id = db.session.scalar(select(ContactRequest.id))
     response = app.test_client().get(
-        f"/api/v1/contact-requests/{contact_id}", headers=_headers(app, world.org_user)
+        f"/api/v1/contact-requests/{contact_id}", headers=bearer(app, world.org_user)
     )
     assert response.status_code == 404
     assert "elena@ejemplo.mx" not in response.text

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from network.extensions import db
+from network.members.models import Concept
 from network.needs.models import ContactRequest, Need
 from network.needs.ranking import WEIGHTS, rank_candidates
 from network.needs.services import request_contact
@@ -128,10 +130,6 @@ def test_the_candidates_page_explains_each_score_and_shows_no_contact_details(ap
 def test_a_broader_concept_in_a_need_reaches_the_narrower_concepts_experts(
     app, network, make_need, make_expert
 ):
-    from sqlalchemy import select
-
-    from network.members.models import Concept
-
     with app.app_context():
         concepts = {c.slug: c for c in db.session.scalars(select(Concept))}
         db.session.add(
