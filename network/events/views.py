@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -277,10 +278,28 @@ def _form_data(form: EventForm, chapters: list[Chapter]) -> services.EventData:
     )
 
 
+def _save(form: EventForm, event: Event | None, chapters: list[Chapter]) -> Response | None:
+    """Create the event (`event` None) or update it from a valid form: the way to its page, or
+    None with the refusal shown on the form (nothing of it kept)."""
+    try:
+        data = _form_data(form, chapters)
+        if event is None:
+            event = services.create_event(current_user, data)
+            done = _("The event has been created.")
+        else:
+            services.update_event(event, current_user, data)
+            done = _("The event has been updated.")
+    except ValidationError as error:
+        db.session.rollback()
+        apply_error(form, error)
+        return None
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("events.detail", event_id=event.id))
+
+
 def _edit_page(form: EventForm, event: Event | None) -> str:
     labels = {c.slug: c.label(current_language()) for c in (event.topics if event else [])}
-    import json
-
     return render_template(
         "events/edit.html",
         form=form,
@@ -307,16 +326,8 @@ def create() -> str | Response:
             form.timezone.data = first.timezone
             form.city.data = first.city
         form.language.data = current_language()
-    if form.validate_on_submit():
-        try:
-            event = services.create_event(current_user, _form_data(form, chapters))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The event has been created."), "success")
-            return redirect(url_for("events.detail", event_id=event.id))
+    if form.validate_on_submit() and (saved := _save(form, None, chapters)):
+        return saved
     return _edit_page(form, None)
 
 
@@ -340,16 +351,8 @@ def edit(event_id: int) -> str | Response:
             )
         form.topics.data = "; ".join(c.slug for c in event.topics)
         form.questions.data = "\n".join(q.label for q in event.questions)
-    if form.validate_on_submit():
-        try:
-            services.update_event(event, current_user, _form_data(form, chapters))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The event has been updated."), "success")
-            return redirect(url_for("events.detail", event_id=event.id))
+    if form.validate_on_submit() and (saved := _save(form, event, chapters)):
+        return saved
     return _edit_page(form, event)
 
 

@@ -236,6 +236,23 @@ def _need_form(need: Need | None) -> NeedForm:
     return form
 
 
+def _save(form: NeedForm, need: Need | None) -> ResponseReturnValue | None:
+    """Post the need (`need` None; as a draft or open, as chosen) or save the edit (its status
+    moves with its own buttons): the way to its page, or None with the refusal on the form."""
+    try:
+        if need is None:
+            need = services.post_need(current_user, _form_data(form, form.status.data or "draft"))
+        else:
+            services.update_need(current_user, need, _form_data(form, "draft"))
+    except ValidationError as error:
+        db.session.rollback()
+        apply_error(form, error)
+        return None
+    db.session.commit()
+    flash(_("Need saved."), "success")
+    return redirect(url_for("needs.detail", need_id=need.id))
+
+
 def _edit_page(form: NeedForm, need: Need | None) -> str:
     language = current_language()
     slugs = split_list(form.required.data) + split_list(form.nice.data)
@@ -254,15 +271,8 @@ def _edit_page(form: NeedForm, need: Need | None) -> str:
 def new() -> ResponseReturnValue:
     require(is_verified_organisation_user(current_user))
     form = _need_form(None)
-    if form.validate_on_submit():
-        try:
-            need = services.post_need(current_user, _form_data(form, form.status.data or "draft"))
-        except ValidationError as error:
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Need saved."), "success")
-            return redirect(url_for("needs.detail", need_id=need.id))
+    if form.validate_on_submit() and (saved := _save(form, None)):
+        return saved
     return _edit_page(form, None)
 
 
@@ -272,16 +282,8 @@ def edit(need_id: int) -> ResponseReturnValue:
     need = _managed(need_id)
     form = _need_form(need)
     del form.status  # the status moves with its own buttons on the need's page
-    if form.validate_on_submit():
-        try:
-            services.update_need(current_user, need, _form_data(form, "draft"))
-        except ValidationError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Need saved."), "success")
-            return redirect(url_for("needs.detail", need_id=need.id))
+    if form.validate_on_submit() and (saved := _save(form, need)):
+        return saved
     return _edit_page(form, need)
 
 
