@@ -1,4 +1,5 @@
-"""Full-text search over members and chapters (Whoosh), with visibility enforced in the index."""
+"""Full-text search over members, events, chapters and needs, with visibility enforced in the
+index: a facade (`search.queries`) over two backends (`search.backends`: Whoosh, PostgreSQL)."""
 
 from flask import Blueprint
 
