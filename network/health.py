@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 from network.db import db, utcnow
 from network.extensions import limiter
 from network.outbox import unsent_backlog
-from search.indexer import get_index
+from search.backends import get_backend
 from search.models import SearchPending
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def check_search_index() -> Check:
     the index changed; a deleted or unreadable index directory fails here, as it would for the
     next search. For PostgreSQL it counts the documents' table."""
     try:
-        documents = get_index().doc_count()
+        documents = get_backend().doc_count()
     except Exception as exc:  # Whoosh raises OSError, EmptyIndexError, IndexError...
         return _failed("search_index", exc)
     return {"status": "ok", "documents": documents}

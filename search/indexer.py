@@ -43,7 +43,7 @@ from network.needs.models import (
 )
 from network.organisations.models import Organisation
 from network.signals import index_written
-from search.backends import SearchBackend, create_backend, get_backend
+from search.backends import create_backend, get_backend
 from search.documents import (
     chapter_document,
     chapter_key,
@@ -60,12 +60,6 @@ log = logging.getLogger(__name__)
 _INFO_KEY = "search_changes"
 _PROFILE_CHILDREN = (FreeTag, ProfileLanguage, ProfileMode, EducationEntry)
 _NEED_CHILDREN = (NeedLanguage, NeedMode)
-
-
-def get_index() -> SearchBackend:
-    """The backend index writes go to. `network.health` still imports this name from here;
-    once it imports `search.backends.get_backend`, this goes."""
-    return get_backend()
 
 
 # ---------------------------------------------------------------- collecting changes

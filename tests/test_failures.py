@@ -188,7 +188,7 @@ class TestSearchIndexDirectoryUnwritable:
             assert pending.attempts == 1 and "PermissionError" in pending.last_error
 
     # Whoosh's writer fails while creating its segment holding the write lock; the index
-    # releases it itself (`SearchIndex.write`), so a recovered directory takes writes again.
+    # releases it itself (`WhooshBackend.write`), so a recovered directory takes writes again.
     @pytest.mark.parametrize("recovery", ["next write", "flask search reindex --pending"])
     def test_once_writable_again_the_kept_edit_reaches_search(
         self,

@@ -16,7 +16,7 @@ from whoosh.index import EmptyIndexError
 from network.db import utcnow
 from network.extensions import db, limiter
 from network.outbox import OutboxMessage
-from search.indexer import SearchIndex
+from search.backends.whoosh import WhooshBackend
 from search.models import SearchPending
 
 
@@ -142,10 +142,10 @@ def test_a_database_file_that_cannot_be_opened_is_503(tmp_path) -> None:
 def test_an_unreadable_search_index_is_503(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreadable(self: SearchIndex) -> None:
+    def unreadable(self: WhooshBackend) -> None:
         raise EmptyIndexError("Index 'MAIN' does not exist in FileStorage('/srv/index')")
 
-    monkeypatch.setattr(SearchIndex, "searcher", unreadable)
+    monkeypatch.setattr(WhooshBackend, "searcher", unreadable)
 
     response = client.get("/healthz")
 
