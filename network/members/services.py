@@ -6,7 +6,7 @@ form, the API and the CSV import parse their values there, with the same rules a
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import timedelta
 
 from flask import current_app
@@ -34,26 +34,9 @@ def get_or_create_profile(user: User) -> Profile:
     return user.profile
 
 
-# Fields a ProfileInput and a Profile name alike, written as given.
-_PROFILE_VALUES = (
-    "name_public",
-    "headline",
-    "bio",
-    "country",
-    "city",
-    "state_of_origin",
-    "timezone",
-    "position",
-    "employer",
-    "days_per_year",
-    "open_to_mentoring",
-    "mentor_capacity",
-    "open_to_requests",
-    "phone",
-    "website",
-    "linkedin",
-    "orcid",
-)
+# A ProfileInput's fields are the Profile's own columns, written as given, except these.
+_WRITTEN_APART = {"full_name", "languages", "modes", "expertise", "education", "visibility"}
+_PROFILE_VALUES = tuple(f.name for f in fields(ProfileInput) if f.name not in _WRITTEN_APART)
 
 
 def update_profile(user: User, data: ProfileInput) -> Profile:
