@@ -14,6 +14,7 @@ from network.audit import AuditEntry
 from network.auth.models import User
 from network.extensions import db
 from network.i18n import LANGUAGE_COOKIE
+from network.members.profile_input import ProfileInput
 from network.members.services import update_profile
 from tests import effects
 from tests.conftest import _saved
@@ -219,8 +220,8 @@ def test_access(app, network, make_user, add_membership, role, method, path, exp
     public = make_user(email="publico@ejemplo.mx")
     hidden = make_user(email="oculto@ejemplo.mx")
     with app.test_request_context():
-        update_profile(db.session.get(User, public.id), {"name_public": True})
-        update_profile(db.session.get(User, hidden.id), {})
+        update_profile(db.session.get(User, public.id), ProfileInput(name_public=True))
+        update_profile(db.session.get(User, hidden.id), ProfileInput())
         db.session.commit()
     ids = {
         "pending": pending.id,

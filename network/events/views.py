@@ -25,7 +25,8 @@ from network.events.models import Event, EventFormat, EventStatus, EventVisibili
 from network.extensions import db
 from network.forms import ActionForm, apply_error, page_arg
 from network.geo import current_language, language_name, place_of, viewer_zone
-from network.members.services import resolve_expertise, split_list
+from network.members.profile_input import split_list
+from network.members.vocabulary import resolve_expertise
 from network.security import (
     can_host_events_for,
     can_manage_event,

@@ -20,8 +20,9 @@ from network.extensions import db
 from network.forms import ActionForm, apply_error, commit_or_flash, page_arg, safe_next
 from network.geo import current_language, language_name
 from network.members.models import MODE_LABELS, Sector
+from network.members.profile_input import split_list
 from network.members.queries import list_sectors
-from network.members.services import resolve_expertise, split_list
+from network.members.vocabulary import resolve_expertise
 from network.needs import bp, queries, services
 from network.needs.forms import (
     AnswerForm,
