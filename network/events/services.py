@@ -36,6 +36,7 @@ from network.events.models import (
 )
 from network.geo import is_timezone
 from network.members.models import Concept
+from network.members.vocabulary import swap_concept
 from network.outbox import queue_email
 from network.security import (
     can_host_events_for,
@@ -436,9 +437,7 @@ def _move_topics(source: Concept, *, target: Concept, **_: Any) -> None:
         .options(selectinload(Event.topics))
     ).all()
     for event in events:
-        event.topics.remove(source)
-        if target not in event.topics:
-            event.topics.append(target)
+        swap_concept(event.topics, source, target)
 
 
 def promote_waitlist(event: Event, *, locked: bool = False) -> list[Registration]:
