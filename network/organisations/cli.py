@@ -20,7 +20,9 @@ cli = AppGroup("organisations", help="Manage organisations.")
 def create(slug: str, name: str, kind: str, verified: bool) -> None:
     """Create an organisation."""
     # A ValidationError (a bad or taken slug) is one line: network.cli_errors.
-    organisation = services.create_organisation(slug, name, kind, verified=verified)
+    organisation = services.create_organisation(
+        slug, name, OrganisationKind(kind), verified=verified
+    )
     db.session.commit()
     state = "verified" if organisation.is_verified else "not verified"
     click.echo(f"created organisation {organisation.slug} ({state})")

@@ -52,18 +52,16 @@ def check_slug(slug: str) -> str:
     return slug
 
 
-def create_organisation(slug: str, name: str, kind: str, *, verified: bool = False) -> Organisation:
+def create_organisation(
+    slug: str, name: str, kind: OrganisationKind, *, verified: bool = False
+) -> Organisation:
     """Register an organisation; IME verifies it before it may look for experts."""
     slug = check_slug(slug)
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
         raise ValidationError("slug", _l("Another organisation already uses this address."))
     name = _full_name(name)
-    try:
-        kind_value = OrganisationKind(kind)
-    except ValueError as exc:
-        raise ValidationError("kind", _l("Choose a kind of organisation from the list.")) from exc
     organisation = Organisation(
-        slug=slug, name=name, kind=kind_value, verified_at=utcnow() if verified else None
+        slug=slug, name=name, kind=kind, verified_at=utcnow() if verified else None
     )
     db.session.add(organisation)
     db.session.flush()
@@ -79,7 +77,7 @@ class OrganisationData:
     """What an organisation user declares when registering their organisation."""
 
     name: str
-    kind: str
+    kind: OrganisationKind
     country: str
     state_code: str = ""
     website: str = ""
@@ -100,10 +98,6 @@ def _full_name(text: str) -> str:
 
 def _clean(data: OrganisationData) -> dict[str, Any]:
     name = _full_name(data.name)
-    try:
-        kind = OrganisationKind(data.kind)
-    except ValueError as exc:
-        raise ValidationError("kind", _l("Choose a kind of organisation from the list.")) from exc
     country = (data.country or "").strip().upper()
     if not is_country(country):
         raise ValidationError("country", _l("Choose a country from the list."))
@@ -123,7 +117,7 @@ def _clean(data: OrganisationData) -> dict[str, Any]:
         )
     return {
         "name": name,
-        "kind": kind,
+        "kind": data.kind,
         "country": country,
         "state_code": state,
         "website": website[:300],

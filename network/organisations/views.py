@@ -11,6 +11,7 @@ from network.extensions import db
 from network.forms import apply_error
 from network.organisations import services
 from network.organisations.forms import OrganisationForm
+from network.organisations.models import OrganisationKind
 from network.security import Role, login_required
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisation")
@@ -42,7 +43,7 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         data = services.OrganisationData(
             name=form.name.data,
-            kind=form.kind.data,
+            kind=OrganisationKind(form.kind.data),  # one of the form's choices
             country=form.country.data,
             state_code=form.state_code.data or "",
             website=form.website.data or "",

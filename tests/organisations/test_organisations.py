@@ -9,7 +9,7 @@ from network.audit import AuditEntry
 from network.auth.models import User
 from network.errors import ValidationError
 from network.extensions import db
-from network.organisations.models import Organisation
+from network.organisations.models import Organisation, OrganisationKind
 from network.organisations.services import create_organisation
 from network.security import Role
 from tests.conftest import login
@@ -168,7 +168,7 @@ SLUG_RULE = "lowercase letters, digits and single hyphens"
 def test_create_organisation_refuses_a_slug_that_is_not_url_safe(app, given, example):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         with pytest.raises(ValidationError) as refused:
-            create_organisation(given, "Una organización", "ngo")
+            create_organisation(given, "Una organización", OrganisationKind.NGO)
         assert refused.value.field == "slug"
         assert SLUG_RULE in str(refused.value.message)
         assert f"“{example}”" in str(refused.value.message)
@@ -177,8 +177,13 @@ def test_create_organisation_refuses_a_slug_that_is_not_url_safe(app, given, exa
 
 def test_create_organisation_keeps_a_good_slug_in_lower_case(app):
     with app.app_context():
-        assert create_organisation(" SECIHTI ", "Secihti", "ministry").slug == "secihti"
-        assert create_organisation("gob-son-2", "Sonora", "state_government").slug == "gob-son-2"
+        assert (
+            create_organisation(" SECIHTI ", "Secihti", OrganisationKind.MINISTRY).slug == "secihti"
+        )
+        assert (
+            create_organisation("gob-son-2", "Sonora", OrganisationKind.STATE_GOVERNMENT).slug
+            == "gob-son-2"
+        )
 
 
 @pytest.mark.parametrize(
@@ -205,6 +210,6 @@ def test_a_registered_organisation_gets_a_url_safe_slug_from_its_name(app, make_
 def test_create_organisation_needs_a_full_name(app):
     with app.app_context():
         with pytest.raises(ValidationError) as refused:
-            create_organisation("vacia", "  ", "ngo")
+            create_organisation("vacia", "  ", OrganisationKind.NGO)
         assert refused.value.field == "name"
         assert db.session.scalar(select(Organisation.id)) is None
