@@ -803,6 +803,7 @@ def time_updates(app: Any, viewer: Any, count: int = 5) -> list[float]:
     from network.auth.models import User
     from network.db import db
     from network.members.models import Profile
+    from network.members.profile_input import parse_profile
     from network.members.services import update_profile
     from search.queries import search
 
@@ -822,7 +823,9 @@ def time_updates(app: Any, viewer: Any, count: int = 5) -> list[float]:
         word = "vulcanologa" + "".join(chr(ord("a") + (number * 7 + i) % 26) for i in range(4))
         with app.test_request_context():
             start = time.perf_counter()
-            update_profile(db.session.get(User, user_id), {"headline": f"Vulcanóloga {word}"})
+            update_profile(
+                db.session.get(User, user_id), parse_profile({"headline": f"Vulcanóloga {word}"})
+            )
             db.session.commit()  # the session hooks write the index after this
             while user_id not in [hit.obj_id for hit in search(word, viewer).hits]:
                 if time.perf_counter() - start > 10:

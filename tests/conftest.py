@@ -347,13 +347,14 @@ def vocabulary(app: Flask) -> dict[str, int]:
 @pytest.fixture
 def make_member(app: Flask, make_user: Callable[..., User]) -> Callable[..., User]:
     """A member with a profile built through the same service the form uses."""
+    from network.members.profile_input import parse_profile
     from network.members.services import update_profile
 
     def make(profile: dict[str, Any] | None = None, **user_fields: Any) -> User:
         user = make_user(**user_fields)
         with app.test_request_context():
             db.session.add(user)
-            update_profile(user, profile or {})
+            update_profile(user, parse_profile(profile or {}))
             db.session.commit()
             db.session.refresh(user)
             db.session.expunge(user)

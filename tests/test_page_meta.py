@@ -9,6 +9,7 @@ import pytest
 
 from network.auth.models import User
 from network.extensions import db
+from network.members.profile_input import parse_profile
 from network.members.services import update_profile
 from tests.conftest import login
 
@@ -90,7 +91,7 @@ def test_member_pages_describe_only_what_the_viewer_may_see(app, network, make_u
     with app.test_request_context():
         update_profile(
             db.session.get(User, hidden.id),
-            {"headline": "Hidróloga en secreto", "headline_visibility": "private"},
+            parse_profile({"headline": "Hidróloga en secreto", "headline_visibility": "private"}),
         )
         db.session.commit()
     viewer = make_user()

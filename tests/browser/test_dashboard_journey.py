@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from network.auth.cli import create_confirmed_user
 from network.db import utcnow
 from network.extensions import db
+from network.members.profile_input import parse_profile
 from network.members.services import update_profile
 from network.needs.models import NeedStatus
 from network.needs.services import NeedData, post_need
@@ -88,12 +89,14 @@ def test_ime_verifies_maps_a_tag_and_reads_the_gap_table(live_server, page, audi
         )
         update_profile(
             elena,
-            {
-                "expertise": "filtros cerámicos comunitarios",
-                "country": "ES",
-                "open_to_requests": "yes",
-                "languages": "es:native",
-            },
+            parse_profile(
+                {
+                    "expertise": "filtros cerámicos comunitarios",
+                    "country": "ES",
+                    "open_to_requests": "yes",
+                    "languages": "es:native",
+                }
+            ),
         )
         db.session.commit()
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from network.auth.cli import create_confirmed_user
 from network.db import utcnow
 from network.extensions import db
+from network.members.profile_input import parse_profile
 from network.members.services import update_profile
 from network.organisations.models import Organisation, OrganisationKind
 from network.security import Role
@@ -62,9 +63,11 @@ def test_a_ministry_contacts_an_expert_who_consents(live_server, page, auditor, 
         elena = create_confirmed_user(
             "elena@ejemplo.mx", "Elena Ruiz Castro", PASSWORD, Role.MEMBER
         )
-        update_profile(elena, {**EXPERT, "expertise": "hydrology; water-governance"})
+        update_profile(elena, parse_profile({**EXPERT, "expertise": "hydrology; water-governance"}))
         marco = create_confirmed_user("marco@ejemplo.mx", "Marco Díaz", PASSWORD, Role.MEMBER)
-        update_profile(marco, {**EXPERT, "expertise": "hydrology", "state_of_origin": ""})
+        update_profile(
+            marco, parse_profile({**EXPERT, "expertise": "hydrology", "state_of_origin": ""})
+        )
         db.session.commit()
 
     _sign_in(page, auditor, base, "rosa@conagua.gob.mx")

@@ -13,6 +13,7 @@ from network.auth.cli import create_confirmed_user
 from network.auth.models import User
 from network.db import utcnow
 from network.extensions import db
+from network.members.profile_input import parse_profile
 from network.members.services import update_profile
 from network.organisations.models import Organisation, OrganisationKind
 from network.security import Role
@@ -29,23 +30,27 @@ def _setup(app) -> None:
         )
         update_profile(
             expert,
-            {
-                "headline": "Hydrologist, University of Arizona",
-                "expertise": "hydrology",
-                "country": "US",
-                "headline_visibility": "organisations",
-            },
+            parse_profile(
+                {
+                    "headline": "Hydrologist, University of Arizona",
+                    "expertise": "hydrology",
+                    "country": "US",
+                    "headline_visibility": "organisations",
+                }
+            ),
         )
         public = create_confirmed_user("publica@ejemplo.mx", "Lucía Pública", PASSWORD, Role.MEMBER)
         update_profile(
             public,
-            {
-                "expertise": "hydrology",
-                "country": "CA",
-                "name_public": True,
-                "expertise_visibility": "public",
-                "country_visibility": "public",
-            },
+            parse_profile(
+                {
+                    "expertise": "hydrology",
+                    "country": "CA",
+                    "name_public": True,
+                    "expertise_visibility": "public",
+                    "country_visibility": "public",
+                }
+            ),
         )
         organisation = Organisation(
             slug="conagua",
@@ -118,12 +123,14 @@ def test_member_finds_a_mentor_in_their_time_zone_and_an_upcoming_event(live_ser
             mentor = create_confirmed_user(email, name, PASSWORD, Role.MEMBER)
             update_profile(
                 mentor,
-                {
-                    "open_to_mentor": True,
-                    "mentor_capacity": 2,
-                    "timezone": zone,
-                    "expertise": "hydrology",
-                },
+                parse_profile(
+                    {
+                        "open_to_mentor": True,
+                        "mentor_capacity": 2,
+                        "timezone": zone,
+                        "expertise": "hydrology",
+                    }
+                ),
             )
         create_confirmed_user("aprendiz@ejemplo.mx", "Sara Aprendiz", PASSWORD, Role.MEMBER)
         coordinator = db.session.query(User).filter_by(email=COORDINATOR[0]).one()

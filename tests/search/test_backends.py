@@ -18,6 +18,7 @@ from network import create_app
 from network.auth.models import User
 from network.config import TestConfig
 from network.extensions import db
+from network.members.profile_input import parse_profile
 from network.members.queries import build_viewer
 from network.members.services import update_profile
 from network.signals import index_written
@@ -74,7 +75,7 @@ def test_an_index_write_announces_itself_with_its_keys(app, make_member, search_
 
     with index_written.connected_to(listen):
         with app.test_request_context():
-            update_profile(db.session.get(User, ana.id), {"headline": "Geóloga"})
+            update_profile(db.session.get(User, ana.id), parse_profile({"headline": "Geóloga"}))
             db.session.commit()
         result = app.test_cli_runner().invoke(args=["search", "reindex"])
         assert result.exit_code == 0, result.output

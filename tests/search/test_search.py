@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from network.auth.models import User
 from network.extensions import db
+from network.members.profile_input import parse_profile
 from network.members.queries import build_viewer
+from network.members.services import update_profile
 from network.visibility import ANONYMOUS, Viewer
 from search.models import SearchPending
 from search.queries import search
@@ -176,20 +178,21 @@ def test_coordinator_tier_in_search(app, network, make_member, add_membership):
 
 
 def test_changes_reach_the_index_on_commit_and_not_on_rollback(app, make_member):
-    from network.members.services import update_profile
 
     ana = make_member({"headline": "Bióloga"})
     with app.test_request_context():
-        update_profile(db.session.get(User, ana.id), {"headline": "Astrofísica"})
+        update_profile(db.session.get(User, ana.id), parse_profile({"headline": "Astrofísica"}))
         db.session.rollback()
     assert _names(app, "astrofisica") == []
     with app.test_request_context():
-        update_profile(db.session.get(User, ana.id), {"headline": "Astrofísica"})
+        update_profile(db.session.get(User, ana.id), parse_profile({"headline": "Astrofísica"}))
         db.session.commit()
     assert _names(app, "astrofisica") == [ana.id]
     # Hiding a field takes effect at once.
     with app.test_request_context():
-        update_profile(db.session.get(User, ana.id), {"headline_visibility": "private"})
+        update_profile(
+            db.session.get(User, ana.id), parse_profile({"headline_visibility": "private"})
+        )
         db.session.commit()
     assert _names(app, "astrofisica") == []
 
@@ -197,12 +200,10 @@ def test_changes_reach_the_index_on_commit_and_not_on_rollback(app, make_member)
 def test_an_updated_profile_is_counted_once_in_totals_and_facets(app, make_member):
     """Updates replace documents (the old one is deleted in its segment): totals and facet
     counts must not see both versions, nor remember a word that is gone."""
-    from network.members.services import update_profile
-
     ana = make_member({"headline": "Geóloga", "country": "CL", "country_visibility": "members"})
     for headline in ("Geóloga marina", "Geóloga de volcanes"):
         with app.test_request_context():
-            update_profile(db.session.get(User, ana.id), {"headline": headline})
+            update_profile(db.session.get(User, ana.id), parse_profile({"headline": headline}))
             db.session.commit()
     with app.test_request_context():
         result = search("geologa", SIGNED_IN, with_facets=True)
@@ -227,9 +228,7 @@ def test_failed_index_write_is_kept_and_retried(app, make_member, runner, monkey
 
     monkeypatch.setattr(type(app.extensions["search_index"]), "write", broken)
     with app.test_request_context():
-        from network.members.services import update_profile
-
-        update_profile(db.session.get(User, ana.id), {"headline": "Sismóloga"})
+        update_profile(db.session.get(User, ana.id), parse_profile({"headline": "Sismóloga"}))
         db.session.commit()  # the data is safe even though the index write failed
         assert db.session.get(User, ana.id).profile.headline == "Sismóloga"
         assert db.session.scalar(select(SearchPending.key)) == f"member:{ana.id}"
@@ -505,8 +504,6 @@ def count_index_writes(app, monkeypatch) -> list[int]:
 
 def test_signing_in_does_not_rewrite_the_index(app, make_member, monkeypatch):
     """A log-in only stamps last_login_at, which no index document reads."""
-    from network.members.services import update_profile
-
     ana = make_member({"headline": "Oceanógrafa"}, email="ana@ejemplo.mx")
     writes = count_index_writes(app, monkeypatch)
     client = app.test_client()
@@ -517,7 +514,7 @@ def test_signing_in_does_not_rewrite_the_index(app, make_member, monkeypatch):
     assert writes == []
     # What the index does read is written, through the same counter, on either backend.
     with app.test_request_context():
-        update_profile(db.session.get(User, ana.id), {"headline": "Geóloga"})
+        update_profile(db.session.get(User, ana.id), parse_profile({"headline": "Geóloga"}))
         db.session.commit()
     assert writes == [1]
 

@@ -52,6 +52,7 @@ def test_coordinator_prefix_not_crowded_by_unreadable_words(app, network, make_m
 
 @pytest.mark.whoosh
 def test_own_hidden_document_in_another_segment(app, make_member):
+    from network.members.profile_input import parse_profile
     from network.members.services import update_profile
     from search.backends import get_backend
     from search.backends import whoosh_bitsets as bitsets
@@ -67,7 +68,7 @@ def test_own_hidden_document_in_another_segment(app, make_member):
     for _ in range(3):
         make_member({"bio": "xylofonia", "country": "CL"})
     with app.test_request_context():
-        update_profile(db.session.get(User, own.id), {"headline": "Nueva"})
+        update_profile(db.session.get(User, own.id), parse_profile({"headline": "Nueva"}))
         db.session.commit()
     viewer = Viewer(user_id=own.id, is_signed_in=True)
     with app.test_request_context():
