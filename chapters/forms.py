@@ -19,6 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
+from chapters.models import Node, Region
+from chapters.services import ChapterData, ChapterDetails, ChapterProposal, RegionData
 from network.geo import country_choices, timezone_choices
 
 _required = DataRequired(message=_l("This field is required."))
@@ -59,6 +61,21 @@ class ChapterEditForm(FlaskForm):
     def set_node_choices(self, nodes: list) -> None:
         self.nodes.choices = [SelectChoice(node.id, node.name) for node in nodes]
 
+    def _chosen_nodes(self, nodes: list[Node]) -> list[Node]:
+        chosen = set(self.nodes.data or [])
+        return [node for node in nodes if node.id in chosen]
+
+    def details(self, nodes: list[Node]) -> ChapterDetails:
+        """The coordinators' edit, with the chosen nodes among `nodes`."""
+        return ChapterDetails(
+            name=self.name.data or "",
+            city=self.city.data or "",
+            timezone=self.timezone.data or "",
+            founded_year=self.founded_year.data,
+            description=self.description.data or "",
+            nodes=self._chosen_nodes(nodes),
+        )
+
 
 class ChapterAdminForm(ChapterEditForm):
     """IME administrators may also move, rename the address of, or deactivate a chapter."""
@@ -72,6 +89,21 @@ class ChapterAdminForm(ChapterEditForm):
     country = SelectField(_l("Country"), choices=country_choices, validators=[_required])
     is_active = BooleanField(_l("Active"), default=True)
 
+    def chapter_data(self, regions: list[Region], nodes: list[Node]) -> ChapterData:
+        """The whole chapter, with its region among `regions` and its nodes among `nodes`."""
+        return ChapterData(
+            slug=(self.slug.data or "").strip().lower(),
+            name=self.name.data or "",
+            region=next((r for r in regions if r.id == self.region.data), None),
+            country=self.country.data or "",
+            city=self.city.data or "",
+            timezone=self.timezone.data or "",
+            founded_year=self.founded_year.data,
+            description=self.description.data or "",
+            is_active=bool(self.is_active.data),
+            nodes=self._chosen_nodes(nodes),
+        )
+
 
 class RegionForm(FlaskForm):
     slug = StringField(_l("Address (slug)"), validators=[_required, Length(max=60)])
@@ -80,6 +112,16 @@ class RegionForm(FlaskForm):
     description_es = TextAreaField(_l("Description in Spanish"), validators=[Length(max=2000)])
     description_en = TextAreaField(_l("Description in English"), validators=[Length(max=2000)])
     position = IntegerField(_l("Order"), validators=[Optional(), NumberRange(min=0, max=100)])
+
+    def region_data(self) -> RegionData:
+        return RegionData(
+            slug=self.slug.data or "",
+            name_es=self.name_es.data or "",
+            name_en=self.name_en.data or "",
+            description_es=self.description_es.data or "",
+            description_en=self.description_en.data or "",
+            position=self.position.data or 0,
+        )
 
 
 class NodeForm(FlaskForm):
@@ -134,6 +176,17 @@ class ChapterProposalForm(FlaskForm):
             *(SelectChoice(region.id, region.name(language)) for region in regions),
         ]
         self.timezone.choices = [choose, *timezone_choices()]
+
+    def proposal(self, regions: list[Region]) -> ChapterProposal:
+        """The proposal, with its region among `regions` (None if it is not one of them)."""
+        return ChapterProposal(
+            name=self.name.data or "",
+            city=self.city.data or "",
+            country=self.country.data or "",
+            region=next((r for r in regions if r.id == self.region.data), None),
+            timezone=self.timezone.data or "",
+            proposal_note=self.proposal_note.data or "",
+        )
 
 
 class ChapterDeclineForm(FlaskForm):

@@ -5,8 +5,10 @@ Services flush but never commit; the view or CLI command owns the transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -167,6 +169,65 @@ def remove_coordinator(chapter: Chapter, user: User) -> None:
 # ---------------------------------------------------------------- chapters, regions, nodes
 
 
+@dataclass
+class ChapterDetails:
+    """What a chapter's coordinators may change, as their edit form gives it."""
+
+    name: str
+    city: str
+    timezone: str
+    founded_year: int | None = None
+    description: str = ""
+    nodes: list[Node] = field(default_factory=list)
+
+
+@dataclass
+class ChapterData:
+    """A whole chapter as IME creates or edits it: its details, and also its address, place
+    and whether it is active."""
+
+    slug: str
+    name: str
+    region: Region | None
+    country: str
+    city: str
+    timezone: str
+    founded_year: int | None = None
+    description: str = ""
+    is_active: bool = True
+    nodes: list[Node] = field(default_factory=list)
+
+
+@dataclass
+class ChapterProposal:
+    """A member's proposal of a chapter in their city."""
+
+    name: str
+    city: str
+    country: str
+    region: Region | None
+    timezone: str
+    proposal_note: str
+
+
+@dataclass
+class RegionData:
+    """A region as IME creates or edits it."""
+
+    slug: str
+    name_es: str
+    name_en: str
+    description_es: str = ""
+    description_en: str = ""
+    position: int = 0
+
+
+def _values(data: ChapterDetails | ChapterData | ChapterProposal | RegionData) -> dict[str, Any]:
+    """The fields of a typed input by name, in declaration order (no deep copy: nodes and
+    regions stay the session's rows)."""
+    return {item.name: getattr(data, item.name) for item in dataclasses.fields(data)}
+
+
 def _check_chapter_fields(fields: dict[str, Any]) -> None:
     if "slug" in fields and not SLUG_RE.match(fields["slug"] or ""):
         raise ValidationError(
@@ -187,17 +248,10 @@ def _check_chapter_fields(fields: dict[str, Any]) -> None:
             raise ValidationError(key, _l("This field is required."))
 
 
-EDITABLE_BY_COORDINATORS = ("name", "city", "timezone", "founded_year", "description", "nodes")
-EDITABLE_BY_IME = (*EDITABLE_BY_COORDINATORS, "slug", "country", "region", "is_active")
-
-
-def update_chapter(
-    chapter: Chapter, fields: dict[str, Any], *, allowed: tuple[str, ...]
-) -> Chapter:
-    """Apply edits. `allowed` says which fields this editor may change (coordinator or IME)."""
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise ValidationError(None, _l("You may not change these fields."))
+def update_chapter(chapter: Chapter, data: ChapterDetails | ChapterData) -> Chapter:
+    """Apply edits: a coordinator's form gives ChapterDetails, IME's the whole ChapterData, so
+    the input's type is what this editor may change."""
+    fields = _values(data)
     _check_chapter_fields(fields)
     if "slug" in fields and fields["slug"] != chapter.slug:
         _ensure_chapter_slug_free(fields["slug"])
@@ -212,7 +266,8 @@ def _ensure_chapter_slug_free(slug: str) -> None:
         raise ValidationError("slug", _l("Another chapter already uses this address."))
 
 
-def create_chapter(fields: dict[str, Any]) -> Chapter:
+def create_chapter(data: ChapterData) -> Chapter:
+    fields = _values(data)
     required = ("slug", "name", "region", "country", "city", "timezone")
     for key in required:
         if not fields.get(key):
@@ -225,8 +280,9 @@ def create_chapter(fields: dict[str, Any]) -> Chapter:
     return chapter
 
 
-def save_region(region: Region | None, fields: dict[str, Any]) -> Region:
+def save_region(region: Region | None, data: RegionData) -> Region:
     """Create a region (region=None) or edit one; slugs stay unique."""
+    fields = _values(data)
     if not SLUG_RE.match(fields.get("slug") or ""):
         raise ValidationError("slug", _l("Use lower-case letters, digits and hyphens only."))
     clash = db.session.scalar(select(Region).where(Region.slug == fields["slug"]))
@@ -244,10 +300,10 @@ def save_region(region: Region | None, fields: dict[str, Any]) -> Region:
     return region
 
 
-def update_node(node: Node, fields: dict[str, Any]) -> Node:
-    for key in ("description_es", "description_en"):
-        if key in fields:
-            setattr(node, key, (fields[key] or "").strip())
+def update_node(node: Node, *, description_es: str, description_en: str) -> Node:
+    """IME describes what the network does with a Mexican state, in both languages."""
+    node.description_es = description_es.strip()
+    node.description_en = description_en.strip()
     db.session.flush()
     return node
 
@@ -269,7 +325,7 @@ def _unique_chapter_slug(name: str) -> str:
     return slug
 
 
-def propose_chapter(user: User, fields: dict[str, Any]) -> Chapter:
+def propose_chapter(user: User, proposal: ChapterProposal) -> Chapter:
     """A member proposes a chapter in their city. It stays proposed and inactive, seen only by IME
     and the proposer, until IME approves it; a name already taken (or waiting) is refused, since
     two chapters of one name would confuse members choosing where to join."""
@@ -277,6 +333,7 @@ def propose_chapter(user: User, fields: dict[str, Any]) -> Chapter:
         raise ValidationError(None, _l("Only member accounts can propose chapters."))
     if not user.is_confirmed:
         raise ValidationError(None, _l("Please confirm your e-mail address first."))
+    fields = _values(proposal)
     for key in ("name", "city", "country", "region", "timezone", "proposal_note"):
         value = fields.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):

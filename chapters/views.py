@@ -42,16 +42,8 @@ def propose() -> str | Response:
     regions = queries.list_regions()
     form.set_choices(regions, current_language())
     if form.validate_on_submit():
-        fields = {
-            "name": form.name.data,
-            "city": form.city.data,
-            "country": form.country.data,
-            "region": next((r for r in regions if r.id == form.region.data), None),
-            "timezone": form.timezone.data,
-            "proposal_note": form.proposal_note.data,
-        }
         try:
-            chapter = services.propose_chapter(current_user, fields)
+            chapter = services.propose_chapter(current_user, form.proposal(regions))
         except ValidationError as error:
             apply_error(form, error)
         else:
@@ -143,16 +135,8 @@ def edit(slug: str) -> str | Response:
     if request.method == "GET":
         form.nodes.data = [node.id for node in chapter.nodes]
     if form.validate_on_submit():
-        fields = {
-            "name": form.name.data,
-            "city": form.city.data,
-            "timezone": form.timezone.data,
-            "founded_year": form.founded_year.data,
-            "description": form.description.data or "",
-            "nodes": [n for n in all_nodes if n.id in set(form.nodes.data or [])],
-        }
         try:
-            services.update_chapter(chapter, fields, allowed=services.EDITABLE_BY_COORDINATORS)
+            services.update_chapter(chapter, form.details(all_nodes))
         except ValidationError as error:
             apply_error(form, error)
         else:
