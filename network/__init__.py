@@ -184,8 +184,7 @@ def register_blueprints(app: Flask) -> None:
     from network.admin import chapters as _admin_chapters  # noqa: F401
     from network.admin import views as _admin_views  # noqa: F401
     from network.admin import vocabulary as _admin_vocabulary  # noqa: F401
-    from network.api import bp as api_bp
-    from network.api import views as _api_views  # noqa: F401
+    from network.api import register_api
     from network.api.docs import docs_bp as api_docs_bp
     from network.auth import bp as auth_bp
     from network.auth import views as _auth_views  # noqa: F401
@@ -214,11 +213,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(organisations_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
-    app.register_blueprint(api_bp)
+    register_api(app)
     app.register_blueprint(api_docs_bp)
     app.register_blueprint(health_bp)
-    # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
-    csrf.exempt(api_bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from network.api.openapi import build_spec
+from network.api import openapi_document
 from network.markup import render_markdown
 
 # Outside the `api` blueprint: that one is /api/v1 and answers bearer-token JSON only.
@@ -102,6 +102,19 @@ def schema_anchor(name: str) -> str:
     return f"schema-{_slug(name)}"
 
 
+def _plain(schema: Schema) -> Schema:
+    """A nullable reference as apispec writes it for OpenAPI 3.0 (`anyOf` a nullable object and
+    the reference) read as the reference, nullable."""
+    options = schema.get("anyOf", ())
+    refs = [option for option in options if "$ref" in option]
+    if len(refs) == 1 and all(
+        o == {"type": "object", "nullable": True} for o in options if "$ref" not in o
+    ):
+        rest = {k: v for k, v in schema.items() if k != "anyOf"}
+        return {**rest, "allOf": refs, "nullable": True}
+    return schema
+
+
 def _ref_name(schema: Schema) -> str | None:
     ref = schema.get("$ref", "")
     return ref.rsplit("/", 1)[-1] if ref.startswith("#/components/schemas/") else None
@@ -115,6 +128,7 @@ class _Reader:
 
     def resolve(self, schema: Schema) -> tuple[Schema, str | None]:
         """The schema behind a `$ref` (or a single-member `allOf`, how nullable refs are written)."""
+        schema = _plain(schema)
         if len(schema.get("allOf", ())) == 1:
             inner, name = self.resolve(schema["allOf"][0])
             return {**inner, "nullable": schema.get("nullable", inner.get("nullable"))}, name
@@ -124,6 +138,7 @@ class _Reader:
         return schema, None
 
     def type_text(self, schema: Schema) -> TypeText:
+        schema = _plain(schema)
         if len(schema.get("allOf", ())) == 1:
             inner = self.type_text(schema["allOf"][0])
             return inner + (((" " + _("or null"), None),) if schema.get("nullable") else ())
@@ -157,6 +172,7 @@ class _Reader:
 
     def _nested_object(self, schema: Schema) -> tuple[Schema, str, str | None] | None:
         """An object a field holds (directly, or as array items): its schema, the path suffix."""
+        schema = _plain(schema)
         if "oneOf" in schema or "anyOf" in schema:
             return None  # alternatives are named in the type; their fields would mislead
         resolved, name = self.resolve(schema)
@@ -374,9 +390,8 @@ def describe(spec: Schema, base: str) -> tuple[list[Section], list[SchemaDoc]]:
 
 @docs_bp.get("/api/docs")
 def docs() -> str:
-    """Built from the spec on each request: building it takes ~3 ms (the whole page ~30 ms, mostly
-    rendering), so a per-app cache would save little and could serve a stale page in development."""
-    spec = build_spec(current_app._get_current_object())  # type: ignore[attr-defined]
+    """Built from the app's document on each request (the page takes ~30 ms, mostly rendering)."""
+    spec = openapi_document(current_app)
     servers = spec.get("servers") or [{"url": "/"}]
     base = request.host_url.rstrip("/") + servers[0]["url"].rstrip("/")
     sections, schemas = describe(spec, base)

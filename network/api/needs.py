@@ -1,4 +1,4 @@
-"""API v1 for development needs: posting and reading needs, explained candidates, and
+"""/needs and /contact-requests: posting and reading development needs, explained candidates, and
 consent-gated contact requests. The handlers call network.needs' services and queries, as the
 pages do.
 
@@ -9,58 +9,39 @@ expert accepted, read by a user of the organisation that asked, through
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from datetime import UTC, date, datetime
-from typing import Any, get_type_hints
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
-from flask import abort, g, jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import abort
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from chapters.models import Node
-from network.api import bp
-from network.api.openapi import QueryParam, documented
-from network.api.schemas import (
-    CandidateOut,
+from network.api.auth import account_may, api_user, language, loads, token_optional, token_required
+from network.api.blueprint import Blueprint
+from network.api.errors import service_fields
+from network.api.pagination import page_body, page_of
+from network.api.schemas.needs import (
+    CandidateArgs,
     CandidatesOut,
     ContactAnswerIn,
     ContactCreatedOut,
-    ContactDetailsOut,
     ContactRequestIn,
     ContactRequestOut,
-    FactorOut,
-    LabelledOut,
-    NamedCode,
+    NeedArgs,
     NeedCreatedOut,
     NeedIn,
-    NeedOrganisationOut,
     NeedOut,
-    NewNeedStatus,
-)
-from network.api.views import (
-    PAGING,
-    _check_choices,
-    _choose_one_of,
-    _defaults,
-    _int_arg,
-    _invalid_values,
-    _json_object,
-    _language,
-    _missing,
-    _optional_token_user,
-    _paging,
-    token_required,
 )
 from network.auth.models import User
-from network.errors import Conflict, RateLimited, ValidationError
 from network.extensions import db
-from network.members.services import resolve_expertise, split_list
+from network.members.profile_input import split_list
+from network.members.vocabulary import resolve_expertise
 from network.needs import queries as need_queries
 from network.needs import services as need_services
-from network.needs.forms import NEED_LANGUAGES
-from network.needs.models import PUBLISHED_STATUSES, ContactRequest, Need, NeedStatus
+from network.needs.models import ContactRequest, Need, NeedStatus
 from network.needs.ranking import rank_candidates
 from network.security import (
     can_manage_need,
@@ -69,38 +50,17 @@ from network.security import (
     is_verified_organisation_user,
 )
 
-NEED_FIELDS = get_type_hints(NeedIn)
-CONTACT_FIELDS = get_type_hints(ContactRequestIn)
-ANSWER_FIELDS = get_type_hints(ContactAnswerIn)
+bp = Blueprint("needs", __name__, description="Development needs and contact requests to experts.")
+
 # The services name some fields as the pages' form does; the API names them as NeedIn does.
 SERVICE_FIELDS = {"required": "required_concepts", "nice": "nice_concepts", "node": "state"}
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-# ---------------------------------------------------------------- request parsing
+# ---------------------------------------------------------------- request in
 
 
 def _unknown_sector(raw: str) -> str:
     return _("Unknown sector %(value)s.", value=repr(raw[:80]))
-
-
-def _date(name: str, raw: str | None) -> date | None:
-    if raw is None:
-        return None
-    try:
-        value = date.fromisoformat(raw.strip()) if _ISO_DATE.fullmatch(raw.strip()) else None
-    except ValueError:
-        value = None
-    if value is None:
-        abort(
-            400,
-            description=_(
-                "'%(name)s' must be a date like 2027-03-05, not %(value)s.",
-                name=name,
-                value=repr(raw[:40]),
-            ),
-        )
-    return value
 
 
 def _node(raw: str | None, national: str = "null") -> Node | None:
@@ -137,66 +97,28 @@ def _concepts(name: str, raw: list[str]) -> list[Any]:
     return concepts
 
 
-def _need_data(sent: dict[str, Any]) -> tuple[need_services.NeedData, list[tuple[str | None, str]]]:
-    """Sent NeedIn fields -> NeedData, with unknown concepts, sector, state and malformed dates
-    refused (400) and the value problems the form's choices would catch listed (422)."""
-    problems: list[tuple[str | None, str]] = []
+def _need_data(sent: dict[str, Any]) -> need_services.NeedData:
+    """NeedIn's values -> NeedData, with an unknown concept, sector or state refused (400)."""
     sector = None
     if sent["sector"].strip():
         sector = need_services.find_sector(sent["sector"])
         if sector is None:
             abort(400, description=_unknown_sector(sent["sector"]))
-    required = _concepts("required_concepts", sent["required_concepts"])
-    nice = _concepts("nice_concepts", sent["nice_concepts"])
-    starts_on = _date("starts_on", sent["starts_on"])
-    ends_on = _date("ends_on", sent["ends_on"])
-    node = _node(sent["state"])
-    languages = [code.strip().lower() for code in sent["languages"] if code.strip()]
-    unknown_languages = [code for code in languages if code not in NEED_LANGUAGES]
-    if unknown_languages:
-        problems.append(
-            (
-                "languages",
-                _(
-                    "Unknown language %(codes)s: choose from %(choices)s.",
-                    codes=", ".join(unknown_languages)[:100],
-                    choices=", ".join(NEED_LANGUAGES),
-                ),
-            )
-        )
-    status = NeedStatus.DRAFT
-    if sent["status"] in set(NewNeedStatus):
-        status = NeedStatus(sent["status"])
-    else:
-        problems.append(("status", _choose_one_of(NewNeedStatus)))
-    data = need_services.NeedData(
+    return need_services.NeedData(
         title=sent["title"],
         sector=sector,
-        required=required,
+        required=_concepts("required_concepts", sent["required_concepts"]),
         description=sent["description"],
-        nice=nice,
-        languages=languages,
+        nice=_concepts("nice_concepts", sent["nice_concepts"]),
+        languages=sent["languages"],
         modes=sent["modes"],
         effort_days=sent["effort_days"],
-        starts_on=starts_on,
-        ends_on=ends_on,
-        node=node,
+        starts_on=sent["starts_on"],
+        ends_on=sent["ends_on"],
+        node=_node(sent["state"]),
         remote=sent["remote"],
-        status=status,
+        status=NeedStatus(sent["status"]),
     )
-    return data, problems
-
-
-def _refused(error: ValidationError) -> ResponseReturnValue:
-    """A service's refusal: 429 beyond a fair-load cap, 409 when the current state refuses it,
-    else 422 for the field (named as the API names it)."""
-    db.session.rollback()
-    if isinstance(error, RateLimited):
-        abort(429, description=str(error.message))
-    if isinstance(error, Conflict):
-        abort(409, description=str(error.message))
-    field = SERVICE_FIELDS.get(error.field or "", error.field)
-    return _invalid_values([(field, str(error.message))])
 
 
 # ---------------------------------------------------------------- JSON out
@@ -206,39 +128,31 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
-def _sees_close_reason(user: Any, need: Need) -> bool:
-    return can_manage_need(user, need) or is_ime_admin(user)
-
-
-def _need_json(need: Need, user: Any) -> dict[str, Any]:
-    language = _language()
-    body = NeedOut(
-        id=need.id,
-        title=need.title,
-        description=need.description,
-        sector=LabelledOut(slug=need.sector.slug, label=need.sector.label(language)),
-        required_concepts=[
-            LabelledOut(slug=c.slug, label=c.label(language)) for c in need.required_concepts
+def _need_body(need: Need, user: Any) -> dict[str, Any]:
+    speaking = language()
+    body = {
+        "id": need.id,
+        "title": need.title,
+        "description": need.description,
+        "sector": {"slug": need.sector.slug, "label": need.sector.label(speaking)},
+        "required_concepts": [
+            {"slug": c.slug, "label": c.label(speaking)} for c in need.required_concepts
         ],
-        nice_concepts=[
-            LabelledOut(slug=c.slug, label=c.label(language)) for c in need.nice_concepts
-        ],
-        languages=need.language_codes,
-        modes=need.mode_names,
-        effort_days=need.effort_days,
-        starts_on=need.starts_on.isoformat() if need.starts_on else None,
-        ends_on=need.ends_on.isoformat() if need.ends_on else None,
-        state=NamedCode(code=need.node.code, name=need.node.name) if need.node else None,
-        remote=need.remote,
-        status=need.status,
-        organisation=NeedOrganisationOut(slug=need.organisation.slug, name=need.organisation.name),
-        created_at=_iso(need.created_at) or "",
-        close_reason=need.close_reason if _sees_close_reason(user, need) else None,
-    )
-    data = dataclasses.asdict(body)
-    if data["close_reason"] is None:
-        del data["close_reason"]
-    return data
+        "nice_concepts": [{"slug": c.slug, "label": c.label(speaking)} for c in need.nice_concepts],
+        "languages": need.language_codes,
+        "modes": need.mode_names,
+        "effort_days": need.effort_days,
+        "starts_on": need.starts_on.isoformat() if need.starts_on else None,
+        "ends_on": need.ends_on.isoformat() if need.ends_on else None,
+        "state": {"code": need.node.code, "name": need.node.name} if need.node else None,
+        "remote": need.remote,
+        "status": need.status,
+        "organisation": {"slug": need.organisation.slug, "name": need.organisation.name},
+        "created_at": _iso(need.created_at) or "",
+    }
+    if need.close_reason is not None and (can_manage_need(user, need) or is_ime_admin(user)):
+        body["close_reason"] = need.close_reason
+    return body
 
 
 def _asks_for(user: Any, contact: ContactRequest) -> bool:
@@ -246,29 +160,23 @@ def _asks_for(user: Any, contact: ContactRequest) -> bool:
     return is_verified_organisation_user(user) and user.organisation_id == contact.organisation_id
 
 
-def _contact_json(contact: ContactRequest, details: dict[str, str] | None) -> dict[str, Any]:
-    body = ContactRequestOut(
-        id=contact.id,
-        need_id=contact.need_id,
-        need_title=contact.need.title,
-        organisation=NeedOrganisationOut(
-            slug=contact.organisation.slug, name=contact.organisation.name
-        ),
-        member_id=contact.member_id,
-        member_full_name=contact.member.full_name,
-        message=contact.message,
-        status=contact.status,
-        reply=contact.reply,
-        created_at=_iso(contact.created_at) or "",
-        answered_at=_iso(contact.answered_at),
-        contact=ContactDetailsOut(**details) if details else None,
-    )
-    data = dataclasses.asdict(body)
-    if data["contact"] is None:
-        del data["contact"]
-    elif data["contact"]["phone"] is None:
-        del data["contact"]["phone"]
-    return data
+def _contact_body(contact: ContactRequest, details: dict[str, str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": contact.id,
+        "need_id": contact.need_id,
+        "need_title": contact.need.title,
+        "organisation": {"slug": contact.organisation.slug, "name": contact.organisation.name},
+        "member_id": contact.member_id,
+        "member_full_name": contact.member.full_name,
+        "message": contact.message,
+        "status": contact.status,
+        "reply": contact.reply,
+        "created_at": _iso(contact.created_at) or "",
+        "answered_at": _iso(contact.answered_at),
+    }
+    if details:
+        body["contact"] = {k: v for k, v in details.items() if k != "phone" or v is not None}
+    return body
 
 
 # ---------------------------------------------------------------- loading with access rules
@@ -293,114 +201,85 @@ def _visible_contact(request_id: int, user: Any) -> ContactRequest:
     return contact
 
 
+# The need of the path, as the caller may see it (network.api.auth.loads).
+_need = partial(loads, "need_id", _visible_need, to="need")
+
+
 # ---------------------------------------------------------------- needs
 
 
-@bp.post("/needs")
+@bp.route("/needs", methods=["POST"])
 @token_required
-@documented(NeedCreatedOut, request_body=NeedIn, status=201, errors=(403,))
-def create_need() -> ResponseReturnValue:
+@bp.answers(403)
+@account_may(is_verified_organisation_user, _l("Only users of a verified organisation post needs."))
+@bp.arguments(NeedIn)
+@bp.response(201, NeedCreatedOut)
+def create_need(sent: dict[str, Any]) -> dict[str, Any]:
     """Post a need, as a user of a verified organisation.
 
     Malformed JSON, an unknown concept, sector or state, or a malformed date answers 400 naming
     it; values the rules refuse answer 422 with the fields at fault.
     """
-    user = g.api_user
-    if not is_verified_organisation_user(user):
-        abort(403, description=_("Only users of a verified organisation post needs."))
-    sent = _json_object(NEED_FIELDS, _("the need's fields"))
-    missing = _missing(NeedIn, sent)
-    if missing:
-        return _invalid_values(missing)
-    data, problems = _need_data({**_defaults(NeedIn), **sent})
-    if problems:
-        return _invalid_values(problems)
-    try:
-        need = need_services.post_need(user, data)
-    except ValidationError as error:
-        return _refused(error)
+    with service_fields(SERVICE_FIELDS):
+        need = need_services.post_need(api_user(), _need_data(sent))
     db.session.commit()
-    return jsonify(dataclasses.asdict(NeedCreatedOut(id=need.id))), 201
+    return {"id": need.id}
 
 
-@bp.get("/needs")
-@documented(
-    NeedOut,
-    paginated=True,
-    anonymous=True,
-    params=(
-        QueryParam(
-            "status",
-            str,
-            "open, in_progress or completed (default: all three).",
-            choices=tuple(str(status) for status in PUBLISHED_STATUSES),
-        ),
-        QueryParam("sector", str, "Only needs of this sector (slug or label)."),
-        QueryParam("state", str, "Only needs of this Mexican state (MX-SON), or national."),
-        *PAGING,
-    ),
-)
-def needs() -> ResponseReturnValue:
+@bp.route("/needs")
+@token_optional
+@bp.arguments(NeedArgs, location="query")
+@bp.response(200, page_of(NeedOut))
+def needs(args: dict[str, Any]) -> dict[str, Any]:
     """Published needs, the most recently opened first.
 
     Drafts and closed needs are never listed: their organisation reads them by id.
     """
-    user = _optional_token_user()
-    page, per_page = _paging()
-    _check_choices()
-    status = request.args.get("status") or ""
-    sector_text = request.args.get("sector") or ""
     sector = ""
-    if sector_text:
-        found = need_services.find_sector(sector_text)
+    if args.get("sector"):
+        found = need_services.find_sector(args["sector"])
         if found is None:
-            abort(400, description=_unknown_sector(sector_text))
+            abort(400, description=_unknown_sector(args["sector"]))
         sector = found.slug
-    state = request.args.get("state") or ""
+    state = args.get("state") or ""
     if state and state != "national":
         node = _node(state, national="'national'")
         state = node.code if node is not None else ""
-    filters = need_queries.NeedFilters(status=status, sector=sector, state=state)
-    pagination = need_queries.paginate_needs(filters, page, per_page)
-    return jsonify(
-        items=[_need_json(n, user) for n in pagination.items],
-        page=pagination.page,
-        per_page=pagination.per_page,
-        total=pagination.total or 0,
-        pages=pagination.pages,
-    )
+    filters = need_queries.NeedFilters(status=args.get("status") or "", sector=sector, state=state)
+    pagination = need_queries.paginate_needs(filters, args["page"], args["per_page"])
+    user = api_user()
+    return page_body(pagination, [_need_body(n, user) for n in pagination.items])
 
 
-@bp.get("/needs/<int:need_id>")
-@documented(NeedOut, anonymous=True, errors=(404,))
-def need(need_id: int) -> ResponseReturnValue:
+@bp.route("/needs/<int:need_id>")
+@token_optional
+@bp.answers(404)
+@_need()
+@bp.response(200, NeedOut)
+def need(need: Need) -> dict[str, Any]:
     """One need.
 
     Drafts and closed needs answer 404 to all but their organisation's users and IME.
     """
-    user = _optional_token_user()
-    return jsonify(_need_json(_visible_need(need_id, user), user))
+    return _need_body(need, api_user())
 
 
-@bp.get("/needs/<int:need_id>/candidates")
+@bp.route("/needs/<int:need_id>/candidates")
 @token_required
-@documented(
-    CandidatesOut,
-    params=(QueryParam("limit", int, "How many candidates, best first.", minimum=1, maximum=100),),
-    errors=(403, 404),
+@bp.answers(403, 404)
+@_need(
+    rule=lambda user, need: can_manage_need(user, need) or is_ime_admin(user),
+    refusal=_l("Only the need's organisation and IME see its candidates."),
 )
-def need_candidates(need_id: int) -> ResponseReturnValue:
+@bp.arguments(CandidateArgs, location="query")
+@bp.response(200, CandidatesOut)
+def need_candidates(args: dict[str, Any], need: Need) -> dict[str, Any]:
     """The need's candidates, best first, each with the factors of their score.
 
     For the need's organisation and IME. Only what members show organisations is used, and no
     contact details are given: those come through a contact request the member accepts.
     """
-    user = g.api_user
-    found = _visible_need(need_id, user)
-    if not (can_manage_need(user, found) or is_ime_admin(user)):
-        abort(403, description=_("Only the need's organisation and IME see its candidates."))
-    limit = _int_arg("limit", 20, 1, 100)
-    ranking = rank_candidates(found, language=_language(), limit=limit)
+    ranking = rank_candidates(need, language=language(), limit=args["limit"])
     names = {c.member_id: c.profile.user.full_name for c in ranking.candidates if c.profile}
     unnamed = [c.member_id for c in ranking.candidates if c.member_id not in names]
     if unnamed:
@@ -408,28 +287,32 @@ def need_candidates(need_id: int) -> ResponseReturnValue:
             db.session.execute(select(User.id, User.full_name).where(User.id.in_(unnamed))).tuples()
         )
     results = [
-        CandidateOut(
-            member_id=c.member_id,
-            full_name=names.get(c.member_id, ""),
-            score=c.score,
-            at_capacity=c.at_capacity,
-            factors=[FactorOut(**factor.as_json()) for factor in c.factors],
-            missing_concepts=list(c.missing),
-        )
+        {
+            "member_id": c.member_id,
+            "full_name": names.get(c.member_id, ""),
+            "score": c.score,
+            "at_capacity": c.at_capacity,
+            "factors": [factor.as_json() for factor in c.factors],
+            "missing_concepts": list(c.missing),
+        }
         for c in ranking.candidates
     ]
-    return jsonify(dataclasses.asdict(CandidatesOut(results=results, total=ranking.total)))
+    return {"results": results, "total": ranking.total}
 
 
 # ---------------------------------------------------------------- contact requests
 
 
-@bp.post("/needs/<int:need_id>/contact-requests")
+@bp.route("/needs/<int:need_id>/contact-requests", methods=["POST"])
 @token_required
-@documented(
-    ContactCreatedOut, request_body=ContactRequestIn, status=201, errors=(403, 404, 409, 429)
+@bp.answers(403, 404, 409, 429)
+@_need(
+    rule=can_manage_need,
+    refusal=_l("Only the need's verified organisation asks experts for contact."),
 )
-def request_contact(need_id: int) -> ResponseReturnValue:
+@bp.arguments(ContactRequestIn)
+@bp.response(201, ContactCreatedOut)
+def request_contact(sent: dict[str, Any], need: Need) -> dict[str, Any]:
     """Ask a member whether they agree to be contacted about the need.
 
     For the need's verified organisation. The member is e-mailed and answers; until they accept,
@@ -437,84 +320,79 @@ def request_contact(need_id: int) -> ResponseReturnValue:
     member takes no requests or was already asked about this need; 429 when the member already
     has as many requests as the fair-load caps allow (they are then not contacted at all).
     """
-    user = g.api_user
-    found = _visible_need(need_id, user)
-    if not can_manage_need(user, found):
-        abort(
-            403,
-            description=_("Only the need's verified organisation asks experts for contact."),
+    with service_fields(SERVICE_FIELDS):
+        contact = need_services.request_contact(
+            api_user(), need, sent["member_id"], sent["message"]
         )
-    sent = _json_object(CONTACT_FIELDS, _("'member_id' and 'message'"))
-    missing = _missing(ContactRequestIn, sent)
-    if missing:
-        return _invalid_values(missing)
-    try:
-        contact = need_services.request_contact(user, found, sent["member_id"], sent["message"])
-    except ValidationError as error:
-        return _refused(error)
     db.session.commit()
-    body = ContactCreatedOut(id=contact.id, status=contact.status)
-    return jsonify(dataclasses.asdict(body)), 201
+    return {"id": contact.id, "status": contact.status}
 
 
-@bp.get("/contact-requests/<int:request_id>")
+@bp.route("/contact-requests/<int:request_id>")
 @token_required
-@documented(ContactRequestOut, errors=(404,))
-def contact_request(request_id: int) -> ResponseReturnValue:
+@bp.answers(404)
+@loads("request_id", _visible_contact, to="contact")
+@bp.response(200, ContactRequestOut)
+def contact_request(contact: ContactRequest) -> dict[str, Any]:
     """One contact request, for the member it was sent to, the organisation that sent it and IME.
 
     Once the member accepted, the organisation's users also get `contact`, the member's e-mail
     address (and phone, if given); each such read is written to the audit log.
     """
-    user = g.api_user
-    contact = _visible_contact(request_id, user)
+    user = api_user()
     details = (
         need_services.reveal_contact_details(user, contact) if _asks_for(user, contact) else None
     )
-    body = _contact_json(contact, details)
+    body = _contact_body(contact, details)
     if details is not None:
         db.session.commit()  # the audit entry of this read
-    return jsonify(body)
+    return body
 
 
-def _answer(request_id: int, accept: bool) -> ResponseReturnValue:
-    user = g.api_user
-    contact = _visible_contact(request_id, user)
-    if contact.member_id != user.id:
-        abort(403, description=_("Only the member the request was sent to answers it."))
-    sent = _json_object(ANSWER_FIELDS, _("an optional 'reply'"), optional=True)
-    try:
-        need_services.answer_contact(user, contact, accept, sent.get("reply", ""))
-    except ValidationError as error:
-        return _refused(error)
+def _answer(sent: dict[str, Any], contact: ContactRequest, *, accept: bool) -> dict[str, Any]:
+    with service_fields(SERVICE_FIELDS):
+        need_services.answer_contact(api_user(), contact, accept, sent["reply"])
     db.session.commit()
-    return jsonify(_contact_json(contact, None))
+    return _contact_body(contact, None)
 
 
-@bp.post("/contact-requests/<int:request_id>/accept")
-@token_required
-@documented(
-    ContactRequestOut, request_body=ContactAnswerIn, body_optional=True, errors=(403, 404, 409)
+# Only the member the request was sent to answers it: 404 for anyone it is not visible to, 403
+# for the organisation and IME, before the body is read.
+_answered_by_its_member = loads(
+    "request_id",
+    _visible_contact,
+    to="contact",
+    rule=lambda user, contact: contact.member_id == user.id,
+    refusal=_l("Only the member the request was sent to answers it."),
 )
-def accept_contact_request(request_id: int) -> ResponseReturnValue:
+
+
+@bp.route("/contact-requests/<int:request_id>/accept", methods=["POST"])
+@token_required
+@bp.answers(403, 404, 409)
+@_answered_by_its_member
+@bp.arguments(ContactAnswerIn)
+@bp.response(200, ContactRequestOut)
+def accept_contact_request(sent: dict[str, Any], contact: ContactRequest) -> dict[str, Any]:
     """Accept a request, as the member it was sent to: the organisation may now see your e-mail
     address (and phone, if given).
 
     The body is optional. 404 for anyone the request is not visible to, 403 for the organisation
     and IME, 409 once it has been answered.
     """
-    return _answer(request_id, accept=True)
+    return _answer(sent, contact, accept=True)
 
 
-@bp.post("/contact-requests/<int:request_id>/decline")
+@bp.route("/contact-requests/<int:request_id>/decline", methods=["POST"])
 @token_required
-@documented(
-    ContactRequestOut, request_body=ContactAnswerIn, body_optional=True, errors=(403, 404, 409)
-)
-def decline_contact_request(request_id: int) -> ResponseReturnValue:
+@bp.answers(403, 404, 409)
+@_answered_by_its_member
+@bp.arguments(ContactAnswerIn)
+@bp.response(200, ContactRequestOut)
+def decline_contact_request(sent: dict[str, Any], contact: ContactRequest) -> dict[str, Any]:
     """Decline a request, as the member it was sent to.
 
     The body is optional. 404 for anyone the request is not visible to, 403 for the organisation
     and IME, 409 once it has been answered.
     """
-    return _answer(request_id, accept=False)
+    return _answer(sent, contact, accept=False)

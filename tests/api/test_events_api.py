@@ -10,11 +10,11 @@ import pytest
 from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from chapters.models import ChapterRole
-from network.api.schemas import LOCAL_TIME_PATTERN
-from network.api.views import _local_time
+from network.api.schemas.fields import LOCAL_TIME_PATTERN, LocalDateTime, Problem
 from network.auth.services import create_api_token
 from network.db import utcnow
 from network.events.models import Event
@@ -643,9 +643,12 @@ def test_every_time_the_document_allows_is_parsed_or_refused_by_value(app):
     @given(st.from_regex(LOCAL_TIME_PATTERN, fullmatch=True))
     @settings(max_examples=200, derandomize=True, database=None, deadline=None)
     def parsed_or_a_problem(text: str) -> None:
-        problems: list = []
         with app.test_request_context("/api/v1/events", headers=ENGLISH):
-            value = _local_time("starts_at", text, problems)
-        assert (value is None) == (problems == [("starts_at", f"No such date or time: {text!r}.")])
+            try:
+                LocalDateTime().deserialize(text)
+            except ValidationError as error:
+                (problem,) = error.messages
+                assert isinstance(problem, Problem) and not problem.malformed, "a 422, never a 400"
+                assert problem.render("starts_at") == f"No such date or time: {text!r}."
 
     parsed_or_a_problem()

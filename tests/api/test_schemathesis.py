@@ -36,7 +36,7 @@ from schemathesis.checks import positive_data_acceptance
 from werkzeug.serving import make_server
 
 from network import create_app
-from network.api.openapi import build_spec
+from network.api import openapi_document
 from network.auth.models import User
 from network.config import TestConfig
 from network.dashboard.panels import PANELS
@@ -220,9 +220,7 @@ def api_schema(live_api: str) -> Any:
 def _documented_operations() -> list[tuple[str, str, str]]:
     """(operationId, method, path) of every operation, from the generator that serves the
     document: known at collection, so each operation is its own test with its own database."""
-    app = create_app(TestConfig)
-    with app.app_context():
-        spec = build_spec(app)
+    spec = openapi_document(create_app(TestConfig))
     return sorted(
         (entry["operationId"], method.upper(), path)
         for path, methods in spec["paths"].items()
