@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 
 from chapters.cli import cli as chapters_cli
 from chapters.models import Chapter, ChapterMembership, ChapterRole, MembershipStatus, Node
-from chapters.services import add_ccime_term, load_structure, propose_chapter
+from chapters.services import ChapterProposal, add_ccime_term, load_structure, propose_chapter
 from network.auth.cli import cli as users_cli
 from network.auth.cli import create_confirmed_user
 from network.auth.models import User
@@ -40,6 +40,7 @@ from network.members.vocabulary import load_vocabulary
 from network.mentoring.models import Mentorship
 from network.needs.demo import seed_demo_needs
 from network.organisations.cli import cli as organisations_cli
+from network.organisations.models import OrganisationKind
 from network.organisations.services import create_organisation
 from network.security import Role
 from network.visibility import PRESET_FIELDS, Tier
@@ -125,10 +126,12 @@ def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]
     organisation = create_organisation(
         "secihti",
         "Secretaría de Ciencia, Humanidades, Tecnología e Innovación",
-        "ministry",
+        OrganisationKind.MINISTRY,
         verified=True,
     )
-    create_organisation("gobierno-sonora", "Gobierno del Estado de Sonora", "state_government")
+    create_organisation(
+        "gobierno-sonora", "Gobierno del Estado de Sonora", OrganisationKind.STATE_GOVERNMENT
+    )
     accounts = {}
     for account in DEMO_ACCOUNTS:
         role = {"ime": Role.IME, "organisation": Role.ORGANISATION}.get(account.role, Role.MEMBER)
@@ -296,15 +299,15 @@ def _seed_moderation(accounts: dict[str, Any], people: list[Any], by_slug: dict[
     proposer = people[1]
     propose_chapter(
         proposer,
-        {
-            "name": "Lyon",
-            "city": "Lyon",
-            "country": "FR",
-            "region": by_slug["paris"].region,
-            "timezone": "Europe/Paris",
-            "proposal_note": "Somos una docena de investigadores mexicanos en Lyon (INSA, CNRS y la "
+        ChapterProposal(
+            name="Lyon",
+            city="Lyon",
+            country="FR",
+            region=by_slug["paris"].region,
+            timezone="Europe/Paris",
+            proposal_note="Somos una docena de investigadores mexicanos en Lyon (INSA, CNRS y la "
             "industria farmacéutica) y queremos organizar mentorías y charlas.",
-        },
+        ),
     )
     today = date.today()
     add_ccime_term(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator
 from datetime import date
@@ -66,14 +67,9 @@ def edit_region(slug: str | None) -> str | Response:
     region = queries.get_region_by_slug(slug) if slug else None
     form = RegionForm(obj=region)
     if form.validate_on_submit():
-        fields = {
-            name: form[name].data
-            for name in ("slug", "name_es", "name_en", "description_es", "description_en")
-        }
-        fields["position"] = form.position.data or 0
         action = "region.updated" if region else "region.created"
         try:
-            saved = services.save_region(region, fields)
+            saved = services.save_region(region, form.region_data())
         except ValidationError as error:
             apply_error(form, error)
         else:
@@ -84,21 +80,8 @@ def edit_region(slug: str | None) -> str | Response:
     return render_template("admin/region.html", form=form, region=region)
 
 
-def _chapter_fields(form: ChapterAdminForm) -> dict[str, Any]:
-    chosen = set(form.nodes.data or [])
-    regions = {r.id: r for r in queries.list_regions()}
-    return {
-        "slug": (form.slug.data or "").strip().lower(),
-        "name": form.name.data,
-        "region": regions.get(form.region.data),
-        "country": form.country.data,
-        "city": form.city.data,
-        "timezone": form.timezone.data,
-        "founded_year": form.founded_year.data,
-        "description": form.description.data or "",
-        "is_active": bool(form.is_active.data),
-        "nodes": [n for n in queries.list_nodes() if n.id in chosen],
-    }
+def _chapter_data(form: ChapterAdminForm) -> services.ChapterData:
+    return form.chapter_data(queries.list_regions(), queries.list_nodes())
 
 
 def _chapter_form(chapter: Chapter | None) -> ChapterAdminForm:
@@ -113,11 +96,11 @@ def _chapter_form(chapter: Chapter | None) -> ChapterAdminForm:
     return form
 
 
-def _snapshot(chapter: Chapter, fields: dict[str, Any]) -> dict[str, Any]:
-    """The chapter's values of these fields, comparable before and after an edit, so the audit
-    log can say which fields an edit changed."""
+def _snapshot(chapter: Chapter, data: services.ChapterData) -> dict[str, Any]:
+    """The chapter's values of the fields IME edits, comparable before and after an edit, so
+    the audit log can say which fields an edit changed."""
     values = {}
-    for name in fields:
+    for name in (item.name for item in dataclasses.fields(data)):
         value = getattr(chapter, name)
         if isinstance(value, list):  # nodes: the same set in any order is no change
             value = sorted(item.id for item in value)
@@ -133,7 +116,7 @@ def new_chapter() -> str | Response:
     form = _chapter_form(None)
     if form.validate_on_submit():
         try:
-            chapter = services.create_chapter(_chapter_fields(form))
+            chapter = services.create_chapter(_chapter_data(form))
         except ValidationError as error:
             apply_error(form, error)
         else:
@@ -150,15 +133,15 @@ def edit_chapter(slug: str) -> str | Response:
     chapter = queries.get_chapter_by_slug(slug)
     form = _chapter_form(chapter)
     if form.validate_on_submit():
-        fields = _chapter_fields(form)
-        before = _snapshot(chapter, fields)
+        data = _chapter_data(form)
+        before = _snapshot(chapter, data)
         try:
-            services.update_chapter(chapter, fields, allowed=services.EDITABLE_BY_IME)
+            services.update_chapter(chapter, data)
         except ValidationError as error:
             apply_error(form, error)
         else:
             changed = [
-                name for name, value in _snapshot(chapter, fields).items() if value != before[name]
+                name for name, value in _snapshot(chapter, data).items() if value != before[name]
             ]
             audit.record(
                 current_user,
@@ -237,10 +220,8 @@ def edit_node(slug: str) -> str | Response:
     if form.validate_on_submit():
         services.update_node(
             node,
-            {
-                "description_es": form.description_es.data,
-                "description_en": form.description_en.data,
-            },
+            description_es=form.description_es.data or "",
+            description_en=form.description_en.data or "",
         )
         audit.record(current_user, "node.updated", "node", node.id, node.slug)
         db.session.commit()
