@@ -428,9 +428,10 @@ def _withdraw_leaving_person(user: User, **_: Any) -> None:
 
 
 @concept_merged.connect
-def _move_topics(source: Concept, *, target: Concept, **_: Any) -> None:
+def _move_topics(source: Concept, *, target: Concept, **_: Any) -> dict[str, int]:
     """Events about the merged concept are about the surviving one (listed once); run before
-    the source's row goes, and a no-op when no event holds it any more."""
+    the source's row goes, and a no-op when no event holds it any more. Says how many events it
+    moved, for the merge's audit entry."""
     events = db.session.scalars(
         select(Event)
         .where(Event.topics.any(Concept.id == source.id))
@@ -438,6 +439,7 @@ def _move_topics(source: Concept, *, target: Concept, **_: Any) -> None:
     ).all()
     for event in events:
         swap_concept(event.topics, source, target)
+    return {"events": len(events)}
 
 
 def promote_waitlist(event: Event, *, locked: bool = False) -> list[Registration]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,13 +352,18 @@ def merge_concepts(
         setattr(target, key, _join_synonyms(merged, *labels))
     target.search_text = search_text_for(target)
     db.session.flush()
-    concept_merged.send(source, target=target, admin=admin)
+    # Each receiver says what it moved, so the audit entry counts every holder without this
+    # domain knowing which domains hold concepts.
+    moved = Counter({"members": len(profiles), "needs": 0, "events": 0})
+    for _receiver, counts in concept_merged.send(source, target=target, admin=admin):
+        moved.update(counts or {})
     audit.record(
         admin,
         "concept.merged",
         "concept",
         target.id,
-        f"{source.slug} (#{source.id}) → {target.slug}: {len(profiles)} members",
+        f"{source.slug} (#{source.id}) → {target.slug}: "
+        + ", ".join(f"{count} {holder}" for holder, count in moved.items()),
     )
     db.session.delete(source)
     db.session.flush()

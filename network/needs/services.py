@@ -193,9 +193,10 @@ def _end_pending_requests(need: Need) -> None:
 
 
 @concept_merged.connect
-def _move_concepts(source: Concept, *, target: Concept, **_: Any) -> None:
+def _move_concepts(source: Concept, *, target: Concept, **_: Any) -> dict[str, int]:
     """Needs that named the merged concept name the surviving one, once: required wins over
-    nice to have. Run before the source's row goes; a no-op when no need holds it any more."""
+    nice to have. Run before the source's row goes; a no-op when no need holds it any more.
+    Says how many needs it moved, for the merge's audit entry."""
     needs = db.session.scalars(
         select(Need)
         .where(
@@ -215,6 +216,7 @@ def _move_concepts(source: Concept, *, target: Concept, **_: Any) -> None:
             need.nice_concepts.remove(source)
             if target not in need.required_concepts and target not in need.nice_concepts:
                 need.nice_concepts.append(target)
+    return {"needs": len(needs)}
 
 
 # ---------------------------------------------------------------- interest and shortlist

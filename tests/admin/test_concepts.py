@@ -125,6 +125,7 @@ def test_merge_moves_members_needs_events_and_labels(
     [entry] = _audit(app, "concept.merged")
     assert entry.actor_id == admin.id and entry.subject_id == target_id
     assert "water-treatment" in entry.detail
+    assert entry.detail.endswith("2 members, 2 needs, 1 events"), "every holder is counted"
 
 
 def test_merged_members_are_found_under_the_target_and_by_the_old_name(
