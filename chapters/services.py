@@ -123,7 +123,7 @@ def leave_chapter(user: User, chapter: Chapter) -> None:
 
 
 def assign_coordinator(
-    chapter: Chapter, user: User, assigned_by: User, *, send_email: bool = True
+    assigned_by: User, chapter: Chapter, user: User, *, send_email: bool = True
 ) -> ChapterMembership:
     """Make a member a coordinator of a chapter (and a member of it, if they were not).
 
@@ -387,7 +387,7 @@ def approve_chapter(admin: User, chapter: Chapter) -> Chapter:
     chapter.decision_reason = ""
     proposer = chapter.proposed_by
     if proposer is not None and proposer.role == Role.MEMBER:
-        assign_coordinator(chapter, proposer, assigned_by=admin, send_email=False)
+        assign_coordinator(admin, chapter, proposer, send_email=False)
     db.session.flush()
     audit.record(admin, "chapter.approved", "chapter", chapter.id, chapter.name)
     if proposer is not None:

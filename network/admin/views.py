@@ -172,7 +172,7 @@ def coordinators(slug: str) -> str | Response:
         try:
             if user is None:
                 raise ValidationError("email", _("No account uses this e-mail address."))
-            services.assign_coordinator(chapter, user, assigned_by=current_user)
+            services.assign_coordinator(current_user, chapter, user)
         except ValidationError as error:
             apply_error(form, error)
         else:
