@@ -49,8 +49,7 @@ class Parser(FlaskParser):
             return core.missing
         body = req.get_json(silent=True)
         if not isinstance(body, dict):
-            what = getattr(schema, "what", _("the fields to change"))
-            abort(400, description=_("Send a JSON object with %(what)s.", what=str(what)))
+            abort(400, description=_("Send a JSON object with %(what)s.", what=str(schema.what)))
         return body
 
     def handle_error(self, error: Any, req: Any, schema: Schema, **kwargs: Any) -> NoReturn:

@@ -8,7 +8,7 @@ from flask import abort
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from network.api.auth import api_user, token_required
+from network.api.auth import api_user, loads, token_required
 from network.api.blueprint import Blueprint
 from network.api.schemas.dashboard import DashboardPanelOut, PanelArgs
 from network.dashboard import panels as dashboard_panels
@@ -24,9 +24,23 @@ _PANEL_PARAMETER = {
 }
 
 
+def _panel(slug: str, user: Any) -> str:
+    """The panel the path names; an unknown one is a 404 naming the known ones."""
+    if slug not in dashboard_panels.PANELS:
+        abort(
+            404,
+            description=_(
+                "No such panel. Known panels: %(panels)s.",
+                panels=", ".join(dashboard_panels.PANELS),
+            ),
+        )
+    return slug
+
+
 @bp.route("/dashboard/<slug>", parameters=[_PANEL_PARAMETER])
 @token_required
 @bp.answers(403, 404)
+@loads("slug", _panel, to="slug")
 @bp.arguments(PanelArgs, location="query")
 @bp.response(200, DashboardPanelOut)
 def dashboard_panel(args: dict[str, Any], slug: str) -> dict[str, Any]:
@@ -37,14 +51,6 @@ def dashboard_panel(args: dict[str, Any], slug: str) -> dict[str, Any]:
     needs-by-state, contact-requests, outcomes, gap. For IME tokens (the whole network or one
     chapter) and coordinators' tokens (their chapter); others get 403.
     """
-    if slug not in dashboard_panels.PANELS:
-        abort(
-            404,
-            description=_(
-                "No such panel. Known panels: %(panels)s.",
-                panels=", ".join(dashboard_panels.PANELS),
-            ),
-        )
     scope, _choices = dashboard_panels.scope_for(api_user(), args)
     with force_locale("en"):  # the API speaks English, whatever the account's language
         body = dashboard_panels.build(slug, scope, "en").as_json()

@@ -6,10 +6,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from marshmallow import fields
 
-from network.api.schemas.fields import Query, QueryInteger, Response, default_page_size
+from network.api.schemas.fields import Query, QueryInteger, Response
+
+
+def default_page_size() -> int:
+    """The deployment's page size (API_PAGE_SIZE), when a caller does not ask for one."""
+    return current_app.config["API_PAGE_SIZE"]
 
 
 class PageArgs(Query):

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
@@ -413,7 +412,3 @@ class Response(Schema):
 
     class Meta:
         unknown = EXCLUDE
-
-
-def default_page_size() -> int:
-    return current_app.config["API_PAGE_SIZE"]
