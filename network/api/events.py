@@ -345,7 +345,7 @@ def update_event(sent: dict[str, Any], event: Event) -> dict[str, Any]:
     data = dataclasses.replace(_current_event_data(event), **values)
     before, after = event.host_ids, {c.id for c in data.hosts}
     _refuse_foreign_hosts(user, [hostable[i] for i in sorted(before ^ after)])
-    event_services.update_event(event, user, data)
+    event_services.update_event(user, event, data)
     db.session.commit()
     (body,) = _event_bodies([event], user)
     return body

@@ -215,7 +215,7 @@ def create_event(author: User, data: EventData) -> Event:
     return event
 
 
-def update_event(event: Event, editor: User, data: EventData) -> Event:
+def update_event(editor: User, event: Event, data: EventData) -> Event:
     """Edit an event. A host's coordinators may add or remove only chapters they coordinate;
     the other hosts stay. Free seats (a raised capacity) go to the waitlist, in order."""
     if not can_manage_event(editor, event):

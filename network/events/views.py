@@ -288,7 +288,7 @@ def _save(form: EventForm, event: Event | None, chapters: list[Chapter]) -> Resp
             event = services.create_event(current_user, data)
             done = _("The event has been created.")
         else:
-            services.update_event(event, current_user, data)
+            services.update_event(current_user, event, data)
             done = _("The event has been updated.")
     except ValidationError as error:
         db.session.rollback()

@@ -85,7 +85,7 @@ def test_uid_is_stable_sequence_grows_and_cancelling_says_cancelled(app, network
             online_url=row.online_url,
             capacity=row.capacity,
         )
-        services.update_event(row, editor, data)
+        services.update_event(editor, row, data)
         db.session.commit()
     moved = _only_event(_parse(client.get(f"/events/{event.id}.ics")))
     assert str(moved["UID"]) == str(before["UID"])

@@ -104,7 +104,7 @@ def test_raising_the_capacity_promotes_in_order(app, network, make_event, make_m
         row = db.session.get(Event, event.id)
         editor = db.session.get(User, network.coordinator.id)
         data = _data_of(row, capacity=3)
-        services.update_event(row, editor, data)
+        services.update_event(editor, row, data)
         db.session.commit()
     assert [s for _, s in _statuses(app, event)] == [
         "confirmed",
@@ -218,8 +218,8 @@ def test_cancelling_the_event_closes_registration_and_tells_everybody(
         row = db.session.get(Event, event.id)
         sequence = row.sequence
         services.update_event(
-            row,
             db.session.get(User, network.coordinator.id),
+            row,
             _data_of(row, status=EventStatus.CANCELLED),
         )
         db.session.commit()
@@ -240,21 +240,21 @@ def test_co_hosts_edit_but_only_add_or_remove_their_own_chapters(app, network, m
         madrid = db.session.get(Chapter, network.madrid.id)
         # Paris's coordinator may not take over Madrid's event by adding Paris.
         with pytest.raises(ValidationError, match=r"Only the hosts|Solo la coordinación"):
-            services.update_event(row, paris_coordinator, _data_of(row, hosts=[madrid, paris]))
+            services.update_event(paris_coordinator, row, _data_of(row, hosts=[madrid, paris]))
         # IME makes it a co-hosted event; then Paris's coordinator may edit it...
         services.update_event(
-            row, db.session.get(User, network.ime.id), _data_of(row, hosts=[madrid, paris])
+            db.session.get(User, network.ime.id), row, _data_of(row, hosts=[madrid, paris])
         )
         db.session.commit()
         assert can_manage_event(paris_coordinator, row)
-        services.update_event(row, paris_coordinator, _data_of(row, title="Agua y ciudades, 2ª"))
+        services.update_event(paris_coordinator, row, _data_of(row, title="Agua y ciudades, 2ª"))
         db.session.commit()
         assert row.title == "Agua y ciudades, 2ª"
         # ...but may not remove Madrid, which is not theirs.
         with pytest.raises(
             ValidationError, match=r"chapters you coordinate|capítulos que coordinas"
         ):
-            services.update_event(row, paris_coordinator, _data_of(row, hosts=[paris]))
+            services.update_event(paris_coordinator, row, _data_of(row, hosts=[paris]))
 
 
 def test_hosting_needs_coordination_of_every_chapter(app, network, make_event):

@@ -100,7 +100,7 @@ def test_cancelling_gives_the_seat_to_the_head_of_the_waitlist(
 def _edit(app: Flask, event: Event, editor: User, **changes: Any) -> None:
     with app.test_request_context():
         row = db.session.get(Event, event.id)
-        services.update_event(row, db.session.get(User, editor.id), _data_of(row, **changes))
+        services.update_event(db.session.get(User, editor.id), row, _data_of(row, **changes))
         db.session.commit()
 
 
