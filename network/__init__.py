@@ -1,4 +1,10 @@
-"""Red Global MX: create_app and the short list of things it registers."""
+"""Red Global MX: create_app and the short list of things it registers.
+
+The factory imports the domains inside its functions, and that is the one real import cycle
+left on purpose: every module of `network.*` runs this package first, so a domain module
+imported from here at the top (`chapters.models` -> `network.db` -> `network` -> `chapters.models`)
+would be half-initialised. Ruff's import-outside-top-level rule is waived for this file alone.
+"""
 
 from __future__ import annotations
 

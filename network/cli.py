@@ -116,7 +116,7 @@ def seed(members: int, seed_value: int) -> None:
 def seed_demo_network(*, members: int, seed_value: int = 2005) -> dict[str, int]:
     """Deterministic demo data: the real structure, Faker es_MX people, memberships, requests."""
     # Faker is a development dependency (pyproject [dev]): only demo seeding needs it.
-    from faker import Faker
+    from faker import Faker  # noqa: PLC0415
 
     created = load_structure(with_chapters=True)
     load_vocabulary()
