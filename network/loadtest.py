@@ -26,7 +26,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from chapters.models import Chapter
+from network.auth.models import User
+from network.auth.services import create_api_token
 from network.config import ROOT
+from network.db import db
+from network.events import services as event_services
+from network.events.models import Event, EventFormat, EventStatus, EventVisibility
+from network.pagecache import PageGeneration
+from network.security import Role
+from search.bench import make_app
 
 BENCH_DIR = ROOT / "instance" / "bench"
 TARGET_P99_MS = {"search": 250.0, "directory": 250.0}
@@ -50,22 +61,8 @@ def _environment(port: int) -> dict[str, str]:
 
 def prepare() -> dict[str, Any]:
     """An API token and a published event on the bench database (made once, reused after)."""
-    os.environ["INSTANCE_PATH"] = str(BENCH_DIR)
-    from search.bench import make_app
-
-    app = make_app(BENCH_DIR)
+    app = make_app(BENCH_DIR)  # sets INSTANCE_PATH to BENCH_DIR before create_app
     with app.test_request_context():
-        from sqlalchemy import select
-
-        from chapters.models import Chapter
-        from network.auth.models import User
-        from network.auth.services import create_api_token
-        from network.db import db
-        from network.events import services as event_services
-        from network.events.models import Event, EventFormat, EventStatus, EventVisibility
-        from network.pagecache import PageGeneration
-        from network.security import Role
-
         # A bench database made before the page cache has no generation table yet: add it (with
         # its row) rather than rebuild 100,000 members. Every commit below needs it.
         PageGeneration.__table__.create(db.engine, checkfirst=True)

@@ -42,7 +42,37 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask_login import AnonymousUserMixin
+from sqlalchemy import func, insert, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Session
+
+from chapters.models import Chapter, ChapterMembership, Node
+from chapters.services import load_structure
+from network import create_app
+from network.auth.models import User
 from network.config import ROOT
+from network.dashboard.bench import time_dashboard
+from network.db import db, utcnow
+from network.members.models import (
+    Concept,
+    EducationEntry,
+    FreeTag,
+    Profile,
+    ProfileLanguage,
+    ProfileMode,
+    profile_concepts,
+)
+from network.members.profile_input import parse_profile
+from network.members.queries import build_viewer
+from network.members.services import update_profile
+from network.members.vocabulary import load_vocabulary
+from network.needs.bench import time_ranking
+from network.organisations.models import Organisation
+from search.facets import facet_labels
+from search.indexer import all_documents
+from search.queries import CANDIDATES, MAX_QUERY_CHARS, MAX_TERMS, kind_counts, load_results, search
+from search.schema import FACETS, MEMBER_TEXT_FIELDS, STOP_WORDS
 
 BENCH_DIR = ROOT / "instance" / "bench"
 SEED = 2026
@@ -249,7 +279,9 @@ class Pools:
 
 
 def make_pools(seed: int) -> Pools:
-    from faker import Faker
+    # Faker is a development-only dependency used only to seed; importing this module (as the
+    # load test does for make_app) must not need it.
+    from faker import Faker  # noqa: PLC0415
 
     es, en = Faker("es_MX"), Faker("en_US")
     es.seed_instance(seed)
@@ -456,24 +488,6 @@ def _member_rows(
 def seed_corpus(members: int, seed: int) -> dict[str, int]:
     """The real structure and vocabulary through their loaders, then `members` synthetic members
     in bulk. Returns the user ids the benchmark's viewers are built from."""
-    from sqlalchemy import func, insert, select
-
-    from chapters.models import Chapter, ChapterMembership, Node
-    from chapters.services import load_structure
-    from network.auth.models import User
-    from network.db import db, utcnow
-    from network.members.models import (
-        Concept,
-        EducationEntry,
-        FreeTag,
-        Profile,
-        ProfileLanguage,
-        ProfileMode,
-        profile_concepts,
-    )
-    from network.members.vocabulary import load_vocabulary
-    from network.organisations.models import Organisation
-
     load_structure(with_chapters=True)
     load_vocabulary()
     db.session.add(
@@ -597,8 +611,6 @@ def make_app(bench_dir: Path, postgres_url: str | None = None) -> Any:
 
     With a PostgreSQL URL: that database (emptied first) and the PostgreSQL search backend."""
     os.environ["INSTANCE_PATH"] = str(bench_dir)  # create_app's instance folder
-    from network import create_app
-
     backend = {"SEARCH_BACKEND": "postgres"} if postgres_url else {"SEARCH_BACKEND": "whoosh"}
     return create_app(
         {
@@ -627,8 +639,6 @@ def time_reindex(app: Any) -> tuple[float, str]:
 
 def _fts_columns() -> dict[str, float]:
     """FTS5 columns with their bm25 weights: the member text fields, then the facet values."""
-    from search.schema import MEMBER_TEXT_FIELDS
-
     return {**MEMBER_TEXT_FIELDS, "facets": 0.0}
 
 
@@ -641,12 +651,6 @@ def build_fts5(app: Any, path: Path) -> tuple[float, int]:
     """The reference: the same member documents in an FTS5 table (accents folded, no plurals).
 
     The text comes from `all_documents`, so both engines see exactly the same words."""
-    from sqlalchemy.orm import Session
-
-    from network.db import db
-    from search.indexer import all_documents
-    from search.schema import FACETS
-
     columns = list(_fts_columns())
     connection = sqlite3.connect(path)
     connection.execute(
@@ -688,9 +692,6 @@ class Fts5:
     same number of ranked candidates as `search.queries.CANDIDATES`, and the total."""
 
     def __init__(self, path: Path) -> None:
-        from search.queries import CANDIDATES, MAX_QUERY_CHARS, MAX_TERMS
-        from search.schema import STOP_WORDS
-
         self.connection = sqlite3.connect(path)
         weights = ", ".join(str(w) for w in _fts_columns().values())
         self.top_sql = (
@@ -739,12 +740,6 @@ class Sample:
 
 def build_viewers(app: Any, user_ids: dict[str, int]) -> dict[str, Any]:
     """Viewers as the search page builds them (`build_viewer` of the signed-in user)."""
-    from flask_login import AnonymousUserMixin
-
-    from network.auth.models import User
-    from network.db import db
-    from network.members.queries import build_viewer
-
     with app.test_request_context():
         viewers = {name: build_viewer(db.session.get(User, uid)) for name, uid in user_ids.items()}
         viewers["anonymous"] = build_viewer(AnonymousUserMixin())
@@ -755,9 +750,6 @@ def run_searches(app: Any, viewers: dict[str, Any], fts: Fts5, passes: int) -> l
     """Every query of QUERIES, `passes` times, each pass with the next viewer for each query.
 
     A first pass, not counted, warms what a running server has warm (the searcher, caches)."""
-    from search.facets import facet_labels
-    from search.queries import kind_counts, load_results, search
-
     samples: list[Sample] = []
     for number in range(passes + 1):
         for position, (text, filters) in enumerate(QUERIES):
@@ -798,15 +790,6 @@ def run_searches(app: Any, viewers: dict[str, Any], fts: Fts5, passes: int) -> l
 
 def time_updates(app: Any, viewer: Any, count: int = 5) -> list[float]:
     """Profile saves through the ORM and a commit, each timed until a search finds the new text."""
-    from sqlalchemy import select
-
-    from network.auth.models import User
-    from network.db import db
-    from network.members.models import Profile
-    from network.members.profile_input import parse_profile
-    from network.members.services import update_profile
-    from search.queries import search
-
     with app.app_context():
         user_ids = db.session.scalars(
             select(Profile.user_id)
@@ -913,7 +896,6 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(BENCH_DIR, ignore_errors=True)
     BENCH_DIR.mkdir(parents=True)
     app = make_app(BENCH_DIR)
-    from network.db import db
 
     def step(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -934,12 +916,8 @@ def main(argv: list[str] | None = None) -> int:
     step("timing single profile updates")
     updates = time_updates(app, viewers["member"])
     step("ranking every member for one need (20 runs)")
-    from network.needs.bench import time_ranking
-
     ranking = time_ranking(app)
     step("building every panel of the dashboard, all time (5 runs)")
-    from network.dashboard.bench import time_dashboard
-
     dashboard = time_dashboard(app)
 
     figures = {"reindex_s": reindex_s, **summarise(samples, updates), "rank_ms": ranking["rank_ms"]}
@@ -981,10 +959,6 @@ def bench_postgres(url: str, members: int, passes: int, step: Callable[[str], No
     """The same corpus, queries and viewers on PostgreSQL with its own search backend: the
     figures an operator weighs before moving from one app server to several. The FTS5
     reference built from the SQLite corpus checks that both backends count alike."""
-    from sqlalchemy import text
-
-    from network.db import db
-
     app = make_app(BENCH_DIR, url)
     step("PostgreSQL: seeding the same corpus (the database is emptied first)")
     start = time.perf_counter()
@@ -992,7 +966,7 @@ def bench_postgres(url: str, members: int, passes: int, step: Callable[[str], No
         db.drop_all()
         db.create_all()
         user_ids = seed_corpus(members, SEED)
-        db.session.execute(text("ANALYZE"))
+        db.session.execute(sql_text("ANALYZE"))
         db.session.commit()
     seed_s = time.perf_counter() - start
     step(f"PostgreSQL: seeded in {seed_s:.1f} s; rebuilding the search documents")
@@ -1004,7 +978,7 @@ def bench_postgres(url: str, members: int, passes: int, step: Callable[[str], No
     updates = time_updates(app, viewers["member"])
     with app.app_context():
         size = app.extensions["search_index"].size_bytes()
-        version = db.session.execute(text("SHOW server_version")).scalar()
+        version = db.session.execute(sql_text("SHOW server_version")).scalar()
         db.session.remove()
         db.engine.dispose()
     figures = {"reindex_s": reindex_s, **summarise(samples, updates)}
