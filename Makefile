@@ -91,7 +91,9 @@ test-postgres: translations chromium
 	@command -v pg_virtualenv >/dev/null || { echo "Install Debian's postgresql and postgresql-common first."; exit 1; }
 	@# -t: the cluster lives in a temporary directory even as root, so a run killed midway
 	@# leaves nothing in /etc/postgresql for the next one to trip over.
-	pg_virtualenv -t sh -c 'SEARCH_BACKEND=postgres TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest $(PYTEST_ARGS)'
+	@# The documented commands run as subprocesses with the default configuration (their test
+	@# clears DATABASE_URL and SEARCH_*), so they are the same here as in `make test`: not twice.
+	pg_virtualenv -t sh -c 'SEARCH_BACKEND=postgres TEST_DATABASE_URL=postgresql+psycopg:// $(BIN)/pytest --ignore=tests/test_documented_commands.py $(PYTEST_ARGS)'
 
 # Seeds 100,000 synthetic members into instance/bench/ (never the development database), rebuilds
 # the index, times a fixed query mix against SQLite FTS5, prints the table and writes
