@@ -191,18 +191,6 @@ def _handle_csrf_error(error: HTTPException):
     return render_template("errors/error.html", code=400, title=title, message=message), 400
 
 
-def api_field_errors(
-    problems: Sequence[tuple[str | None, object]], message: object = None
-) -> dict[str, object]:
-    """The 422 body naming each field at fault; the summary lists them unless a message is given."""
-    fields = [{"field": field, "message": str(text)} for field, text in problems]
-    summary = message or "; ".join(
-        f"{item['field']}: {item['message']}" if item["field"] else item["message"]
-        for item in fields
-    )
-    return api_error_body(422, summary, fields)
-
-
 def _handle_domain_error(error: DomainError):
     """The one answer to a refusal a view did not handle itself: nothing of the request is kept,
     the API says it in its JSON shape (with the fields at fault for a 422), a page says it on the
@@ -211,7 +199,12 @@ def _handle_domain_error(error: DomainError):
     code = error.status
     if wants_json():
         if isinstance(error, ValidationError) and code == 422:
-            body = api_field_errors(error.problems)
+            fields = [{"field": field, "message": str(text)} for field, text in error.problems]
+            summary = "; ".join(
+                f"{item['field']}: {item['message']}" if item["field"] else item["message"]
+                for item in fields
+            )
+            body = api_error_body(code, summary, fields)
         else:
             body = api_error_body(code, error.message)
         return jsonify(body), code

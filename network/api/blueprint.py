@@ -28,7 +28,7 @@ from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
-from network.api.errors import ERROR_DESCRIPTIONS, Error, refuse_invalid_request
+from network.api.errors import ANONYMOUS_401, ERROR_DESCRIPTIONS, Error, refuse_invalid_request
 
 DESCRIPTION = (
     "The membership platform of the Global Network of Skilled Mexicans. Reads of public data "
@@ -125,7 +125,7 @@ class Blueprint(flask_smorest.Blueprint):
         responses["400"] = _error_answer(400)
         token = doc_info.get("token")
         if token == "optional":
-            responses["401"] = _error_answer(401, "A token that is not valid (none is needed)")
+            responses["401"] = _error_answer(401, ANONYMOUS_401)
             doc["security"] = [{}, {"bearerAuth": []}]
         elif token == "required":
             responses["401"] = _error_answer(401)
