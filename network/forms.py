@@ -28,12 +28,13 @@ def language_choices() -> list[SelectChoice]:
 
 
 def apply_error(form: FlaskForm, error: ValidationError) -> None:
-    """Show a service's refusal next to the field it concerns, or above the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and not isinstance(field, FieldList):
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
+    """Show a refusal's every problem next to the field it concerns, or above the form."""
+    for name, message in error.problems:
+        field = getattr(form, name, None) if name else None
+        if field is not None and not isinstance(field, FieldList):
+            field.errors = [*field.errors, str(message)]
+        else:
+            form.form_errors.append(str(message))
 
 
 def commit_or_flash(action: Callable[[], object], success: str) -> bool:

@@ -235,8 +235,7 @@ def edit() -> str | WerkzeugResponse | tuple[str, int]:
         try:
             services.update_profile(current_user, parse_profile(_raw_from_form(form)))
         except ValidationError as error:
-            for field, message in error.problems:
-                apply_error(form, ValidationError(field, message))
+            apply_error(form, error)
         else:
             db.session.commit()
             flash(_("Your profile has been saved."), "success")
