@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from chapters import queries as chapter_queries
 from chapters.models import Chapter, Node, Region
-from network.dashboard import charts, queries
+from network.dashboard import charts, figures, queries
 from network.db import db, utcnow
 from network.events import queries as event_queries
 from network.geo import country_name
@@ -108,6 +108,37 @@ class Panel:
     chart: Markup = field(default_factory=Markup)
     summary: list[tuple[Any, str]] = field(default_factory=list)
     heat: bool = False  # the table is its own chart: cells shaded by value
+    # When its figures were computed, for a panel kept between views (network.dashboard.figures);
+    # None when computed for this view alone.
+    as_of: datetime | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """Everything the page, the CSV and the API read, as JSON, in the language it was built in."""
+        return {
+            "title": str(self.title),
+            "description": str(self.description),
+            "columns": [[c.key, str(c.label), c.kind] for c in self.columns],
+            "rows": self.rows,
+            "chart": str(self.chart),
+            "summary": [[str(label), value] for label, value in self.summary],
+            "heat": self.heat,
+        }
+
+    @classmethod
+    def from_payload(cls, slug: str, payload: dict[str, Any], as_of: datetime) -> Panel:
+        """The panel `to_payload` kept. The chart is markup this module drew (charts.py escapes
+        every label), stored by this module only."""
+        return cls(
+            slug,
+            payload["title"],
+            payload["description"],
+            [Column(key, label, kind) for key, label, kind in payload["columns"]],
+            payload["rows"],
+            Markup(payload["chart"]),
+            [(label, value) for label, value in payload["summary"]],
+            payload["heat"],
+            as_of,
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -688,21 +719,19 @@ PANELS: dict[str, Callable[[Scope, str], Panel]] = {
     "gap": gap,
 }
 
+MEMBER_PANELS = [
+    "members-by-region",
+    "members-by-country",
+    "members-by-sector",
+    "top-concepts",
+    "openness",
+    "growth",
+    "freshness",
+]
+
 # (title, panels, what a chapter's view of the group counts, when it is not only the chapter)
 GROUPS: list[tuple[Any, list[str], Any]] = [
-    (
-        _l("Members"),
-        [
-            "members-by-region",
-            "members-by-country",
-            "members-by-sector",
-            "top-concepts",
-            "openness",
-            "growth",
-            "freshness",
-        ],
-        None,
-    ),
+    (_l("Members"), MEMBER_PANELS, None),
     (_l("Chapters' activity"), ["events-per-month", "chapter-activity"], None),
     (
         _l("Needs"),
@@ -719,8 +748,75 @@ GROUPS: list[tuple[Any, list[str], Any]] = [
 ]
 
 
+# The panels that read every member: kept between views of the whole network (figures.py).
+# The others count events and needs, a few milliseconds each, and stay live.
+STORED = frozenset([*MEMBER_PANELS, "gap"])
+
+
+def _stored_key(slug: str, scope: Scope, language: str) -> str | None:
+    """Where a panel is kept, by everything its figures and words depend on; None for a panel
+    computed live: a chapter's view, or a viewer other than IME, whose counts depend on which
+    members they coordinate or are."""
+    if slug not in STORED or scope.chapter is not None or not scope.viewer.is_ime:
+        return None
+    since = scope.since
+    tiers = ",".join(sorted(scope.viewer.tiers_for(-1)))
+    return "|".join(
+        (
+            slug,
+            scope.period,
+            since.date().isoformat() if since else "all",
+            scope.by if slug == "gap" else "-",
+            language,
+            tiers,
+        )
+    )
+
+
+def build_all(scope: Scope, language: str, slugs: Iterable[str] = PANELS) -> dict[str, Panel]:
+    """The panels asked for: kept ones when they may still be served, the others computed (and
+    kept, when they are kept at all). One query finds every kept panel of the page."""
+    slugs = list(slugs)
+    keys = {slug: key for slug in slugs if (key := _stored_key(slug, scope, language))}
+    stored = figures.load(keys.values()) if keys else None
+    # IME without what concerns particular members (their own profile, their chapters' members),
+    # which changes no figure of the whole network (see figures.py) and must not be kept.
+    shared = replace(scope, viewer=IME_VIEWER)
+    now = utcnow()
+    built: dict[str, Panel] = {}
+    computed: list[dict[str, Any]] = []
+    for slug in slugs:
+        key = keys.get(slug)
+        if key is None or stored is None:
+            built[slug] = PANELS[slug](scope, language)
+            continue
+        kept = stored.usable(key, now)
+        if kept is not None:
+            built[slug] = Panel.from_payload(slug, kept.payload, kept.started_at)
+            continue
+        started = utcnow()
+        panel = built[slug] = PANELS[slug](shared, language)
+        panel.as_of = started
+        computed.append(
+            {
+                "key": key,
+                "started_at": started,
+                "generation": stored.generation,
+                "payload": panel.to_payload(),
+            }
+        )
+    figures.store(computed)
+    return built
+
+
 def build(slug: str, scope: Scope, language: str) -> Panel:
-    return PANELS[slug](scope, language)
+    """One panel (the CSV and the API), kept or computed as on the page."""
+    return build_all(scope, language, [slug])[slug]
+
+
+def as_of(built: dict[str, Panel]) -> datetime | None:
+    """When the oldest kept panel of a page was computed: what the page says its figures are."""
+    return min((p.as_of for p in built.values() if p.as_of is not None), default=None)
 
 
 def heat_top(panel: Panel) -> int:

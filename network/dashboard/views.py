@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from network.csvsafe import csv_lines
-from network.dashboard import bp, panels
+from network.dashboard import bp, figures, panels
 from network.dashboard.charts import heat_level
 from network.dashboard.queries import SMALL_CELL, public_statistics
 from network.geo import current_language
 from network.security import dashboard_chapter_ids, login_required
+
+
+@bp.record_once
+def _register_hooks(state: Any) -> None:
+    """Stored panels must learn of every change that takes someone out of a count, whichever
+    domain makes it: the hooks watch the session (figures.py)."""
+    figures.register_withdrawal_hooks()
 
 
 @bp.route("/about/stats")
@@ -35,10 +44,11 @@ def scope_args(scope: panels.Scope) -> dict[str, str]:
 def dashboard() -> str:
     scope, choices = panels.scope_for(current_user, request.args)
     language = current_language()
-    built = {slug: panels.build(slug, scope, language) for slug in panels.PANELS}
+    built = panels.build_all(scope, language)
     return render_template(
         "dashboard/dashboard.html",
         scope=scope,
+        as_of=panels.as_of(built),
         chapters=choices,
         groups=panels.GROUPS,
         panels=built,

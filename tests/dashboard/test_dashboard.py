@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from chapters.models import ChapterMembership, MembershipStatus
 from network.auth.models import User
 from network.auth.services import suspend_account
 from network.dashboard.panels import PANELS, Scope
@@ -21,16 +20,10 @@ from network.events.models import Event, Registration, RegistrationStatus
 from network.extensions import db
 from network.members.models import Profile, Sector
 from network.needs.models import ContactRequest, ContactStatus, Need, NeedStatus, Outcome
-from tests.conftest import _saved, bearer, login
+from tests.conftest import bearer, login
+from tests.dashboard.conftest import _join
 
 ALL = {"period": "all"}
-
-
-def _join(app, user, chapter) -> None:
-    _saved(
-        app,
-        ChapterMembership(user_id=user.id, chapter_id=chapter.id, status=MembershipStatus.APPROVED),
-    )
 
 
 def _age(app, users, *, joined_days_ago: int | None = None, confirmed_days_ago: int | None = None):
@@ -68,46 +61,6 @@ def _panel(client, headers, slug: str, **args) -> dict:
 
 def _column(body: dict, label_key: str, value_key: str) -> dict:
     return {row[label_key]: row[value_key] for row in body["rows"]}
-
-
-@pytest.fixture
-def members(app, network, make_member, make_expert, vocabulary) -> SimpleNamespace:
-    """Madrid: four water experts living in Spain (one keeps their country to themselves), one
-    of them also a mentor. Paris: two energy members in France, one hiding their expertise."""
-    spain = [
-        make_expert(
-            {"expertise": "hydrology", "country": "ES", "country_visibility": "members"},
-            preferred_language="en",
-        )
-        for _ in range(3)
-    ]
-    hidden_country = make_expert(
-        {
-            "expertise": "hydrology; water-treatment",
-            "country": "ES",
-            "country_visibility": "private",
-        }
-    )
-    mentor = make_member(
-        {
-            "expertise": "water-treatment",
-            "country": "ES",
-            "open_to_mentor": "yes",
-            "mentor_capacity": "2",
-            "mentoring_visibility": "members",
-        }
-    )
-    france = make_member({"expertise": "wind-power", "country": "FR"})
-    secret = make_member(
-        {"expertise": "wind-power", "country": "FR", "expertise_visibility": "private"}
-    )
-    for user in [*spain, hidden_country, mentor]:
-        _join(app, user, network.madrid)
-    for user in (france, secret):
-        _join(app, user, network.paris)
-    return SimpleNamespace(
-        spain=spain, hidden_country=hidden_country, mentor=mentor, france=france, secret=secret
-    )
 
 
 def test_member_panels_equal_independent_counts(app, client, network, members):
