@@ -14,6 +14,7 @@ from network.api.schemas.fields import QueryString
 from network.api.schemas.members import MemberOut
 from network.geo import is_country
 from network.members import queries as member_queries
+from network.members.directory import paginate_directory
 
 bp = Blueprint("members", __name__, description="Members, as the caller may see them.")
 
@@ -68,7 +69,7 @@ def members(args: dict[str, Any]) -> dict[str, Any]:
         abort(400, description=_("Unknown concept %(value)s.", value=repr(concept[:80])))
     viewer = member_queries.build_viewer(api_user())
     filters = member_queries.DirectoryFilters(country=country, concept=concept)
-    pagination = member_queries.paginate_directory(viewer, filters, args["page"], args["per_page"])
+    pagination = paginate_directory(viewer, filters, args["page"], args["per_page"])
     speaking = language()
     shown = (member_queries.present_profile(p, viewer, speaking) for p in pagination.items)
     return page_body(pagination, [member_body(item) for item in shown if item])

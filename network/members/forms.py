@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from network.forms import ManyOptionsSelect
 from network.geo import country_choices, timezone_choices
 from network.members.models import MODE_LABELS
 from network.visibility import PROFILE_FIELDS, TIER_LABELS
@@ -136,14 +137,16 @@ class DirectoryForm(FlaskForm):
     class Meta:
         csrf = False
 
-    country = SelectField(_l("Country"), validators=[Optional()])
-    region = SelectField(_l("Region"), validators=[Optional()])
-    chapter = SelectField(_l("Chapter"), validators=[Optional()])
-    state = SelectField(_l("State of origin"), validators=[Optional()])
-    sector = SelectField(_l("Sector"), validators=[Optional()])
-    concept = SelectField(_l("Expertise"), validators=[Optional()])
-    language = SelectField(_l("Language"), validators=[Optional()])
-    mode = SelectField(_l("Way of contributing"), validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()], widget=ManyOptionsSelect())
+    region = SelectField(_l("Region"), validators=[Optional()], widget=ManyOptionsSelect())
+    chapter = SelectField(_l("Chapter"), validators=[Optional()], widget=ManyOptionsSelect())
+    state = SelectField(_l("State of origin"), validators=[Optional()], widget=ManyOptionsSelect())
+    sector = SelectField(_l("Sector"), validators=[Optional()], widget=ManyOptionsSelect())
+    concept = SelectField(_l("Expertise"), validators=[Optional()], widget=ManyOptionsSelect())
+    language = SelectField(_l("Language"), validators=[Optional()], widget=ManyOptionsSelect())
+    mode = SelectField(
+        _l("Way of contributing"), validators=[Optional()], widget=ManyOptionsSelect()
+    )
     mentoring = BooleanField(_l("Open to mentoring"))
     sort = SelectField(
         _l("Sort by"),

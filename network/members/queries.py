@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
@@ -188,18 +187,6 @@ def directory_query(viewer: Viewer, filters: DirectoryFilters) -> Any:
     else:
         query = query.order_by(User.full_name, Profile.id)
     return query
-
-
-def paginate_directory(
-    viewer: Viewer, filters: DirectoryFilters, page: int, per_page: int
-) -> Pagination:
-    """One page of the directory: a constant number of queries whatever the page size."""
-    return db.paginate(
-        eager_profiles(directory_query(viewer, filters)),
-        page=page,
-        per_page=per_page,
-        error_out=False,
-    )
 
 
 def get_profile_for_user_id(user_id: int, *, include_suspended: bool = False) -> Profile | None:

@@ -28,10 +28,12 @@ from network.extensions import db
 from network.forms import ActionForm, apply_error, page_arg
 from network.geo import country_choices, current_language, language_names
 from network.members import bp, queries, services
+from network.members.directory import cached, paginate_directory
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
 from network.members.models import MODE_LABELS
 from network.members.profile_input import parse_profile
 from network.mentoring.services import can_ask
+from network.pagecache import read_generation
 from network.security import Role, is_ime_admin, is_member_account, login_required, require
 from network.visibility import (
     ANONYMOUS,
@@ -78,7 +80,7 @@ def directory() -> str:
         sort=form.sort.data if form.sort.data in {"name", "recent"} else "name",
     )
     page = page_arg()
-    pagination = queries.paginate_directory(
+    pagination = paginate_directory(
         viewer, filters, page, current_app.config["DIRECTORY_PAGE_SIZE"]
     )
     cards = [queries.present_profile(p, viewer, language) for p in pagination.items]
@@ -88,21 +90,34 @@ def directory() -> str:
 
 
 def _directory_choices(form: DirectoryForm, language: str) -> None:
+    """The filters' options, built once per language and page generation (chapters, regions and
+    the vocabulary change with the data; the 700 options cost more than the page's query)."""
+    generation = read_generation()
+    if generation is None:
+        choices = _filter_choices(generation, language)
+    else:
+        choices = cached(_filter_choices, 8)(generation, language)
+    for name, options in choices.items():
+        form[name].choices = options
+
+
+def _filter_choices(generation: int | None, language: str) -> dict[str, list[SelectChoice]]:
     anything = SelectChoice("", _("Any"))
-    form.country.choices = [anything, *country_choices(language)]
-    form.region.choices = [
+    choices: dict[str, list[SelectChoice]] = {}
+    choices["country"] = [anything, *country_choices(language)]
+    choices["region"] = [
         anything,
         *(SelectChoice(r.slug, r.name(language)) for r in chapter_queries.list_regions()),
     ]
-    form.chapter.choices = [
+    choices["chapter"] = [
         anything,
         *(SelectChoice(c.slug, c.name) for c in chapter_queries.list_chapters()),
     ]
-    form.state.choices = [
+    choices["state"] = [
         anything,
         *(SelectChoice(n.code, n.name) for n in chapter_queries.list_nodes()),
     ]
-    form.sector.choices = [
+    choices["sector"] = [
         anything,
         *sorted(
             (SelectChoice(s.slug, s.label(language)) for s in queries.list_sectors()),
@@ -110,9 +125,9 @@ def _directory_choices(form: DirectoryForm, language: str) -> None:
         ),
     ]
     concepts = sorted(queries.list_concepts(), key=lambda c: c.label(language).casefold())
-    form.concept.choices = [anything, *(SelectChoice(c.slug, c.label(language)) for c in concepts)]
+    choices["concept"] = [anything, *(SelectChoice(c.slug, c.label(language)) for c in concepts)]
     names = language_names(language)
-    form.language.choices = [
+    choices["language"] = [
         anything,
         *(
             SelectChoice(code, names[code])
@@ -120,10 +135,11 @@ def _directory_choices(form: DirectoryForm, language: str) -> None:
             if code in names
         ),
     ]
-    form.mode.choices = [
+    choices["mode"] = [
         anything,
         *(SelectChoice(str(m), str(label)) for m, label in MODE_LABELS.items()),
     ]
+    return choices
 
 
 @bp.route("/<int:user_id>")
