@@ -773,9 +773,12 @@ def _stored_key(slug: str, scope: Scope, language: str) -> str | None:
     )
 
 
-def build_all(scope: Scope, language: str, slugs: Iterable[str] = PANELS) -> dict[str, Panel]:
-    """The panels asked for: kept ones when they may still be served, the others computed (and
-    kept, when they are kept at all). One query finds every kept panel of the page."""
+def build_all(
+    scope: Scope, language: str, slugs: Iterable[str] = PANELS, *, fresh: bool = False
+) -> dict[str, Panel]:
+    """The panels asked for: kept ones when they may still be served (never with `fresh`, as
+    `flask dashboard refresh` asks), the others computed, and kept when they are kept at all.
+    One query finds every kept panel of the page."""
     slugs = list(slugs)
     keys = {slug: key for slug in slugs if (key := _stored_key(slug, scope, language))}
     stored = figures.load(keys.values()) if keys else None
@@ -790,7 +793,7 @@ def build_all(scope: Scope, language: str, slugs: Iterable[str] = PANELS) -> dic
         if key is None or stored is None:
             built[slug] = PANELS[slug](scope, language)
             continue
-        kept = stored.usable(key, now)
+        kept = None if fresh else stored.usable(key, now)
         if kept is not None:
             built[slug] = Panel.from_payload(slug, kept.payload, kept.started_at)
             continue

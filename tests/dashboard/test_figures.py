@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from network.auth.models import User
+from network.dashboard.cli import refresh
 from network.dashboard.models import StoredPanel
 from network.db import utcnow
 from network.extensions import db
@@ -141,3 +142,19 @@ def test_chapters_and_coordinators_are_counted_live(app, client, patient, networ
         "": 1,
     }
     assert _counts(client, coordinator, "members-by-country", "code", **ALL)["PT"] == 1
+
+
+def test_refresh_brings_the_kept_figures_up_to_date_in_both_languages(
+    app, client, patient, network, members, make_member
+):
+    headers = bearer(app, network.ime)
+    assert _counts(client, headers, "members-by-country", "code", **ALL)["FR"] == 2
+    make_member({"country": "FR"})
+    assert _counts(client, headers, "members-by-country", "code", **ALL)["FR"] == 2
+    result = app.test_cli_runner().invoke(refresh, ["--period", "all"])
+    assert result.exit_code == 0, result.output
+    assert _counts(client, headers, "members-by-country", "code", **ALL)["FR"] == 3
+    login(client, network.ime)  # the page, in Spanish, reads what the command kept
+    page = client.get("/dashboard", query_string=ALL).get_data(as_text=True)
+    table = page.split('data-testid="table-members-by-country"')[1].split("</table>")[0]
+    assert "Francia" in table and "France" not in table
