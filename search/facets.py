@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from chapters import queries as chapter_queries
+from chapters.models import Chapter, ChapterStatus, Node, Region
 from network.events.forms import FORMAT_LABELS
+from network.extensions import db
 from network.geo import country_name, language_name, place_of
 from network.members import queries as member_queries
-from network.members.models import MODE_LABELS, Mode
+from network.members.models import MODE_LABELS, Mode, Sector
 from network.needs.models import NEED_STATUS_LABELS
 
 FACET_TITLES = {
@@ -38,6 +40,27 @@ NEED_FACET_TITLES = {
 }
 REMOTE_LABELS = {"yes": _l("Remote work possible"), "no": _l("On site")}
 STATUS_LABELS = {**{str(k): v for k, v in NEED_STATUS_LABELS.items()}, "all": _l("Any status")}
+SHOWN_VALUES = 12  # values offered per facet, the most frequent first
+
+
+def shown_facets(facets: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int]]]:
+    """The values the page offers per facet: the SHOWN_VALUES most frequent (ties in the
+    backend's order). Only these (and the chosen filters' values, `shown_labels`) are labelled:
+    naming all of a broad query's time zones and concepts cost more than the search itself."""
+    return {
+        name: sorted(values.items(), key=lambda item: item[1], reverse=True)[:SHOWN_VALUES]
+        for name, values in facets.items()
+    }
+
+
+def shown_labels(
+    shown: dict[str, list[tuple[str, int]]], filters: dict[str, str], language: str
+) -> dict[str, dict[str, str]]:
+    """Labels of the offered values and of the chosen filters' values."""
+    wanted = {name: dict(values) for name, values in shown.items()}
+    for name, value in filters.items():
+        wanted.setdefault(name, {})[value] = 0
+    return facet_labels(wanted, language)
 
 
 def _zone_label(zone: str, language: str) -> str:
@@ -48,15 +71,35 @@ def _zone_label(zone: str, language: str) -> str:
         return zone
 
 
+def _among(model: Any, facet: str, facets: dict[str, dict[str, int]], *columns: Any) -> Any:
+    """The rows of `model` whose slug is a value of this facet (columns, or the whole rows)."""
+    return select(*(columns or (model,))).where(model.slug.in_(list(facets.get(facet, {}))))
+
+
 def facet_labels(facets: dict[str, dict[str, int]], language: str) -> dict[str, dict[str, str]]:
     """value -> label for every value present, looked up once per facet."""
     labels: dict[str, dict[str, str]] = {name: {} for name in facets}
     if not any(facets.values()):
         return labels
-    regions = {r.slug: r.name(language) for r in chapter_queries.list_regions()}
-    chapters = {c.slug: c.name for c in chapter_queries.list_chapters(include_inactive=True)}
-    nodes = {n.code: n.name for n in chapter_queries.list_nodes()}
-    sectors = {s.slug: s.label(language) for s in member_queries.list_sectors()}
+    # Only the values present are read (not every region, chapter, node and sector).
+    regions = {
+        r.slug: r.name(language) for r in db.session.scalars(_among(Region, "region", facets))
+    }
+    chapters = dict(
+        db.session.execute(
+            _among(Chapter, "chapter", facets, Chapter.slug, Chapter.name).where(
+                Chapter.status == ChapterStatus.APPROVED
+            )
+        ).all()
+    )
+    nodes = dict(
+        db.session.execute(
+            select(Node.code, Node.name).where(Node.code.in_(list(facets.get("state", {}))))
+        ).all()
+    )
+    sectors = {
+        s.slug: s.label(language) for s in db.session.scalars(_among(Sector, "sector", facets))
+    }
     concepts = member_queries.concept_labels(list(facets.get("concept", {})), language)
     lookup: dict[str, Any] = {
         "country": lambda v: country_name(v, language),

@@ -17,7 +17,7 @@ from network.geo import current_language, viewer_zone
 from network.members import queries as member_queries
 from network.visibility import FIELD_LABELS
 from search import bp
-from search.facets import FACET_TITLES, NEED_FACET_TITLES, facet_labels
+from search.facets import FACET_TITLES, NEED_FACET_TITLES, shown_facets, shown_labels
 from search.queries import (
     CANDIDATES,
     EVENT_FILTERS,
@@ -80,8 +80,9 @@ def page() -> str:
         if asked
         else None
     )
-    rows = load_results(result, viewer, language) if result else []
-    labels = facet_labels(result.facets, language) if result else {}
+    rows = load_results(result, viewer, language, cards=True) if result else []
+    shown = shown_facets(result.facets) if result else {}
+    labels = shown_labels(shown, filters, language) if result else {}
     return render_template(
         "search/results.html",
         q=text,
@@ -97,6 +98,7 @@ def page() -> str:
         zone=viewer_zone(),
         filters=filters,
         labels=labels,
+        shown=shown,
         facet_titles=NEED_FACET_TITLES if kind == "needs" else FACET_TITLES,
         kinds=kind_counts(text, viewer, {kind: result.total} if result else None),
     )
