@@ -77,15 +77,32 @@ RANK_WEIGHTS = {
     "chapter": "{0.33, 0.4, 0.83, 1.0}",
     "need": "{0.33, 0.5, 0.83, 1.0}",  # title 3, required 2.5, nice/org/sector/place ~1.5, body 1
 }
+# Up to this many matches, `ts_rank` ranks them all; past it, the first pass picks CANDIDATES
+# from the GIN indexes (`_first_pass`), as Whoosh's SCORE_AMONG does.
+SCORE_AMONG = 400
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TIERS = tuple(str(tier) for tier in Tier)
 MAX_WORD = 100
 BATCH = 500
 _PLAIN_WORD = re.compile(r"\w+")
+# The heaviest two weights' words are indexed a second time with a mark ("^word" for A, "~word"
+# for B): the first pass of a ranking finds the members with a word in a heavy field from the GIN
+# index alone, without reading (and decompressing) any tsvector. Marks never meet user input
+# (the analyzer keeps word characters only) nor `ts_rank`, which weighs the query's own words.
+MARKS = {"A": "^", "B": "~"}
 _TSVECTOR_SQL = " || ".join(
-    f"setweight(to_tsvector('{SEARCH_CONFIGURATION}', :{{tier}}_{w}), '{w}')"
-    for w in WEIGHT_LETTERS
+    [
+        *(
+            f"setweight(to_tsvector('{SEARCH_CONFIGURATION}', :{{tier}}_{w}), '{w}')"
+            for w in WEIGHT_LETTERS
+        ),
+        *(
+            f"array_to_tsvector(ARRAY(SELECT '{mark}' || lexeme FROM "
+            f"unnest(to_tsvector('{SEARCH_CONFIGURATION}', :{{tier}}_{w}))))"
+            for w, mark in MARKS.items()
+        ),
+    ]
 )
 _UPSERT = text(
     f"""
@@ -270,18 +287,29 @@ def _quote(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _tsquery(term: str, words: list[str] | None = None) -> str:
-    """A query word as tsquery text: a prefix; or the word (or the words one edit away) with
-    the plural forms the analyzer folds into it (`FoldFilter`: -s, and -es after a consonant).
-    Documents keep their words as written, so the query asks for each form."""
-    if parsing.is_prefix(term):
-        return f"{_quote(term[:-1])}:*"
+def _forms(term: str, words: list[str] | None = None) -> list[str]:
+    """The word (or the words one edit away) with the plural forms the analyzer folds into it
+    (`FoldFilter`: -s, and -es after a consonant). Documents keep their words as written, so
+    the query asks for each form."""
     forms: list[str] = []
     for word in words or [term]:
         forms.append(word)
         if _PLAIN_WORD.fullmatch(word):
             forms.extend((word + "s", word + "es"))
-    return "(" + " | ".join(_quote(f) for f in dict.fromkeys(forms)) + ")"
+    return list(dict.fromkeys(forms))
+
+
+def _tsquery(term: str, words: list[str] | None = None) -> str:
+    """A query word as tsquery text: a prefix, or the word's forms (`_forms`)."""
+    if parsing.is_prefix(term):
+        return f"{_quote(term[:-1])}:*"
+    return "(" + " | ".join(_quote(f) for f in _forms(term, words)) + ")"
+
+
+def _marked(forms: list[str], letters: str) -> str:
+    """tsquery text (for a plain CAST: the marks must not meet the parser) of these forms in a
+    field of one of these weights (`MARKS`)."""
+    return " | ".join(_quote(MARKS[letter] + form) for letter in letters for form in forms)
 
 
 def _fuzzy_words(term: str) -> list[str]:
@@ -304,11 +332,14 @@ def _fuzzy_words(term: str) -> list[str]:
 
 
 class _Sql:
-    """A WHERE clause and its parameters, built from parts."""
+    """A WHERE clause and its parameters, built from parts; optionally the union of arms, each
+    ANDed with the clauses, which the planner answers one by one: an arm the GIN indexes answer
+    exactly is never slowed down by another that has to read the documents' texts."""
 
     def __init__(self) -> None:
         self.clauses: list[str] = []
         self.params: dict[str, Any] = {}
+        self.arms: list[str] = []
         self._names = 0
 
     def param(self, value: Any) -> str:
@@ -332,6 +363,13 @@ class _Sql:
     @property
     def where(self) -> str:
         return " AND ".join(self.clauses) or "TRUE"
+
+    def rows(self, columns: str = "d.*", also: str = "TRUE") -> str:
+        """SELECT of the matching documents (each once), narrowed by `also`."""
+        return " UNION ALL ".join(
+            f"SELECT {columns} FROM search_documents d WHERE {self.where} AND {arm} AND {also}"
+            for arm in self.arms or ["TRUE"]
+        )
 
 
 class _MemberRules:
@@ -361,6 +399,25 @@ class _MemberRules:
             arms.append(f"(d.key = {self.own_key} AND {own})")
         return "(" + " OR ".join(arms) + ")"
 
+    def held_text(self, query: str, marked: bool = False) -> str:
+        """A column of a tier the viewer holds for everybody holds the query: the GIN indexes
+        answer this alone (no document is read). `marked`: tsquery text of marked words."""
+        tsquery = f"CAST({self.sql.param(query)} AS tsquery)" if marked else self.sql.tsquery(query)
+        return "(" + " OR ".join(f"d.{TSV_COLUMNS[t]} @@ {tsquery}" for t in self.held) + ")"
+
+    def read_further(self, query: str) -> str | None:
+        """The members the viewer reads more of than their held tiers and where that could
+        matter for this query (any word): those of the chapters they coordinate with a word in
+        their coordinators-tier text, and the viewer's own document. Few, so their texts may be
+        read to apply the whole rule (`text`)."""
+        arms = []
+        if self.coordinates:
+            tsquery = self.sql.tsquery(query)
+            arms.append(f"({self.in_coordinated()} AND d.tsv_coordinators @@ {tsquery})")
+        if self.own:
+            arms.append(f"d.key = {self.own_key}")
+        return "(" + " OR ".join(arms) + ")" if arms else None
+
     def text(self, query: str) -> str:
         """Some column the viewer reads for this member holds the query."""
         tsquery = self.sql.tsquery(query)
@@ -380,11 +437,16 @@ class _MemberRules:
         coordinated = f"d.facets && {tokens(['coordinators'])}" if self.coordinates else ""
         return self._visible([f"d.facets && {tokens(self.held)}"], coordinated, own)
 
-    def token_visible(self) -> str:
-        """For facet counts: a facet token (`tok`) in a tier the viewer reads for the member."""
+    def further_rows(self) -> str | None:
+        """The documents of which the viewer reads more than their held tiers."""
+        return self._visible([], "TRUE", "TRUE") if self.coordinates or self.own else None
+
+    def further_token(self) -> str:
+        """For facet counts on `further_rows`: a facet token (`tok`) in a tier the viewer does
+        not hold for everybody but reads for this member (the held ones are counted apart)."""
         tier = "split_part(tok, '|', 2)"
-        held = f"{tier} = ANY(CAST({self.sql.param(self.held)} AS text[]))"
-        return self._visible([held], f"{tier} = 'coordinators'", "TRUE")
+        unheld = f"{tier} <> ALL(CAST({self.sql.param(self.held)} AS text[]))"
+        return f"{unheld} AND {self._visible([], f'{tier} = {_quote(Tier.COORDINATORS)}', 'TRUE')}"
 
     def rank(self, query: str) -> str:
         """Relevance over the columns the viewer reads for the member (a hidden word adds
@@ -437,19 +499,23 @@ def _hit_words(
     return list(dict.fromkeys(words))
 
 
-def _fetch(sql: _Sql, order: str, score: str, start: int, per_page: int) -> tuple[list[Any], int]:
-    """One page of ranked documents and the total, in one pass over the matches: the ranking
-    has to visit every match anyway, so the total comes with it (`count(*) OVER ()`), and the
-    stored texts are read for the page's rows only. The pages offered stop at CANDIDATES ranked
+def _fetch(
+    sql: _Sql, order: str, score: str, start: int, per_page: int, among: list[str] | None = None
+) -> tuple[list[Any], int]:
+    """One page of ranked documents and the total of those ranked (`count(*) OVER ()`, which
+    also keeps the planner on the indexes rather than walking an ordered index and reading
+    texts row by row), the stored texts read for the page's rows only. `among`: rank only these
+    documents (the first pass's candidates). The pages offered stop at CANDIDATES ranked
     results, as with Whoosh."""
     limit = max(0, min(per_page, parsing.CANDIDATES - start))
     if not limit:
         return [], _count(sql)
+    also = f"d.key = ANY(CAST({sql.param(among)} AS text[]))" if among is not None else "TRUE"
     rows = db.session.execute(
         text(
             f"SELECT d.key, d.kind, d.obj_id, d.confirmed, d.starts, d.opened, d.stored, "
             f"p.score, p.total FROM (SELECT d.key, {score} AS score, count(*) OVER () AS total "
-            f"FROM search_documents d WHERE {sql.where} ORDER BY {order}, d.key "
+            f"FROM ({sql.rows('d.*', also)}) d ORDER BY {order}, d.key "
             f"LIMIT {limit} OFFSET {start}) p JOIN search_documents d ON d.key = p.key "
             f"ORDER BY {order.replace('score', 'p.score')}, d.key"
         ),
@@ -462,25 +528,44 @@ def _fetch(sql: _Sql, order: str, score: str, start: int, per_page: int) -> tupl
 
 def _count(sql: _Sql) -> int:
     return db.session.execute(
-        text(f"SELECT count(*) FROM search_documents d WHERE {sql.where}"), sql.params
+        text(f"SELECT count(*) FROM ({sql.rows('1 AS one')}) d"), sql.params
     ).scalar_one()
 
 
-def _token_counts(sql: _Sql, visible: str = "TRUE") -> dict[str, dict[str, int]]:
-    """How many matching documents hold each facet value, by facet field."""
+def _raw_token_counts(sql: _Sql, visible: str = "TRUE", also: str = "TRUE") -> dict[str, int]:
+    """How many matching documents (narrowed by `also`) hold each facet token, and under "#"
+    how many there are: one pass gives the total and the counts."""
     rows = db.session.execute(
         text(
-            f"SELECT tok, count(*) FROM search_documents d, unnest(d.facets) AS tok "
-            f"WHERE {sql.where} AND {visible} GROUP BY tok"
+            # unnest in the select list (no tuple store per document, unlike a lateral join)
+            f"SELECT tok, count(*) FROM (SELECT d.key, d.coord_chapters, "
+            f"unnest(d.facets || CAST('{{#}}' AS text[])) AS tok FROM ({sql.rows('d.*', also)}) d) d "
+            f"WHERE {visible} GROUP BY tok"
         ),
         sql.params,
     ).all()
+    return dict(rows)
+
+
+def _by_field(
+    tokens: dict[str, int], tiers: Iterable[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Token counts ("<field>|<tier>|<value>") as value counts by facet field, the tokens of
+    these tiers only (all when None)."""
     counts: dict[str, dict[str, int]] = {}
-    for token, number in rows:
-        field, _tier, value = token.split("|", 2)
-        bucket = counts.setdefault(field, {})
-        bucket[value] = bucket.get(value, 0) + number
+    for token, number in tokens.items():
+        if token == "#":
+            continue
+        field, tier, value = token.split("|", 2)
+        if tiers is None or tier in tiers:
+            bucket = counts.setdefault(field, {})
+            bucket[value] = bucket.get(value, 0) + number
     return counts
+
+
+def _token_counts(sql: _Sql) -> dict[str, dict[str, int]]:
+    """How many matching documents hold each facet value, by facet field."""
+    return _by_field(_raw_token_counts(sql))
 
 
 # ---------------------------------------------------------------- what each kind matches
@@ -495,8 +580,17 @@ def _member_rules(queries: list[str], viewer: Viewer, filters: dict[str, str]) -
     if not sees_every_name(viewer):
         own = f" OR d.key = {rules.own_key}" if rules.own else ""
         sql.clauses.append(f"(d.name_tier = '{PUBLIC_TIER}'{own})")
-    sql.clauses.extend(rules.text(q) for q in queries)
     sql.clauses.extend(rules.facet(f, v) for f, v in sorted(filters.items()) if f in FACETS)
+    if queries:
+        # Every word in a held tier: the GIN indexes alone decide. Members whose other tiers
+        # the viewer reads (their chapters', their own) in a second arm, the whole rule applied
+        # to these few only.
+        held = " AND ".join(rules.held_text(q) for q in queries)
+        sql.arms = [held]
+        further = rules.read_further(_any_of(queries))
+        if further:
+            every = " AND ".join(rules.text(q) for q in queries)
+            sql.arms.append(f"{further} AND {every} AND NOT ({held})")
     return rules
 
 
@@ -557,12 +651,54 @@ class _Plan:
     score: str
     order: str
     facets: Callable[[int], dict[str, dict[str, int]]]
+    # Members: the total and (if asked) the facet counts, known before ranking; then the
+    # documents worth ranking for that total (None: every match).
+    counted: Callable[[bool], tuple[int, dict[str, dict[str, int]]]] | None = None
+    candidates: Callable[[int], list[str] | None] | None = None
 
 
-def _member_plan(query: SearchQuery, queries: list[str]) -> _Plan:
+def _first_pass(sql: _Sql, rules: _MemberRules, forms: list[list[str]]) -> list[str]:
+    """The CANDIDATES members worth ranking among many matches, from the GIN indexes alone
+    (Whoosh's first phase): those with every word in a heavy field (weight A), then in A or B,
+    then any, the freshest first within each; and all those matched through the tiers the viewer
+    reads for a few members only (few, and their rank may differ). `ts_rank`, which reads each
+    document's text, then ranks these only."""
+    chosen: dict[str, None] = {}
+    for letters in ("A", "AB", ""):
+        level = " AND ".join(
+            rules.held_text(_marked(f, letters), marked=True) if letters else "TRUE" for f in forms
+        )
+        # Materialised: the planner must not walk the `confirmed` index reading texts.
+        keys = db.session.scalars(
+            text(
+                f"WITH m AS MATERIALIZED (SELECT d.key, d.confirmed FROM search_documents d "
+                f"WHERE {sql.where} AND {sql.arms[0]} AND {level}) SELECT key FROM m "
+                f"ORDER BY confirmed DESC, key LIMIT {parsing.CANDIDATES + len(chosen)}"
+            ),
+            sql.params,
+        )
+        for key in keys:
+            if len(chosen) < parsing.CANDIDATES:
+                chosen[key] = None
+        if len(chosen) >= parsing.CANDIDATES:
+            break
+    if len(sql.arms) > 1:
+        further = db.session.scalars(
+            text(
+                f"SELECT d.key FROM search_documents d WHERE {sql.where} AND {sql.arms[1]} "
+                f"LIMIT {parsing.CANDIDATES}"
+            ),
+            sql.params,
+        )
+        chosen.update(dict.fromkeys(further))
+    return list(chosen)
+
+
+def _member_plan(query: SearchQuery, queries: list[str], expanded: dict[str, list[str]]) -> _Plan:
     rules = _member_rules(queries, query.viewer, query.filters)
     sql = rules.sql
     scored = [q for t, q in zip(query.terms, queries, strict=True) if not parsing.is_prefix(t)]
+    forms = [_forms(t, expanded.get(t)) for t in parsing.scored_terms(query.terms)]
     if scored:  # ties go to the fresher profile; a stale one weighs less
         stale_before = sql.param(int((utcnow() - parsing.STALE_AFTER).timestamp()))
         score = (
@@ -573,13 +709,31 @@ def _member_plan(query: SearchQuery, queries: list[str]) -> _Plan:
     else:  # browsing, or prefixes only: the most recently confirmed profiles first
         score, order = "0.0", "d.confirmed DESC"
 
-    def facets(total: int) -> dict[str, dict[str, int]]:
+    def counted(with_facets: bool) -> tuple[int, dict[str, dict[str, int]]]:
+        """The total, and the facet values the viewer reads for each member counted: the held
+        tiers' on every match, in one pass; the others on the few members they read more of."""
+        if not with_facets:
+            return _count(sql), {}
+        tokens = _raw_token_counts(sql)
+        total = tokens.get("#", 0)
         if not total:
-            return {}
-        found = _token_counts(sql, rules.token_visible())
-        return {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
+            return 0, {}
+        found = _by_field(tokens, set(rules.held))
+        further = rules.further_rows()
+        if further:
+            more = _by_field(_raw_token_counts(sql, rules.further_token(), further))
+            for field, values in more.items():
+                bucket = found.setdefault(field, {})
+                for value, number in values.items():
+                    bucket[value] = bucket.get(value, 0) + number
+        return total, {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
 
-    return _Plan(sql, score, order, facets)
+    def candidates(total: int) -> list[str] | None:
+        if not forms or total <= SCORE_AMONG:
+            return None
+        return _first_pass(sql, rules, forms)
+
+    return _Plan(sql, score, order, lambda total: {}, counted, candidates)
 
 
 def _listed_plan(query: SearchQuery, queries: list[str], order: str) -> _Plan:
@@ -624,10 +778,19 @@ def _run(query: SearchQuery) -> SearchResult:
     terms = query.terms
     queries, expanded = _queries(terms, query.fuzzy)
     if query.kind == "members":
-        plan = _member_plan(query, queries)
+        plan = _member_plan(query, queries, expanded)
     else:
         plan = _listed_plan(query, queries, _LISTED_ORDER[query.kind])
-    rows, total = _fetch(plan.sql, plan.order, plan.score, query.start, query.per_page)
+    facets: dict[str, dict[str, int]] = {}
+    if plan.counted and plan.candidates:
+        total, facets = plan.counted(query.with_facets)
+        if not total:
+            return SearchResult(query.text, terms, 0, [], facets={})
+        among = plan.candidates(total)
+        rows, _ranked = _fetch(plan.sql, plan.order, plan.score, query.start, query.per_page, among)
+    else:
+        rows, total = _fetch(plan.sql, plan.order, plan.score, query.start, query.per_page)
+        facets = plan.facets(total) if query.with_facets else {}
     now = utcnow().timestamp()
     hits = []
     for row in rows:
@@ -646,7 +809,6 @@ def _run(query: SearchQuery) -> SearchResult:
             kind = parsing.DOCUMENT_KIND[query.kind]
             hit = listed_hit(kind, row.obj_id, row.score, row.stored, terms, words, query.language)
         hits.append(hit)
-    facets = plan.facets(total) if query.with_facets else {}
     return SearchResult(query.text, terms, total, hits, facets=facets)
 
 
