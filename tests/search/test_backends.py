@@ -8,6 +8,7 @@ that can serve the test database (see conftest.py)."""
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,11 +18,15 @@ from sqlalchemy import select, text
 from network import create_app
 from network.auth.models import User
 from network.config import TestConfig
+from network.db import utcnow
 from network.extensions import db
+from network.members.models import Profile
 from network.members.profile_input import parse_profile
 from network.members.queries import build_viewer
 from network.members.services import update_profile
 from network.signals import index_written
+from network.visibility import Viewer
+from search import parsing
 from search.backends import BACKENDS, SearchBackend, postgres
 from search.queries import search
 from tests.conftest import login
@@ -109,3 +114,53 @@ def test_a_postgres_search_out_of_time_says_so_and_the_page_still_works(
     monkeypatch.undo()
     # The budget is lifted afterwards: the next search finds her.
     assert "Ana López" in client.get("/search?q=hidrologa").get_data(as_text=True)
+
+
+def test_own_hidden_words_and_values_count_for_their_owner_only(app, make_member) -> None:
+    """A member finds and counts themselves by their private words and values (PostgreSQL reads
+    their document apart from the GIN-only match of the held tiers); nobody else does."""
+    own = make_member(
+        {
+            "bio": "xylofonia",
+            "bio_visibility": "private",
+            "country": "CL",
+            "country_visibility": "private",
+        }
+    )
+    for _ in range(3):
+        make_member({"bio": "xylofonia", "country": "CL"})
+    me, stranger = Viewer(user_id=own.id, is_signed_in=True), Viewer(user_id=-5, is_signed_in=True)
+    with app.test_request_context():
+        mine = search("xylofonia", me, with_facets=True)
+        assert mine.total == 4 == len(mine.hits)
+        assert mine.facets["country"] == {"CL": 4}
+        theirs = search("xylofonia", stranger, with_facets=True)
+        assert theirs.total == 3 and own.id not in [h.obj_id for h in theirs.hits]
+        assert theirs.facets["country"] == {"CL": 3}
+
+
+def test_postgres_ranks_heavy_fields_first_past_score_among_from_the_index(
+    app, make_member, monkeypatch, search_backend
+) -> None:
+    """Past SCORE_AMONG matches, the first pass picks the candidates `ts_rank` ranks from the
+    GIN index: a word in a headline is picked before fresher bios, and a hidden headline lifts
+    nobody; the total stays exact."""
+    if search_backend != "postgres":
+        pytest.skip("Whoosh's first phase is tested in test_search")
+    headline = make_member({"headline": "Oceanografia física"})
+    hidden = make_member({"headline": "Oceanografia", "headline_visibility": "private"})
+    bios = [make_member({"bio": f"Trabajo en oceanografia desde {2000 + i}."}) for i in range(4)]
+    with app.test_request_context():
+        # The headline is the least recently confirmed: freshness alone would leave it out.
+        for member, days in ((headline, 30), *((b, 1) for b in bios)):
+            db.session.scalar(select(Profile).filter_by(user_id=member.id)).confirmed_at = (
+                utcnow() - timedelta(days=days)
+            )
+        db.session.commit()
+    monkeypatch.setattr(postgres, "SCORE_AMONG", 2)
+    monkeypatch.setattr(parsing, "CANDIDATES", 3)
+    with app.test_request_context():
+        result = search("oceanografia", Viewer(user_id=-5, is_signed_in=True), per_page=3)
+    assert result.total == 5  # the hidden headline matches nothing visible
+    assert result.hits[0].obj_id == headline.id
+    assert hidden.id not in [h.obj_id for h in result.hits]
