@@ -46,4 +46,5 @@ fi
 [ "${1:-}" = --setup-only ] && exit 0
 
 # 6. The app: 2 workers (see docs/deploy.md for sizing), behind nginx for TLS.
-exec .venv/bin/gunicorn --workers 2 --bind "${BIND:-127.0.0.1:8000}" --no-control-socket wsgi:app
+# network.serving: each worker warms its search and directory caches before its first request.
+exec .venv/bin/gunicorn --config python:network.serving --workers 2 --bind "${BIND:-127.0.0.1:8000}" --no-control-socket wsgi:app

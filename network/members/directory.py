@@ -30,16 +30,22 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
+from wtforms import SelectChoice
 
+from chapters import queries as chapter_queries
 from network.auth.models import User
 from network.db import db
-from network.members.models import Profile
+from network.geo import country_choices, language_names
+from network.members.models import MODE_LABELS, Profile
 from network.members.queries import (
     DirectoryFilters,
     directory_query,
     eager_profiles,
+    list_concepts,
+    list_sectors,
     listed_members,
 )
 from network.pagecache import read_generation
@@ -93,13 +99,13 @@ def cached(function: Callable[..., Any], size: int) -> Callable[..., Any]:
 
 
 def _shared_viewer(viewer: Viewer) -> Viewer:
-    """The viewer without what is theirs alone: what remains is shared with every viewer of the
-    same tiers (`tiers_for` of anyone else is unchanged)."""
-    return dataclasses.replace(
-        viewer,
-        user_id=None,
-        coordinated_member_ids=frozenset(),
-        coordinated_chapter_ids=frozenset(),
+    """The viewer reduced to what decides their tiers for a member they have no link to: what
+    remains is shared with every viewer of the same kind (`tiers_for` of anyone else is the
+    same; their own profile and coordinated members are merged in per request)."""
+    return Viewer(
+        is_signed_in=viewer.is_signed_in,
+        is_verified_organisation=viewer.is_verified_organisation,
+        is_ime=viewer.is_ime,
     )
 
 
@@ -171,3 +177,54 @@ def paginate_directory(
         page_ids=page_ids,
         total=len(shared.ids) + len(extra),
     )
+
+
+def filter_choices(language: str) -> dict[str, list[SelectChoice]]:
+    """The directory filters' options in this language, built once per page generation
+    (chapters, regions and the vocabulary change with the data; 700 options and six queries
+    cost more than the page's own query)."""
+    generation = read_generation()
+    if generation is None:
+        return _filter_choices(generation, language)
+    return cached(_filter_choices, 8)(generation, language)
+
+
+def _filter_choices(generation: int | None, language: str) -> dict[str, list[SelectChoice]]:
+    anything = SelectChoice("", _("Any"))
+    choices: dict[str, list[SelectChoice]] = {}
+    choices["country"] = [anything, *country_choices(language)]
+    choices["region"] = [
+        anything,
+        *(SelectChoice(r.slug, r.name(language)) for r in chapter_queries.list_regions()),
+    ]
+    choices["chapter"] = [
+        anything,
+        *(SelectChoice(c.slug, c.name) for c in chapter_queries.list_chapters()),
+    ]
+    choices["state"] = [
+        anything,
+        *(SelectChoice(n.code, n.name) for n in chapter_queries.list_nodes()),
+    ]
+    choices["sector"] = [
+        anything,
+        *sorted(
+            (SelectChoice(s.slug, s.label(language)) for s in list_sectors()),
+            key=lambda c: c.label,
+        ),
+    ]
+    concepts = sorted(list_concepts(), key=lambda c: c.label(language).casefold())
+    choices["concept"] = [anything, *(SelectChoice(c.slug, c.label(language)) for c in concepts)]
+    names = language_names(language)
+    choices["language"] = [
+        anything,
+        *(
+            SelectChoice(code, names[code])
+            for code in ("es", "en", "fr", "de", "pt", "it", "zh", "ja", "ko")
+            if code in names
+        ),
+    ]
+    choices["mode"] = [
+        anything,
+        *(SelectChoice(str(m), str(label)) for m, label in MODE_LABELS.items()),
+    ]
+    return choices

@@ -20,20 +20,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response as WerkzeugResponse
-from wtforms import SelectChoice
 
 from chapters import queries as chapter_queries
 from network.errors import ValidationError
 from network.extensions import db
 from network.forms import ActionForm, apply_error, page_arg
-from network.geo import country_choices, current_language, language_names
+from network.geo import current_language
 from network.members import bp, queries, services
-from network.members.directory import cached, paginate_directory
+from network.members.directory import filter_choices, paginate_directory
 from network.members.forms import DeleteAccountForm, DirectoryForm, ProfileForm
-from network.members.models import MODE_LABELS
 from network.members.profile_input import parse_profile
 from network.mentoring.services import can_ask
-from network.pagecache import read_generation
 from network.security import Role, is_ime_admin, is_member_account, login_required, require
 from network.visibility import (
     ANONYMOUS,
@@ -90,56 +87,8 @@ def directory() -> str:
 
 
 def _directory_choices(form: DirectoryForm, language: str) -> None:
-    """The filters' options, built once per language and page generation (chapters, regions and
-    the vocabulary change with the data; the 700 options cost more than the page's query)."""
-    generation = read_generation()
-    if generation is None:
-        choices = _filter_choices(generation, language)
-    else:
-        choices = cached(_filter_choices, 8)(generation, language)
-    for name, options in choices.items():
+    for name, options in filter_choices(language).items():
         form[name].choices = options
-
-
-def _filter_choices(generation: int | None, language: str) -> dict[str, list[SelectChoice]]:
-    anything = SelectChoice("", _("Any"))
-    choices: dict[str, list[SelectChoice]] = {}
-    choices["country"] = [anything, *country_choices(language)]
-    choices["region"] = [
-        anything,
-        *(SelectChoice(r.slug, r.name(language)) for r in chapter_queries.list_regions()),
-    ]
-    choices["chapter"] = [
-        anything,
-        *(SelectChoice(c.slug, c.name) for c in chapter_queries.list_chapters()),
-    ]
-    choices["state"] = [
-        anything,
-        *(SelectChoice(n.code, n.name) for n in chapter_queries.list_nodes()),
-    ]
-    choices["sector"] = [
-        anything,
-        *sorted(
-            (SelectChoice(s.slug, s.label(language)) for s in queries.list_sectors()),
-            key=lambda c: c.label,
-        ),
-    ]
-    concepts = sorted(queries.list_concepts(), key=lambda c: c.label(language).casefold())
-    choices["concept"] = [anything, *(SelectChoice(c.slug, c.label(language)) for c in concepts)]
-    names = language_names(language)
-    choices["language"] = [
-        anything,
-        *(
-            SelectChoice(code, names[code])
-            for code in ("es", "en", "fr", "de", "pt", "it", "zh", "ja", "ko")
-            if code in names
-        ),
-    ]
-    choices["mode"] = [
-        anything,
-        *(SelectChoice(str(m), str(label)) for m, label in MODE_LABELS.items()),
-    ]
-    return choices
 
 
 @bp.route("/<int:user_id>")

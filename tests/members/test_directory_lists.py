@@ -100,3 +100,18 @@ def test_many_options_select_marks_the_chosen_one_and_escapes(app):
     form.pick.choices = [("", "Any"), ("a", "<A>"), ("b&c", "B & C")]
     assert '<option selected value="a">' in form.pick()
     assert "selected" not in form.pick().replace('<option selected value="a">', "")
+
+
+def test_the_filters_options_follow_the_readers_language(app, network, vocabulary):
+    """The options are kept per language: the first reader's language never leaks to the next."""
+    english = login(app.test_client(), network.ime)  # Sofía reads in Spanish by default
+    with app.app_context():
+        db.session.get(User, network.ime.id).preferred_language = "en"
+        db.session.commit()
+    spanish = login(app.test_client(), network.member)
+    first = english.get("/members").get_data(as_text=True)
+    second = spanish.get("/members").get_data(as_text=True)
+    assert '<option value="water">Water</option>' in first
+    assert '<option value="">Any</option>' in first
+    assert '<option value="water">Agua</option>' in second
+    assert '<option value="">Cualquiera</option>' in second
