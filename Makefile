@@ -107,12 +107,12 @@ bench-postgres: translations
 	@command -v pg_virtualenv >/dev/null || { echo "Install Debian's postgresql and postgresql-common first."; exit 1; }
 	pg_virtualenv -t sh -c '$(BIN)/python -m search.bench --postgres postgresql+psycopg:// $(BENCH_ARGS)'
 
-# gunicorn (2 workers) on the bench database, driven by ApacheBench: 50 clients, a fixed number
-# of requests per endpoint, at most 60 s. Needs `make bench` once (the 100,000-member corpus).
+# gunicorn (2 workers, loopback) on the bench database, played by locust (dev extra): members,
+# organisations and IME sign in through the form and do a weighted mix; one user, 50 users in a
+# closed loop and 10 requests/s, each with the page cache off and on, at most 2 minutes a run
+# (about 7 minutes in all). Needs `make bench` once (the 100,000-member corpus).
+# LOAD_ARGS="--modes single --cache off --duration 30"; see python -m network.loadtest --help.
 loadtest: translations
-	@command -v ab >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; \
-		else echo "The load test needs ApacheBench: run 'sudo apt-get install apache2-utils'."; exit 1; fi; }
 	$(BIN)/python -m network.loadtest $(LOAD_ARGS)
 
 # Known vulnerabilities in the locked packages: pip-audit --strict (in a venv of its own) on
