@@ -74,7 +74,7 @@ def test_the_recipe_covers_a_first_start() -> None:
         "users create",
         "--role ime",
         "flask --app wsgi search reindex --if-empty",
-        "gunicorn --workers 2",
+        "gunicorn --config python:network.serving --workers 2",
         "--no-control-socket",
     ):
         assert step in recipe, step
