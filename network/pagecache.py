@@ -37,12 +37,14 @@ visitors are anonymous and see the same page. What keeps the copies honest:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +109,21 @@ event.listen(
 def read_generation() -> int | None:
     """The current generation, or None if the row is missing (then nothing is cached)."""
     return db.session.scalar(select(PageGeneration.generation).where(PageGeneration.id == 1))
+
+
+def app_cache(function: Callable[..., Any], size: int) -> Callable[..., Any]:
+    """This app's bounded cache of `function`, for results that hold until the data changes:
+    callers put `read_generation()` in the arguments, so an older entry is never reached again
+    and the LRU drops it.
+
+    Why `functools.lru_cache`: kept, bounded, thread-safe, and nothing else is needed; one per
+    app (in `app.extensions`) so that two apps in one process (tests) never share entries."""
+    caches = current_app.extensions.setdefault("generation_caches", {})
+    key = f"{function.__module__}.{function.__qualname__}"
+    cached = caches.get(key)
+    if cached is None:
+        cached = caches[key] = functools.lru_cache(maxsize=size)(function)
+    return cached
 
 
 def _bump_statement() -> Any:

@@ -22,7 +22,7 @@ def test_after_the_warm_up_the_first_directory_page_builds_nothing(
         cold.get("/members")
     assert second.count < first.count  # the lists were built by the first request
 
-    app.extensions.pop("directory_lists")  # as a new worker: nothing built yet
+    app.extensions.pop("generation_caches")  # as a new worker: nothing built yet
     worker = SimpleNamespace(wsgi=app, notified=0, lines=[])
     worker.notify = lambda: setattr(worker, "notified", worker.notified + 1)
     worker.log = SimpleNamespace(info=worker.lines.append)

@@ -15,21 +15,17 @@ shared list is made for a viewer stripped of those two (same tiers), and the vie
 among those few members are merged in at their place, by the same order, on every request. So no
 list is ever shared between viewers who may see different things.
 
-Why not a library cache: `functools.lru_cache` is the kept part here (bounded, thread-safe), one
-per app, so two apps in a process (tests) never share entries; the generation in the key makes an
-old entry unreachable, and the LRU drops it.
+The cache is `network.pagecache.app_cache`: `functools.lru_cache`, one per app, with the
+generation in the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
@@ -48,7 +44,7 @@ from network.members.queries import (
     list_sectors,
     listed_members,
 )
-from network.pagecache import read_generation
+from network.pagecache import app_cache, read_generation
 from network.visibility import Viewer
 
 # Lists kept per worker: 4 bytes per match per array (ids and ranks), 0.8 MB for 100,000
@@ -79,7 +75,7 @@ def _ranks(generation: int, sort: str) -> dict[int, int]:
 def _matches(generation: int, viewer: Viewer, filters: DirectoryFilters) -> Matches | None:
     """None if a match has no rank: the data moved without a new generation (a write that the
     generation hooks do not see); the caller then asks the database directly."""
-    ranks = cached(_ranks, 4)(generation, filters.sort)
+    ranks = app_cache(_ranks, 4)(generation, filters.sort)
     ids = array(
         "i", db.session.scalars(directory_query(viewer, filters).with_only_columns(Profile.id))
     )
@@ -87,15 +83,6 @@ def _matches(generation: int, viewer: Viewer, filters: DirectoryFilters) -> Matc
         return Matches(ids, array("i", (ranks[pid] for pid in ids)))
     except KeyError:
         return None
-
-
-def cached(function: Callable[..., Any], size: int) -> Callable[..., Any]:
-    """This app's bounded cache of `function` (one per app and function)."""
-    caches = current_app.extensions.setdefault("directory_lists", {})
-    cached = caches.get(function.__name__)
-    if cached is None:
-        cached = caches[function.__name__] = functools.lru_cache(maxsize=size)(function)
-    return cached
 
 
 def _shared_viewer(viewer: Viewer) -> Viewer:
@@ -132,7 +119,7 @@ def paginate_directory(
     generation = read_generation()
     shared = None
     if generation is not None:
-        shared = cached(_matches, MAX_LISTS)(generation, _shared_viewer(viewer), filters)
+        shared = app_cache(_matches, MAX_LISTS)(generation, _shared_viewer(viewer), filters)
     if shared is None:
         return db.paginate(
             eager_profiles(directory_query(viewer, filters)),
@@ -145,7 +132,7 @@ def paginate_directory(
         own_ids.add(viewer.user_id)
     extra: list[tuple[int, int]] = []  # (rank, id) of matches only this viewer has
     if own_ids:
-        ranks = cached(_ranks, 4)(generation, filters.sort)
+        ranks = app_cache(_ranks, 4)(generation, filters.sort)
         query = directory_query(viewer, filters).where(Profile.user_id.in_(sorted(own_ids)))
         for pid in db.session.scalars(query.order_by(None).with_only_columns(Profile.id)):
             rank = ranks.get(pid)
@@ -186,7 +173,7 @@ def filter_choices(language: str) -> dict[str, list[SelectChoice]]:
     generation = read_generation()
     if generation is None:
         return _filter_choices(generation, language)
-    return cached(_filter_choices, 8)(generation, language)
+    return app_cache(_filter_choices, 8)(generation, language)
 
 
 def _filter_choices(generation: int | None, language: str) -> dict[str, list[SelectChoice]]:

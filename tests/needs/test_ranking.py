@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from network.auth.models import User
 from network.extensions import db
 from network.members.models import Concept
 from network.needs.models import ContactRequest, Need
@@ -155,3 +156,16 @@ def test_a_broader_concept_in_a_need_reaches_the_narrower_concepts_experts(
     assert details[solar.id].detail == "Solar photovoltaics (part of Renewable energy)"
     assert details[both.id].detail == "Solar photovoltaics, Wind power (part of Renewable energy)"
     assert all(c.missing == [] for c in ranking.candidates)
+
+
+def test_the_kept_ranking_follows_a_change_at_once(app, world, make_expert):
+    """Scores are kept per worker between page views; a member who hides their expertise from
+    organisations leaves the candidates the next time the page is shown."""
+    client = login(app.test_client(), world.org_user)
+    first = client.get(f"/needs/{world.need_id}/candidates").text
+    assert "Elena Ruiz Castro" in first and "Marco Díaz" in first
+    with app.app_context():
+        db.session.get(User, world.marco.id).profile.expertise_visibility = "coordinators"
+        db.session.commit()
+    second = client.get(f"/needs/{world.need_id}/candidates").text
+    assert "Elena Ruiz Castro" in second and "Marco Díaz" not in second
