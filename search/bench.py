@@ -20,8 +20,9 @@ What it measures, in one run:
   warm-up on other words; the same on FTS5, and how many totals both engines agree on;
 - `page_*`: the whole search page (GET /search?q=..., signed in as a member, through the test
   client) against the bare `search()` call it makes, on the same distinct queries;
-- `first_search_ms`: the first search page of a freshly started process that made the app as
-  gunicorn's workers do (`wsgi:app`);
+- `first_search_ms`: the first search page (signed in, over HTTP) of a freshly started gunicorn
+  worker, started as in production (`--config python:network.serving wsgi:app`, whose hook warms
+  the worker before it takes requests), once the worker says it is ready;
 - `single_update_ms`: one profile save through the ORM and a commit, until the new text is found
   by a search (the session hooks write the index after the commit).
 
@@ -38,6 +39,7 @@ import os
 import platform
 import random
 import shutil
+import socket
 import sqlite3
 import statistics
 import string
@@ -45,11 +47,13 @@ import subprocess
 import sys
 import time
 import unicodedata
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask_login import AnonymousUserMixin
 from sqlalchemy import func, insert, select
@@ -896,26 +900,11 @@ def time_pages(
 
 
 SIGNED_IN_MARK = b'action="/logout"'  # the sign-out form of the navigation bar
-# Run in a new interpreter: the app made as gunicorn's workers make it (`wsgi:app`), then the
-# member's first search pages, timed. Prints one line of JSON.
-FIRST_SEARCH_SCRIPT = f"""
-import json, sys, time
-start = time.perf_counter()
-from wsgi import app
-created_ms = (time.perf_counter() - start) * 1000
-client = app.test_client()
-with client.session_transaction() as session:
-    session["_user_id"] = sys.argv[1]
-    session["_fresh"] = True
-pages_ms = []
-for text in sys.argv[2:]:
-    start = time.perf_counter()
-    response = client.get("/search", query_string={{"q": text}})
-    pages_ms.append((time.perf_counter() - start) * 1000)
-    if response.status_code != 200 or {SIGNED_IN_MARK!r} not in response.data:
-        sys.exit("the search page answered " + response.status + " (or signed out)")
-print(json.dumps({{"create_app_ms": created_ms, "pages_ms": pages_ms}}))
-"""
+# How production starts the app (README, docs/deploy.md): gunicorn with the settings module whose
+# post_worker_init hook warms each worker before its first request; one worker here.
+GUNICORN_OPTIONS = ("--config", "python:network.serving", "--no-control-socket", "--workers", "1")
+# What the hook logs once the worker is warm (or gave up warming): it then takes requests.
+READY_MARKS = ("Worker warmed up", "starts cold")
 
 
 def server_environment(bench_dir: Path) -> dict[str, str]:
@@ -927,33 +916,82 @@ def server_environment(bench_dir: Path) -> dict[str, str]:
         "SEARCH_BACKEND": "whoosh",
         "SEARCH_STORAGE": "file",
         "SEARCH_INDEX_DIR": str(bench_dir / "index"),
-        "SECRET_KEY": "bench-only",
+        "SECRET_KEY": "bench-only",  # make_app's: the session cookie below is signed with it
         "MAIL_SENDER": "memory",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 
-def time_first_searches(app: Any, user_id: int, queries: list[str], runs: int) -> list[dict]:
-    """`runs` freshly started processes, each timing its first and second search page (two
-    queries it has never seen) signed in as the member, and how long making the app took."""
+def session_cookie(app: Any, user_id: int) -> str:
+    """The Cookie header of this user's signed-in session, as the log-in form leaves it."""
     with app.app_context():
         session_id = db.session.get(User, user_id).get_id()
+    serializer = app.session_interface.get_signing_serializer(app)
+    value = serializer.dumps({"_user_id": session_id, "_fresh": True})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_warm(log: Path, server: subprocess.Popen, timeout: float = 600.0) -> str:
+    """The line in which the worker says it is warm (or starting cold), once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if any(mark in line for mark in READY_MARKS):
+                return line
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped while starting:\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn's worker was not ready within {timeout:.0f} s")
+
+
+def _timed_page(url: str, cookie: str) -> float:
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = response.read()
+    elapsed = (time.perf_counter() - start) * 1000
+    if SIGNED_IN_MARK not in body:
+        raise RuntimeError(f"{url} was answered to a signed-out visitor")
+    return elapsed
+
+
+def time_first_searches(app: Any, user_id: int, queries: list[str], runs: int) -> list[dict]:
+    """`runs` freshly started gunicorn workers, started as in production, each timing its first
+    and second search page (two queries it has never seen) signed in as the member, once the
+    worker says it is ready; how long starting took is reported beside."""
+    cookie = session_cookie(app, user_id)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
     results = []
     for run in range(runs):
         asked = queries[2 * run : 2 * run + 2]
-        finished = subprocess.run(
-            [sys.executable, "-c", FIRST_SEARCH_SCRIPT, session_id, *asked],
-            cwd=ROOT,
-            env=server_environment(BENCH_DIR),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+        port = _free_port()
+        log = BENCH_DIR / f"fresh-worker-{run}.log"
+        with log.open("w") as output:
+            started = time.perf_counter()
+            server = subprocess.Popen(
+                [str(gunicorn), *GUNICORN_OPTIONS, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+                cwd=ROOT,
+                env=server_environment(BENCH_DIR),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                ready = _wait_until_warm(log, server)
+                start_s = time.perf_counter() - started
+                base = f"http://127.0.0.1:{port}/search?"
+                pages_ms = [_timed_page(base + urlencode({"q": q}), cookie) for q in asked]
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+        results.append(
+            {"queries": asked, "start_s": start_s, "ready": ready.strip(), "pages_ms": pages_ms}
         )
-        if finished.returncode:
-            raise RuntimeError(f"the fresh process failed:\n{finished.stderr[-2000:]}")
-        measured = json.loads(finished.stdout.strip().splitlines()[-1])
-        results.append({"queries": asked, **measured})
     return results
 
 
@@ -1199,7 +1237,7 @@ def main(argv: list[str] | None = None) -> int:
     distinct_samples = ask_once(app, viewers, fts, distinct)
     step("the member's whole search page against the bare search call")
     pages = time_pages(app, user_ids["member"], viewers["member"], distinct, warm)
-    step(f"the first search pages of {FRESH_RUNS} freshly started processes")
+    step(f"the first search pages of {FRESH_RUNS} freshly started gunicorn workers")
     first = time_first_searches(app, user_ids["member"], distinct, FRESH_RUNS)
     step("timing single profile updates")
     updates = time_updates(app, viewers["member"])
@@ -1245,7 +1283,7 @@ def main(argv: list[str] | None = None) -> int:
             "page_p95_ms": _percentile([p.page_ms for p in pages], 95),
             "first_search_max_ms": max(run["pages_ms"][0] for run in first),
             "second_search_ms": statistics.median(run["pages_ms"][1] for run in first),
-            "fresh_create_app_ms": statistics.median(run["create_app_ms"] for run in first),
+            "fresh_worker_start_s": statistics.median(run["start_s"] for run in first),
             "single_update_max_ms": max(updates),
             "rank_max_ms": ranking["rank_max_ms"],
             "rank_candidates": ranking["rank_candidates"],
