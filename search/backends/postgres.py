@@ -418,6 +418,10 @@ class _MemberRules:
             arms.append(f"d.key = {self.own_key}")
         return "(" + " OR ".join(arms) + ")" if arms else None
 
+    def reads_further(self) -> str:
+        """The viewer reads more of this member than their held tiers (no text is read)."""
+        return self._visible(["FALSE"], "TRUE", "TRUE")
+
     def text(self, query: str) -> str:
         """Some column the viewer reads for this member holds the query."""
         tsquery = self.sql.tsquery(query)
@@ -437,16 +441,17 @@ class _MemberRules:
         coordinated = f"d.facets && {tokens(['coordinators'])}" if self.coordinates else ""
         return self._visible([f"d.facets && {tokens(self.held)}"], coordinated, own)
 
-    def further_rows(self) -> str | None:
-        """The documents of which the viewer reads more than their held tiers."""
-        return self._visible([], "TRUE", "TRUE") if self.coordinates or self.own else None
-
-    def further_token(self) -> str:
-        """For facet counts on `further_rows`: a facet token (`tok`) in a tier the viewer does
-        not hold for everybody but reads for this member (the held ones are counted apart)."""
-        tier = "split_part(tok, '|', 2)"
-        unheld = f"{tier} <> ALL(CAST({self.sql.param(self.held)} AS text[]))"
-        return f"{unheld} AND {self._visible([], f'{tier} = {_quote(Tier.COORDINATORS)}', 'TRUE')}"
+    def facet_tokens(self) -> str:
+        """The document's facet tokens for counting, in one pass over the matches: those of
+        the viewer's own document marked "+o" (every tier counts), those of the members of
+        their chapters "+c" (the coordinators tier counts too), the others as they are (the
+        held tiers count): see `_visible_counts`."""
+        arms = []
+        if self.own:
+            arms.append(f"WHEN d.key = {self.own_key} THEN {_marked_tokens('+o')}")
+        if self.coordinates:
+            arms.append(f"WHEN {self.in_coordinated()} THEN {_marked_tokens('+c')}")
+        return f"CASE {' '.join(arms)} ELSE d.facets END" if arms else "d.facets"
 
     def rank(self, query: str) -> str:
         """Relevance over the columns the viewer reads for the member (a hidden word adds
@@ -532,32 +537,36 @@ def _count(sql: _Sql) -> int:
     ).scalar_one()
 
 
-def _raw_token_counts(sql: _Sql, visible: str = "TRUE", also: str = "TRUE") -> dict[str, int]:
-    """How many matching documents (narrowed by `also`) hold each facet token, and under "#"
-    how many there are: one pass gives the total and the counts."""
+def _marked_tokens(mark: str) -> str:
+    return f"ARRAY(SELECT '{mark}' || t FROM unnest(d.facets) AS t)"
+
+
+def _raw_token_counts(sql: _Sql, tokens: str = "d.facets") -> dict[str, int]:
+    """How many matching documents hold each facet token (`tokens`, an expression over the
+    document), and under "#" how many there are: one pass gives the total and the counts."""
     rows = db.session.execute(
         text(
             # unnest in the select list (no tuple store per document, unlike a lateral join)
-            f"SELECT tok, count(*) FROM (SELECT d.key, d.coord_chapters, "
-            f"unnest(d.facets || CAST('{{#}}' AS text[])) AS tok FROM ({sql.rows('d.*', also)}) d) d "
-            f"WHERE {visible} GROUP BY tok"
+            f"SELECT tok, count(*) FROM (SELECT unnest({tokens} || CAST('{{#}}' AS text[])) "
+            f"AS tok FROM ({sql.rows()}) d) d GROUP BY tok"
         ),
         sql.params,
     ).all()
     return dict(rows)
 
 
-def _by_field(
-    tokens: dict[str, int], tiers: Iterable[str] | None = None
-) -> dict[str, dict[str, int]]:
-    """Token counts ("<field>|<tier>|<value>") as value counts by facet field, the tokens of
-    these tiers only (all when None)."""
+def _visible_counts(tokens: dict[str, int], held: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Value counts by facet field from `_MemberRules.facet_tokens`' counts: a value counts in a
+    tier the viewer holds, on their chapters' members in the coordinators tier too, and on
+    their own document in every tier. Hidden values never show up, not even as a number."""
+    held = set(held)
     counts: dict[str, dict[str, int]] = {}
     for token, number in tokens.items():
         if token == "#":
             continue
+        mark, token = (token[:2], token[2:]) if token.startswith("+") else ("", token)
         field, tier, value = token.split("|", 2)
-        if tiers is None or tier in tiers:
+        if tier in held or mark == "+o" or (mark == "+c" and tier == Tier.COORDINATORS):
             bucket = counts.setdefault(field, {})
             bucket[value] = bucket.get(value, 0) + number
     return counts
@@ -565,7 +574,7 @@ def _by_field(
 
 def _token_counts(sql: _Sql) -> dict[str, dict[str, int]]:
     """How many matching documents hold each facet value, by facet field."""
-    return _by_field(_raw_token_counts(sql))
+    return _visible_counts(_raw_token_counts(sql), TIERS)
 
 
 # ---------------------------------------------------------------- what each kind matches
@@ -589,8 +598,13 @@ def _member_rules(queries: list[str], viewer: Viewer, filters: dict[str, str]) -
         sql.arms = [held]
         further = rules.read_further(_any_of(queries))
         if further:
+            # CASE: the cheap test first, whatever the planner's order of the filters, so
+            # only these few members' texts are read.
             every = " AND ".join(rules.text(q) for q in queries)
-            sql.arms.append(f"{further} AND {every} AND NOT ({held})")
+            sql.arms.append(
+                f"{further} AND CASE WHEN {rules.reads_further()} THEN {every} AND NOT ({held}) "
+                f"ELSE FALSE END"
+            )
     return rules
 
 
@@ -710,22 +724,15 @@ def _member_plan(query: SearchQuery, queries: list[str], expanded: dict[str, lis
         score, order = "0.0", "d.confirmed DESC"
 
     def counted(with_facets: bool) -> tuple[int, dict[str, dict[str, int]]]:
-        """The total, and the facet values the viewer reads for each member counted: the held
-        tiers' on every match, in one pass; the others on the few members they read more of."""
+        """The total, and the facet values the viewer reads for each member counted, in one
+        pass over the matches."""
         if not with_facets:
             return _count(sql), {}
-        tokens = _raw_token_counts(sql)
+        tokens = _raw_token_counts(sql, rules.facet_tokens())
         total = tokens.get("#", 0)
         if not total:
             return 0, {}
-        found = _by_field(tokens, set(rules.held))
-        further = rules.further_rows()
-        if further:
-            more = _by_field(_raw_token_counts(sql, rules.further_token(), further))
-            for field, values in more.items():
-                bucket = found.setdefault(field, {})
-                for value, number in values.items():
-                    bucket[value] = bucket.get(value, 0) + number
+        found = _visible_counts(tokens, rules.held)
         return total, {facet: found.get(f"f_{facet}", {}) for facet in FACETS}
 
     def candidates(total: int) -> list[str] | None:
