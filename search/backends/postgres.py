@@ -18,6 +18,13 @@ server already shares, so any number of them search the same, current data. The 
   indexed word one edit away (`levenshtein` over `search_words`);
 - why a result matched, and its snippets, come from `search.explain` over the stored texts,
   which checks each field's tier again.
+
+What a search costs is reading documents, and reading a tsvector means decompressing it, so a
+broad word ("proyecto": 30,000 members of 100,000) must be answered without reading texts:
+matching on the held tiers is left to the GIN indexes alone (the few members a viewer reads
+further are a second arm, `_Sql.arms`); the total and the facet counts come from one pass over
+the matches' small columns; and past SCORE_AMONG matches `ts_rank` reads only CANDIDATES
+documents, picked from the index by their marked heavy-field words (`MARKS`, `_first_pass`).
 """
 
 from __future__ import annotations
