@@ -151,6 +151,8 @@ USER_CLASSES = {
 DIRECTORY_FILTERS = ("country", "state", "concept", "sector", "language", "mode")
 LANGUAGES = ("es", "en", "fr", "de", "pt")
 MAX_RUN_S = 120
+# How long the users may take to sign in before measuring starts (50 argon2 hashes on 2 cores).
+SIGN_IN_ALLOWANCE_S = 60
 
 
 # ---------------------------------------------------------------- the accounts and the data
@@ -593,28 +595,54 @@ def check_targets(mode: str, endpoints: Mapping[str, Mapping[str, float]]) -> li
 # ---------------------------------------------------------------- reading locust's figures
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:  # "N/A" when an endpoint had no request
-        return 0.0
+def percentile(histogram: Mapping[int, int], count: int, fraction: float) -> float:
+    """locust's own rule (stats.calculate_response_time_percentile) over its histogram of
+    rounded response times: the smallest time that all but `fraction` of the requests beat."""
+    wanted = int(count * fraction)
+    seen = 0
+    for milliseconds in sorted(histogram, reverse=True):
+        seen += histogram[milliseconds]
+        if count - seen <= wanted:
+            return float(milliseconds)
+    return 0.0
+
+
+def entry_figures(entry: Mapping[str, Any], seconds: float | None = None) -> dict[str, float]:
+    """Requests, req/s (over `seconds`, else the entry's own span), p50/p95/p99 in ms and errors
+    of one entry of locust's statistics, as `StatsEntry.serialize()` and `--json-file` give it."""
+    histogram = {int(ms): n for ms, n in entry["response_times"].items()}
+    count = entry["num_requests"]
+    if seconds is None:
+        seconds = (entry["last_request_timestamp"] or entry["start_time"]) - entry["start_time"]
+    return {
+        "requests": float(count),
+        "rps": count / seconds if seconds > 0 else 0.0,
+        "p50_ms": percentile(histogram, count, 0.50),
+        "p95_ms": percentile(histogram, count, 0.95),
+        "p99_ms": percentile(histogram, count, 0.99),
+        "errors": float(entry["num_failures"]),
+    }
 
 
 def parse_stats(text: str) -> dict[str, dict[str, float]]:
-    """Per endpoint name (and "all" for locust's Aggregated row), from locust's
-    `--csv PREFIX` file PREFIX_stats.csv: requests, req/s, p50/p95/p99 in ms and errors."""
-    figures = {}
-    for row in csv.DictReader(io.StringIO(text)):
-        name = "all" if row["Name"] == "Aggregated" else row["Name"]
-        figures[name] = {
-            "requests": _number(row["Request Count"]),
-            "rps": _number(row["Requests/s"]),
-            "p50_ms": _number(row["50%"]),
-            "p95_ms": _number(row["95%"]),
-            "p99_ms": _number(row["99%"]),
-            "errors": _number(row["Failure Count"]),
-        }
-    return figures
+    """Per endpoint name, and "all" for every request, from locust's `--json-file` (its final
+    statistics; the CSV files are rewritten once a second and can miss the last one). Rates
+    are over the run's window, first entry started to last request, so the rows add up."""
+    entries = json.loads(text)
+    if not entries:
+        return {}
+    start = min(e["start_time"] for e in entries)
+    end = max(e["last_request_timestamp"] or e["start_time"] for e in entries)
+    merged: dict[str, dict[str, Any]] = {}
+    for entry in [*entries, *({**e, "name": "all"} for e in entries)]:
+        into = merged.setdefault(
+            entry["name"], {"num_requests": 0, "num_failures": 0, "response_times": {}}
+        )
+        into["num_requests"] += entry["num_requests"]
+        into["num_failures"] += entry["num_failures"]
+        for ms, n in entry["response_times"].items():
+            into["response_times"][ms] = into["response_times"].get(ms, 0) + n
+    return {name: entry_figures(entry, end - start) for name, entry in merged.items()}
 
 
 def parse_failures(text: str) -> list[dict[str, Any]]:
@@ -768,7 +796,9 @@ def warm_up(base: str, plan: Mapping[str, Any]) -> int:
 
 
 def locust_command(mode: LoadMode, base: str, seconds: int, prefix: Path) -> list[str]:
-    """Headless locust for one mode, bounded in time; the CSV files go to `prefix`_*.csv."""
+    """Headless locust for one mode. The locustfile measures `seconds` once every user has
+    signed in and then stops; --run-time bounds the whole, sign-in included. Final figures go
+    to `prefix`.json, failures and exceptions to `prefix`_*.csv."""
     return [
         str(Path(sys.executable).with_name("locust")),
         "-f",
@@ -781,16 +811,57 @@ def locust_command(mode: LoadMode, base: str, seconds: int, prefix: Path) -> lis
         "--spawn-rate",
         f"{mode.spawn_rate:g}",
         "--run-time",
-        f"{seconds}s",
+        f"{seconds + SIGN_IN_ALLOWANCE_S}s",
         "--stop-timeout",
         "10",
         "--csv",
+        str(prefix),
+        "--json-file",
         str(prefix),
         "--only-summary",
         "--loglevel",
         "WARNING",
         *(USER_CLASSES[role] for role in mode.roles),
     ]
+
+
+def locust_environment(plan_path: Path, mode: LoadMode, seconds: int, prefix: Path) -> dict:
+    """What the locustfile reads: the plan, the pace, how long to measure, where to report the
+    sign-ins."""
+    return {
+        **os.environ,
+        "LOADTEST_PLAN": str(plan_path),
+        "LOADTEST_RATE": f"{mode.per_user_rate:g}",
+        "LOADTEST_SECONDS": str(seconds),
+        "LOADTEST_SIGN_IN": f"{prefix}-sign-in.json",
+    }
+
+
+def _play(command: list[str], environment: dict, prefix: Path, master: int, bound: float) -> dict:
+    """Run locust; read the workers' CPU when measuring starts (the sign-in report appears) and
+    when it ends. Returns locust's exit code, the CPU seconds measured and the wall time."""
+    sign_in = Path(environment["LOADTEST_SIGN_IN"])
+    before = started = None
+    # locust's own summary goes to a log beside its files; the table printed here says it all.
+    with Path(f"{prefix}.log").open("w") as log:
+        locust = subprocess.Popen(
+            command, env=environment, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + bound
+        while locust.poll() is None and time.monotonic() < deadline:
+            if before is None and sign_in.exists():
+                before, started = workers_cpu_seconds(master), time.monotonic()
+            time.sleep(0.1)
+        if locust.poll() is None:
+            locust.kill()
+        code = locust.wait()
+    if before is None or started is None:
+        return {"exit": code, "cpu_s": None, "wall_s": None}
+    return {
+        "exit": code,
+        "cpu_s": workers_cpu_seconds(master) - before,
+        "wall_s": time.monotonic() - started,
+    }
 
 
 def run_mode(
@@ -804,42 +875,35 @@ def run_mode(
     warm: bool = True,
 ) -> dict[str, Any]:
     """One run against a freshly started server (warmed up unless `warm` is false): locust's
-    figures per endpoint, the workers' CPU time, and the targets of this mode."""
+    figures per endpoint once everyone has signed in, the sign-ins apart, the workers' CPU
+    time per measured request, and the targets of this mode."""
     base = f"http://127.0.0.1:{port}"
     prefix = bench_dir / "locust" / f"{mode.name}-cache-{'on' if cache else 'off'}"
     prefix.parent.mkdir(exist_ok=True)
+    for stale in prefix.parent.glob(f"{prefix.name}[_.-]*"):  # a failed run must not read old ones
+        stale.unlink()
+    environment = locust_environment(plan_path, mode, seconds, prefix)
     server = _start_server(bench_dir, port, cache)
     try:
         _wait_until_up(base, server)
         warm_up_requests = warm_up(base, json.loads(plan_path.read_text())) if warm else 0
-        before = workers_cpu_seconds(server.pid)
-        started = time.monotonic()
-        environment = {
-            **os.environ,
-            "LOADTEST_PLAN": str(plan_path),
-            "LOADTEST_RATE": f"{mode.per_user_rate:g}",
-        }
-        # locust's own summary goes to a log beside its CSV files; the table below says it all.
-        with Path(f"{prefix}.log").open("w") as log:
-            finished = subprocess.run(
-                locust_command(mode, base, seconds, prefix),
-                env=environment,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=seconds + 60,
-                check=False,
-            )
-        wall = time.monotonic() - started
-        cpu = workers_cpu_seconds(server.pid) - before
+        played = _play(
+            locust_command(mode, base, seconds, prefix),
+            environment,
+            prefix,
+            server.pid,
+            seconds + SIGN_IN_ALLOWANCE_S + 60,
+        )
     finally:
         _stop(server)
-    stats_file = Path(f"{prefix}_stats.csv")
+    stats_file = Path(f"{prefix}.json")
+    sign_in_file = Path(environment["LOADTEST_SIGN_IN"])
     if not stats_file.exists():
-        raise SystemExit(f"locust wrote no statistics (exit {finished.returncode}): {prefix}.log")
+        raise SystemExit(f"locust wrote no statistics (exit {played['exit']}): {prefix}.log")
+    sign_in = json.loads(sign_in_file.read_text()) if sign_in_file.exists() else None
     endpoints = parse_stats(stats_file.read_text())
     total = endpoints.pop("all", {"requests": 0.0, "errors": 0.0, "rps": 0.0})
-    requests = total["requests"]
+    requests, cpu = total["requests"], played["cpu_s"]
     failures_file = Path(f"{prefix}_failures.csv")
     exceptions_file = Path(f"{prefix}_exceptions.csv")
     return {
@@ -849,12 +913,15 @@ def run_mode(
         "users": mode.users,
         "per_user_rate": mode.per_user_rate,
         "seconds": seconds,
-        "wall_s": round(wall, 1),
+        "wall_s": played["wall_s"] and round(played["wall_s"], 1),
+        "locust_exit": played["exit"],
         "warm_up_requests": warm_up_requests,
+        # None: the users never all signed in within SIGN_IN_ALLOWANCE_S, nothing was measured.
+        "sign_in": sign_in,
         "all": total,
         "endpoints": endpoints,
-        "cpu_s": round(cpu, 2),
-        "cpu_ms_per_request": round(cpu * 1000 / requests, 1) if requests else None,
+        "cpu_s": cpu and round(cpu, 2),
+        "cpu_ms_per_request": round(cpu * 1000 / requests, 1) if cpu and requests else None,
         "targets": check_targets(mode.name, {**endpoints, "all": total}),
         "failures": parse_failures(failures_file.read_text())[:10]
         if failures_file.exists()
@@ -866,10 +933,30 @@ def run_mode(
     }
 
 
+def run_errors(run: Mapping[str, Any]) -> float:
+    """Everything that went wrong in a run: failed requests measured or while signing in,
+    exceptions in the scenario, and a run whose users never all signed in."""
+    sign_in = run["sign_in"]
+    if sign_in is None:
+        return 1 + run["all"]["errors"]
+    return (
+        run["all"]["errors"]
+        + sum(f["errors"] for f in sign_in["endpoints"].values())
+        + sum(e["count"] for e in run["exceptions"])
+    )
+
+
+def _row(name: str, f: Mapping[str, float]) -> str:
+    return (
+        f"{name:<16}{f['requests']:>9.0f}{f['rps']:>8.1f}{f['p50_ms']:>8.0f}"
+        f"{f['p95_ms']:>8.0f}{f['p99_ms']:>8.0f}{f['errors']:>8.0f}"
+    )
+
+
 def print_run(run: dict[str, Any]) -> None:
     cache = "on" if run["page_cache"] else "off"
     print(
-        f"\n{run['title']}, page cache {cache}, {run['seconds']} s; "
+        f"\n{run['title']}, page cache {cache}, {run['seconds']} s measured; "
         f"server CPU {run['cpu_ms_per_request']} ms per request (2 workers)"
     )
     print(
@@ -877,18 +964,22 @@ def print_run(run: dict[str, Any]) -> None:
         f"{'errors':>8}"
     )
     rows = sorted(run["endpoints"].items(), key=lambda item: -item[1]["requests"])
-    for name, f in [*rows, ("all", run["all"])]:
-        print(
-            f"{name:<16}{f['requests']:>9.0f}{f['rps']:>8.1f}{f.get('p50_ms', 0):>8.0f}"
-            f"{f.get('p95_ms', 0):>8.0f}{f.get('p99_ms', 0):>8.0f}{f['errors']:>8.0f}"
-        )
+    for name, figures in [*rows, ("all", run["all"])]:
+        print(_row(name, figures))
+    sign_in = run["sign_in"]
+    if sign_in is None:
+        print(f"  the users did not all sign in within {SIGN_IN_ALLOWANCE_S} s: nothing measured")
+    else:
+        print(f"  before measuring, {sign_in['users']} users signed in in {sign_in['seconds']} s:")
+        for name, figures in sign_in["endpoints"].items():
+            print("  " + _row(name, figures))
     for checked in run["targets"]:
         value = checked["value"]
         verdict = {True: "ok", False: "MISSED", None: "not measured"}[checked["ok"]]
         shown = "-" if value is None else f"{value:g}"
         note = "" if not run["page_cache"] else " (targets are for the cache off)"
         print(f"  target {checked['target']}: {shown}  {verdict}{note}")
-    for failure in run["failures"]:
+    for failure in [*(sign_in or {}).get("failures", []), *run["failures"]]:
         print(f"  error x{failure['count']} {failure['name']}: {failure['error'][:120]}")
     for exception in run["exceptions"]:
         print(f"  scenario error x{exception['count']}: {exception['message'][:120]}")
@@ -972,7 +1063,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"\nwritten to {out}")
-    return 1 if any(run["all"]["errors"] or run["exceptions"] for run in runs) else 0
+    return 1 if any(run_errors(run) for run in runs) else 0
 
 
 if __name__ == "__main__":

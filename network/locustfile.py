@@ -2,9 +2,15 @@
 imported by the app or the tests: importing locust patches the standard library with gevent.
 
 What each visitor does is decided in network/loadtest.py (`next_visit`, `MIX`), where the tests
-can reach it; here it only becomes requests. The plan (accounts, ids, facet values, the distinct
-queries) comes from the file named by LOADTEST_PLAN; LOADTEST_RATE is each user's pace in
-requests per second (0: a closed loop, the next request as soon as the last one answered).
+can reach it; here it only becomes requests. The environment says the rest: LOADTEST_PLAN (the
+plan: accounts, ids, facet values, the distinct queries), LOADTEST_RATE (each user's pace in
+requests per second; 0 is a closed loop, the next request as soon as the last one answered),
+LOADTEST_SECONDS (how long to measure) and LOADTEST_SIGN_IN (where to write the sign-in figures).
+
+Measuring starts once every user has signed in: everyone signing in within seconds is the ramp of
+the test, not the load people make (a session signs in once, then makes many requests), and its
+password hashing would otherwise crowd the first seconds of every run. The sign-in requests are
+written to LOADTEST_SIGN_IN, then the statistics are reset and the run lasts LOADTEST_SECONDS.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ import itertools
 import json
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
 from locust import FastHttpUser, constant, constant_throughput, task
 
-from network.loadtest import USER_WEIGHTS, client_address, csrf_token, next_visit
+from network.loadtest import USER_WEIGHTS, client_address, csrf_token, entry_figures, next_visit
 
 # Importing network.loadtest (the app's models) takes seconds, during which gevent's loop does
 # not run; locust then sets its --run-time timer from the loop's stale clock and stops the run
@@ -28,10 +35,40 @@ gevent.get_hub().loop.update_now()
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["LOADTEST_PLAN"]).read_text())
 RATE = float(os.environ.get("LOADTEST_RATE") or 0)
+SECONDS = float(os.environ["LOADTEST_SECONDS"])
+SIGN_IN_REPORT = Path(os.environ["LOADTEST_SIGN_IN"])
 # One feed shared by every user of this process: each query is asked once before any repeats.
 QUERIES = itertools.cycle(PLAN["queries"])
 NUMBERS = itertools.count()
 ACCOUNTS = {role: itertools.cycle(emails) for role, emails in PLAN["accounts"].items()}
+STARTED = time.monotonic()
+ready = 0  # users that have signed in (or need not)
+
+
+def everyone_ready(runner: Any) -> None:
+    """Count one more user ready; when all are, report the sign-ins and measure from now on."""
+    global ready
+    ready += 1
+    if ready != runner.target_user_count:
+        return
+    stats = runner.stats
+    seconds = time.monotonic() - STARTED
+    report = {
+        "seconds": round(seconds, 1),
+        "users": ready,
+        # Anonymous users' first visits fall in this phase too: reported here, not measured.
+        "endpoints": {
+            name: entry_figures(entry.serialize(), seconds)
+            for (name, _method), entry in stats.entries.items()
+        },
+        "failures": [
+            {"name": e.name, "error": str(e.error), "count": e.occurrences}
+            for e in stats.errors.values()
+        ],
+    }
+    SIGN_IN_REPORT.write_text(json.dumps(report))
+    stats.reset_all()
+    gevent.spawn_later(SECONDS, runner.quit)
 
 
 class Visitor(FastHttpUser):
@@ -48,8 +85,11 @@ class Visitor(FastHttpUser):
             "X-Forwarded-For": client_address(number),
             "Accept-Language": "en" if self.rng.random() < 0.3 else "es-MX,es;q=0.9",
         }
-        if self.role != "anonymous":
-            self.sign_in(next(ACCOUNTS[self.role]))
+        try:
+            if self.role != "anonymous":
+                self.sign_in(next(ACCOUNTS[self.role]))
+        finally:  # a failed sign-in is counted in the report; it must not stall the run
+            everyone_ready(self.environment.runner)
 
     def sign_in(self, email: str) -> None:
         """Through the log-in form, as a browser: the page, its CSRF token, then the POST,
