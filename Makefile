@@ -109,8 +109,8 @@ bench-postgres: translations
 
 # gunicorn (2 workers, loopback) on the bench database, played by locust (dev extra): members,
 # organisations and IME sign in through the form and do a weighted mix; one user, 50 users in a
-# closed loop and 10 requests/s, each with the page cache off and on, at most 2 minutes a run
-# (about 7 minutes in all). Needs `make bench` once (the 100,000-member corpus).
+# closed loop and 10 requests/s, each with the page cache off and on, each measured (at most
+# 2 minutes) once its users have signed in; about 8 minutes in all. Needs `make bench` once.
 # LOAD_ARGS="--modes single --cache off --duration 30"; see python -m network.loadtest --help.
 loadtest: translations
 	$(BIN)/python -m network.loadtest $(LOAD_ARGS)

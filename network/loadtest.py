@@ -32,9 +32,11 @@ the server runs with `TRUSTED_PROXIES=1`, as it does behind the production proxy
 its own client address to the per-address limit. Each simulated user signs in once; accounts are
 shared only where users outnumber them (e.g. a third IME user), within the per-account limit.
 
-Reported per endpoint: requests, req/s, p50/p95/p99 (ms, as locust rounds them) and errors; per
-run, the workers' CPU time per request (utime + stime of the gunicorn master's children from
-/proc, before and after the run, divided by the requests). Everything goes to
+Measuring starts once every user has signed in (network/locustfile.py says why); the sign-ins
+are reported apart, and the run is then measured for `--duration` seconds. Reported per endpoint:
+requests, req/s, p50/p95/p99 (ms, as locust rounds them) and errors, from locust's final
+statistics; per run, the workers' CPU time per request (utime + stime of the gunicorn master's
+children from /proc, when measuring starts and ends, divided by the requests measured). Everything goes to
 BENCH_DIR/load.json, with a table per run and the issue's targets (cache off) marked ok/MISSED.
 
 Exit status: 0 when no run had an error (a failed or non-200 answer, a failed log-in, or an
