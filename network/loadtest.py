@@ -996,7 +996,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache", default="off,on", help="comma-separated: off, on")
     parser.add_argument(
-        "--duration", type=int, default=50, help=f"seconds per run (at most {MAX_RUN_S})"
+        "--duration",
+        type=int,
+        default=50,
+        help=f"seconds measured per run, once its users have signed in (at most {MAX_RUN_S})",
     )
     parser.add_argument("--users", type=int, default=50, help="users of the closed loop")
     parser.add_argument("--rate", type=float, default=10.0, help="requests/s of the open loop")
@@ -1015,7 +1018,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.modes.split(",") if name.strip()]
-    caches = [name.strip() == "on" for name in args.cache.split(",") if name.strip()]
+    cache_names = [name.strip() for name in args.cache.split(",") if name.strip()]
+    if unknown := [name for name in cache_names if name not in ("off", "on")]:
+        parser.error(f"--cache takes off and on, not {', '.join(unknown)}")
+    caches = [name == "on" for name in cache_names]
     available = modes(args.users, args.rate, args.open_users)
     if unknown := [name for name in chosen if name not in available]:
         parser.error(f"unknown modes: {', '.join(unknown)}")
