@@ -111,12 +111,16 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
     expertise, stored_expertise = _expertise(profile)
     country = ""
     if profile.country:
+        # In a fixed order (a set's order changed with each process's hash seed, so two
+        # rebuilds stored different text), once each.
         country = " ".join(
-            {
-                country_name(profile.country, "es"),
-                country_name(profile.country, "en"),
-                profile.country,
-            }
+            dict.fromkeys(
+                [
+                    country_name(profile.country, "es"),
+                    country_name(profile.country, "en"),
+                    profile.country,
+                ]
+            )
         )
     texts = {
         "expertise": expertise,
