@@ -13,7 +13,8 @@ A stored panel is served:
 - **or, once data has changed**, while it is younger than `DASHBOARD_FIGURES_MAX_AGE` seconds
   (600 unless configured; 0 means exact only) and nothing that could take someone out of a count
   for privacy's sake has happened since: a visibility setting changed, an account was suspended,
-  re-roled, unconfirmed or deleted. Such a change writes the `WITHDRAWN` marker inside its own
+  re-roled, unconfirmed or deleted, and whatever an IME administrator changes (they expect to
+  see what they have just done). Such a change writes the `WITHDRAWN` marker inside its own
   transaction (the session hooks below), and every panel computed before it, or up to `GRACE`
   after it (a computation under way while that transaction committed), is computed again.
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import Connection, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,7 +42,8 @@ from network.auth.models import User
 from network.dashboard.models import StoredPanel
 from network.db import db, utcnow
 from network.members.models import Profile
-from network.pagecache import read_generation
+from network.pagecache import IGNORED_COLUMNS, IGNORED_TABLES, read_generation
+from network.security import is_ime_admin
 from network.visibility import PROFILE_FIELDS
 
 log = logging.getLogger(__name__)
@@ -137,13 +139,49 @@ def _withdraws(obj: Any, created: set[tuple[str, int]]) -> bool:
     return bool(changed & _PRIVACY_COLUMNS[obj.__tablename__])
 
 
+def _by_ime() -> bool:
+    """Is an IME administrator making this change? They expect the dashboard to show what they
+    have just done (a tag mapped to a concept, an organisation verified), so their changes
+    withdraw kept panels too. Only an account already loaded for this request is looked at: a
+    flush must not load one."""
+    if not has_request_context():
+        return False
+    return is_ime_admin(g.get("_login_user") or g.get("api_user"))
+
+
+def _shown_anywhere(obj: Any, *, dirty: bool) -> bool:
+    """Does this write change anything a page shows (the page cache's ignore lists)?"""
+    tables = {table.name for table in inspect(obj).mapper.tables}
+    if tables <= IGNORED_TABLES:
+        return False
+    if not dirty:
+        return True
+    ignored = frozenset().union(*(IGNORED_COLUMNS.get(name, ()) for name in tables))
+    return any(
+        attr.history.has_changes() and attr.key not in ignored for attr in inspect(obj).attrs
+    )
+
+
 def _after_flush(session: Session, flush_context: Any) -> None:
     created = session.info.setdefault(_CREATED, set())
     created.update((obj.__tablename__, obj.id) for obj in session.new if _counted(obj))
     if session.info.get(_WITHDRAW):
         return
-    if any(_counted(obj) for obj in session.deleted) or any(
-        _withdraws(obj, created) for obj in session.dirty if _counted(obj)
+    if (
+        any(_counted(obj) for obj in session.deleted)
+        or any(_withdraws(obj, created) for obj in session.dirty if _counted(obj))
+        or (
+            _by_ime()
+            and any(
+                _shown_anywhere(obj, dirty=dirty)
+                for objs, dirty in (
+                    (session.new, False),
+                    (session.deleted, False),
+                    (session.dirty, True),
+                )
+                for obj in objs
+            )
+        )
     ):
         session.info[_WITHDRAW] = True
 
@@ -162,6 +200,10 @@ def _on_execute(state: ORMExecuteState) -> None:
     if state.is_select or state.session.info.get(_WITHDRAW):
         return
     name = getattr(getattr(state.statement, "table", None), "name", None)
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and name not in IGNORED_TABLES and _by_ime():
+        state.session.info[_WITHDRAW] = True
+        return
     if name not in _PRIVACY_COLUMNS:
         return
     if state.is_delete:

@@ -158,3 +158,14 @@ def test_refresh_brings_the_kept_figures_up_to_date_in_both_languages(
     page = client.get("/dashboard", query_string=ALL).get_data(as_text=True)
     table = page.split('data-testid="table-members-by-country"')[1].split("</table>")[0]
     assert "Francia" in table and "France" not in table
+
+
+def test_what_ime_changes_shows_at_once(app, client, patient, network, members, make_member):
+    make_member({"expertise": "acuiferos", "country": "MX"})
+    headers = bearer(app, network.ime)
+    assert _counts(client, headers, "top-concepts", "concept", **ALL)["Hydrology"] == 4
+    make_member({"expertise": "hydrology"})  # someone else's change waits for the figures to age
+    assert _counts(client, headers, "top-concepts", "concept", **ALL)["Hydrology"] == 4
+    login(client, network.ime)
+    client.post("/admin/tags", data={"tag": "acuiferos", "concept": "hydrology"})
+    assert _counts(client, headers, "top-concepts", "concept", **ALL)["Hydrology"] == 6
