@@ -973,8 +973,20 @@ def print_run(run: dict[str, Any]) -> None:
         print(f"  the users did not all sign in within {SIGN_IN_ALLOWANCE_S} s: nothing measured")
     else:
         print(f"  before measuring, {sign_in['users']} users signed in in {sign_in['seconds']} s:")
+        early = 0.0  # visits of those already in, while the others signed in: not measured
         for name, figures in sign_in["endpoints"].items():
-            print("  " + _row(name, figures))
+            if name.startswith("login"):
+                print("  " + _row(name, figures))
+            else:
+                early += figures["requests"]
+        if early:
+            print(f"  (and {early:.0f} visits of those already signed in, not measured)")
+    if run["per_user_rate"] and run["all"]["rps"] < 0.9 * run["per_user_rate"] * run["users"]:
+        print(
+            f"  the arrival rate was not held ({run['all']['rps']:.1f} of "
+            f"{run['per_user_rate'] * run['users']:g} req/s): answers took longer than the "
+            f"pacing ({1 / run['per_user_rate']:g} s a user), so this ran as a closed loop"
+        )
     for checked in run["targets"]:
         value = checked["value"]
         verdict = {True: "ok", False: "MISSED", None: "not measured"}[checked["ok"]]
