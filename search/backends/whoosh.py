@@ -15,11 +15,14 @@ visits them all.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
+import operator
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +43,7 @@ from network.config import ConfigurationError
 from network.db import utcnow
 from network.visibility import Tier, Viewer
 from search.backends import whoosh_bitsets as bitsets
+from search.backends.whoosh_rebuild import GroupedMpWriter, GroupedSegmentWriter
 from search.documents import member_key
 from search.explain import explain_member, listed_hit
 from search.parsing import (
@@ -77,6 +81,9 @@ from search.tiers import allowed_tiers, coordinates_more, own_tiers, sees_every_
 log = logging.getLogger(__name__)
 MEMBER_FIELDS = ("name", *FIELD_VISIBILITY)
 MEMBER_GROUPS = tuple(MEMBER_FIELD_GROUPS)
+# Whoosh's BM25F defaults (the searcher's weighting), for `_bm25f`.
+BM25_B = 0.75
+BM25_K1 = 1.2
 SCORE_AMONG = 400  # up to this many matches, BM25F scores them all (see _run_members)
 PREFIX_SCAN = 500  # words read per field to choose a prefix's expansions
 # A full rebuild: at most this many worker processes, and this much memory (MB) of postings
@@ -213,13 +220,16 @@ class WhooshBackend:
         On disk, Whoosh's multiprocess writer analyses and writes the documents in worker
         processes while this one builds them from the database; each worker keeps its own
         segment (`multisegment`), which saves a final single-threaded merge of all postings.
-        RAM indexes (tests) keep the plain writer: worker processes cannot share them.
+        RAM indexes (tests) keep one writer: worker processes cannot share them. Either way
+        postings are kept grouped by word (`whoosh_rebuild`), not sorted as a whole.
         """
         procs = self._rebuild_procs()
         options: dict[str, Any] = {"timeout": 10.0, "compound": False, "limitmb": REBUILD_LIMIT_MB}
-        if procs > 1:
-            options.update(procs=procs, multisegment=True)
-        writer = self.index.writer(**options)
+        writer = (
+            GroupedMpWriter(self.index, procs, **options)
+            if procs > 1
+            else GroupedSegmentWriter(self.index, **options)
+        )
         count = 0
         try:
             for document in documents:
@@ -268,11 +278,13 @@ class WhooshBackend:
             expanded = _expand_members(searcher, terms, viewer)
             matches = _member_matches(searcher, terms, viewer, expanded, {})[1]
             counts["members"] = sum(m.bit_count() for m in matches)
+        leaves = bitsets.leaves(searcher)
         for kind, listed in _LISTED.items():
             if kind not in counts:
                 expanded = _expand(searcher, terms, list(listed.fields))
-                found = listed.query(terms, viewer, False, expanded, {})
-                counts[kind] = sum(1 for _ in found.docs(searcher))
+                counts[kind] = sum(
+                    _listed_bits(leaf, kind, terms, viewer, expanded).bit_count() for leaf in leaves
+                )
         return counts
 
 
@@ -403,12 +415,13 @@ def _event_query(
     return Q.And([query, *chosen]) if chosen else query
 
 
+_CHAPTER_FIELDS = ("title", "body")
+
+
 def _chapter_query(
     terms: list[str], viewer: Viewer, fuzzy: bool, expanded: Expanded, filters: dict[str, str]
 ) -> Q.Query:
-    return Q.And(
-        [Q.Term("kind", "chapter"), *_every_word(terms, ("title", "body"), fuzzy, expanded)]
-    )
+    return Q.And([Q.Term("kind", "chapter"), *_every_word(terms, _CHAPTER_FIELDS, fuzzy, expanded)])
 
 
 def _need_query(
@@ -502,6 +515,30 @@ _LISTED = {
 }
 
 
+def _listed_bits(
+    leaf: bitsets.Leaf, kind: str, terms: list[str], viewer: Viewer, expanded: Expanded
+) -> int:
+    """The documents of one segment that `_event_query` (upcoming), `_chapter_query` or
+    `_need_query` (open) match without filters, as a bitset: the tabs' counts, in C rather than
+    Whoosh's matchers (whose numeric range over event ends alone cost ~50 ms a page)."""
+    found = leaf.term("kind", DOCUMENT_KIND[kind])
+    if kind == "events":
+        tiers = leaf.term("event_tier", "public")
+        if viewer.sees_members_events:
+            tiers |= leaf.term("event_tier", "members")
+        found &= tiers & leaf.at_least("ends", "event", int(utcnow().timestamp()))
+    elif kind == "needs":
+        for facet, value in need_facet_filters({}).items():
+            found &= leaf.term(need_facet_field(facet), f"{PUBLIC_TIER}|{value}")
+    fields = _CHAPTER_FIELDS if kind == "chapters" else _LISTED[kind].fields
+    for term in terms:
+        if not found:
+            return 0
+        words = _term_words(term, expanded)
+        found &= functools.reduce(operator.or_, (leaf.term(f, w) for f in fields for w in words), 0)
+    return found
+
+
 def _run_listed(searcher: Any, query: SearchQuery, listed: _Listed) -> SearchResult:
     """Events, chapters or needs: few enough for Whoosh to visit them all."""
     terms = query.terms
@@ -590,7 +627,7 @@ def _tier_bits(
     if coordinated:
         found |= leaf.term(name, f"{Tier.COORDINATORS}{token}") & coordinated
     for tier in own_tiers(viewer) if own_bit else ():
-        found |= leaf.term(name, f"{tier}{token}") & own_bit
+        found |= leaf.holds(name, f"{tier}{token}", own_bit)
     return found
 
 
@@ -607,7 +644,7 @@ def _word_bits(
         if coordinated:
             found |= leaf.term(tier_field(group, str(Tier.COORDINATORS)), word) & coordinated
         for tier in own:
-            found |= leaf.term(tier_field(group, tier), word) & own_bit
+            found |= leaf.holds(tier_field(group, tier), word, own_bit)
     return found
 
 
@@ -711,6 +748,82 @@ def _candidates(
     return chosen
 
 
+def _bm25(searcher: Any, leaf: bitsets.Leaf, holders: int, field: str, word: str) -> Any:
+    """(document, BM25F) of these documents of a segment for one word in one field: Whoosh's
+    formula, defaults, statistics and field lengths."""
+    idf = searcher.idf(field, word)
+    average = searcher.avg_field_length(field) or 1
+    for docnum in bitsets.ids(holders):
+        weight = leaf.weight(field, word, docnum)
+        length = leaf.reader.doc_field_length(docnum, field, 1)
+        yield (
+            docnum,
+            idf
+            * (
+                (weight * (BM25_K1 + 1))
+                / (weight + BM25_K1 * ((1 - BM25_B) + BM25_B * length / average))
+            ),
+        )
+
+
+def _bm25f(
+    searcher: Any,
+    leaves: list[bitsets.Leaf],
+    matches: list[int],
+    terms: list[str],
+    viewer: Viewer,
+    expanded: Expanded,
+) -> list[tuple[int, float]]:
+    """The score Whoosh gives these members (at most SCORE_AMONG) for the words' clauses of
+    `_member_clauses` without the viewer's own clause, from the cached postings. Best first,
+    ties in index order, at most CANDIDATES.
+
+    Whoosh builds a matcher tree per segment (a term look-up and block reads per field and word)
+    and skips through it in Python: that was half of a search page. Its scores, summed as its
+    Or and And do: per word, BM25F in every field the viewer reads on everybody's profile; for a
+    coordinator, on their chapters' members, BM25F in the coordinators' fields plus 1 per
+    coordinated chapter of the member (`_in_coordinated`, an unscored field weighing 1)."""
+    deadline = time.monotonic() + current_app.config["SEARCH_TIME_BUDGET"]
+    fields = [tier_field(group, tier) for group in MEMBER_GROUPS for tier in allowed_tiers(viewer)]
+    coordinator = [tier_field(group, str(Tier.COORDINATORS)) for group in MEMBER_GROUPS]
+    chapters = [str(c) for c in sorted(viewer.coordinated_chapter_ids)]
+    ranked: list[tuple[int, float]] = []
+    for leaf, found in zip(leaves, matches, strict=True):
+        if not found:
+            continue
+        coordinated = _coordinated_bits(leaf, viewer) & found
+        # 1 each to start with, as Whoosh gave: its matcher of the chosen members (`among`)
+        # weighs 1 per document, and an And adds its parts' scores.
+        scores = dict.fromkeys(bitsets.ids(found), 1.0)
+        for term in terms:
+            if time.monotonic() > deadline:
+                # Out of SEARCH_TIME_BUDGET: these members ranked by the words scored so far.
+                mark_incomplete()
+                break
+            words = _term_words(term, expanded)
+            for field in fields:
+                for word in words:
+                    for docnum, score in _bm25(
+                        searcher, leaf, found & leaf.term(field, word), field, word
+                    ):
+                        scores[docnum] += score
+            if not coordinated:
+                continue
+            extra: dict[int, float] = {}
+            for field in coordinator:
+                for word in words:
+                    holders = coordinated & leaf.term(field, word)
+                    for docnum, score in _bm25(searcher, leaf, holders, field, word):
+                        extra[docnum] = extra.get(docnum, 0.0) + score
+            for docnum, score in extra.items():
+                scores[docnum] += score + sum(
+                    leaf.weight("coord_chapters", chapter, docnum) for chapter in chapters
+                )
+        ranked += [(leaf.offset + docnum, score) for docnum, score in scores.items()]
+    ranked.sort(key=lambda item: (-item[1], item[0]))
+    return ranked[:CANDIDATES]
+
+
 def _member_facet_counts(
     leaves: list[bitsets.Leaf], matches: list[int], viewer: Viewer, own_bits: list[int]
 ) -> dict[str, dict[str, int]]:
@@ -793,8 +906,12 @@ def _run_members(searcher: Any, query: SearchQuery) -> SearchResult:
         # On documents matching every word, the Or's score (the sum of the words') is the And's.
         # The viewer's own clause (their hidden fields) only if they are among these members.
         with_own = any(m & o for m, o in zip(matches, own_bits, strict=True))
-        words_query = Q.Or(_member_clauses(scored, viewer, expanded, with_own))
-        ranked = _collect(searcher, Q.And([bitsets.among(leaves, matches), words_query])).items()
+        if with_own:
+            words_query = Q.Or(_member_clauses(scored, viewer, expanded, with_own))
+            among = Q.And([bitsets.among(leaves, matches), words_query])
+            ranked = _collect(searcher, among).items()
+        else:
+            ranked = _bm25f(searcher, leaves, matches, scored, viewer, expanded)
     else:
         index_query = Q.And(_member_clauses(terms, viewer, expanded))
         if filters:

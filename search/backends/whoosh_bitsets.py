@@ -13,8 +13,10 @@ own. The cache is bounded per segment and in number of segments.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,36 @@ MAX_SEGMENTS = 32
 # A bitset takes up to (documents in its segment) / 8 bytes: 4,096 cached terms of a 50,000-member
 # segment are at most 25 MB, plus its facet values (about 3,000, as many again at most).
 MAX_TERMS_PER_SEGMENT = 4096
+# Postings (document numbers and weights, 8 bytes a posting) of the words ranking read: 1,024
+# words of up to 20,000 members each are at most 160 MB, most far fewer.
+MAX_POSTINGS_PER_SEGMENT = 1024
+# A term's document numbers (of its segment) and weights, in document order.
+Postings = tuple[array, array]
+
+
+def _postings(reader: Any, field_name: str, text: str) -> Postings:
+    """A term's document numbers (deleted ones too) and weights, a block at a time: Whoosh's own `all_ids()`
+    decodes them one posting per Python call, which was most of the cost of a cold word. Other
+    matchers than Whoosh 3's leaf matcher (none here) are read one posting at a time."""
+    matcher = reader.postings(field_name, text)
+    # A segment with deletions wraps its postings to skip them: the bitsets mask deleted
+    # documents themselves (`Leaf.live`), so read the postings underneath, a block at a time.
+    while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
+        matcher = matcher.child
+    ids, weights = array("I"), array("f")
+    if not hasattr(matcher, "_read_ids"):
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return ids, weights
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        matcher._next_block()
+    return ids, weights
 
 
 def _from_ids(ids: Any, size: int) -> int:
@@ -41,6 +73,7 @@ class _SegmentCache:
     fields: dict[str, Any] = field(default_factory=dict)
     columns: dict[str, list[Any]] = field(default_factory=dict)
     orders: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    postings: OrderedDict[tuple[str, str], Postings] = field(default_factory=OrderedDict)
 
 
 _cache: OrderedDict[str, _SegmentCache] = OrderedDict()
@@ -82,8 +115,7 @@ class Leaf:
                 self.cache.terms.move_to_end(key)  # least recently used goes first
         else:
             if (field_name, text) in self.reader:
-                ids = self.reader.postings(field_name, text).all_ids()
-                cached = _from_ids(ids, self.size)
+                cached = _from_ids(self.postings(field_name, text)[0], self.size)
             else:
                 cached = 0
             with _lock:
@@ -91,6 +123,28 @@ class Leaf:
                 while len(self.cache.terms) > MAX_TERMS_PER_SEGMENT:
                     self.cache.terms.popitem(last=False)
         return cached & self.live
+
+    def postings(self, field_name: str, text: str) -> Postings:
+        """This term's document numbers (of the segment, deleted ones too) and weights, cached
+        like the bitsets: ranking reads the weights of a few hundred members from them."""
+        key = (field_name, text)
+        cached = self.cache.postings.get(key)
+        if cached is None:
+            if key in self.reader:
+                cached = _postings(self.reader, *key)
+            else:
+                cached = (array("I"), array("f"))
+            with _lock:
+                self.cache.postings[key] = cached
+                while len(self.cache.postings) > MAX_POSTINGS_PER_SEGMENT:
+                    self.cache.postings.popitem(last=False)
+        return cached
+
+    def weight(self, field_name: str, text: str, docnum: int) -> float:
+        """The weight of this term in one document of the segment (0 if it does not hold it)."""
+        ids, weights = self.postings(field_name, text)
+        position = bisect.bisect_left(ids, docnum)
+        return weights[position] if position < len(ids) and ids[position] == docnum else 0.0
 
     def values(self, field_name: str) -> dict[str, list[tuple[str, int]]]:
         """Every "tier|value" term of a facet field, as tier -> [(value, documents)]. Built once
@@ -137,6 +191,33 @@ class Leaf:
             order = sorted(enumerate(values), key=lambda item: item[1], reverse=True)
             self.cache.orders[column] = order
         return order
+
+    def at_least(self, field_name: str, kind: str, lowest: int) -> int:
+        """The live documents of this kind whose stored `field_name` is at least `lowest` (an
+        event's end): their values are read once per segment, sorted, so a request only
+        bisects. For the small kinds only (events), whose documents are few."""
+        key = f"{field_name}|{kind}"
+        order = self.cache.orders.get(key)
+        if order is None:
+            found = self.term("kind", kind)
+            order = sorted(
+                (self.reader.stored_fields(docnum).get(field_name) or 0, docnum)
+                for docnum in ids(found)
+            )
+            self.cache.orders[key] = order
+        start = bisect.bisect_left(order, (lowest, -1))
+        return _from_ids((docnum for _value, docnum in order[start:]), self.size) & self.live
+
+    def holds(self, field_name: str, text: str, bit: int) -> int:
+        """`bit` (one document of this segment) if that document holds this term, else 0: a
+        skip through the postings to one document, not a bitset of all of them (a viewer's
+        own hidden tiers hold one member's words)."""
+        if not bit or (field_name, text) not in self.reader:
+            return 0
+        docnum = bit.bit_length() - 1
+        postings = self.reader.postings(field_name, text)
+        postings.skip_to(docnum)
+        return bit if postings.is_active() and postings.id() == docnum else 0
 
 
 def newest(leaves_: list[Leaf], matches: list[int], column: str, limit: int) -> list[int]:

@@ -260,9 +260,12 @@ def test_a_search_out_of_time_answers_what_it_found_and_says_it_is_partial(
         raise TimeLimit
 
     monkeypatch.setattr(TimeLimitCollector, "collect_matches", runs_out)
+    # Few matches are ranked from cached postings, not by Whoosh's collector: out of time
+    # before the first word, they come in index order.
+    app.config["SEARCH_TIME_BUDGET"] = -1.0
     with app.test_request_context():
-        result = search("lopez", SIGNED_IN)  # no error: what it had (nothing) ...
-        assert result.hits == []
+        result = search("lopez", SIGNED_IN)  # no error: what it had ...
+        assert result.total == len(result.hits) == 1
         assert g.search_incomplete  # ... marked partial, so no cache keeps it
 
 
@@ -448,7 +451,7 @@ def test_concurrent_writers_lose_no_update(app, tmp_path):
 
 @pytest.mark.whoosh
 def test_a_query_that_runs_out_of_time_returns_what_it_found(app, make_member, monkeypatch):
-    """The timer fires after the first match: that match is answered, the total still counts
+    """The time runs out while ranking: what was ranked is answered, the total still counts
     both (counting does not wait for ranking), and the answer is marked partial. PostgreSQL's
     statement timeout is tested in test_backends."""
     from flask import g
@@ -462,10 +465,12 @@ def test_a_query_that_runs_out_of_time_returns_what_it_found(app, make_member, m
             raise TimeLimit
 
     monkeypatch.setattr(TimeLimitCollector, "collect_matches", collect_then_time_out)
+    app.config["SEARCH_TIME_BUDGET"] = -1.0  # the ranking from cached postings runs out too
     with app.test_request_context():
         result = search("oceanografa", SIGNED_IN)
         assert result.total == 2
-        assert [h.obj_id for h in result.hits] in ([first.id], [second.id])
+        # What it had: both members, ranked by the words scored before the time ran out.
+        assert sorted(h.obj_id for h in result.hits) == sorted([first.id, second.id])
         assert g.search_incomplete
 
 
