@@ -43,7 +43,6 @@ from network.config import ConfigurationError
 from network.db import utcnow
 from network.visibility import Tier, Viewer
 from search.backends import whoosh_bitsets as bitsets
-from search.backends.whoosh_rebuild import GroupedMpWriter, GroupedSegmentWriter
 from search.documents import member_key
 from search.explain import explain_member, listed_hit
 from search.parsing import (
@@ -220,16 +219,13 @@ class WhooshBackend:
         On disk, Whoosh's multiprocess writer analyses and writes the documents in worker
         processes while this one builds them from the database; each worker keeps its own
         segment (`multisegment`), which saves a final single-threaded merge of all postings.
-        RAM indexes (tests) keep one writer: worker processes cannot share them. Either way
-        postings are kept grouped by word (`whoosh_rebuild`), not sorted as a whole.
+        RAM indexes (tests) keep the plain writer: worker processes cannot share them.
         """
         procs = self._rebuild_procs()
         options: dict[str, Any] = {"timeout": 10.0, "compound": False, "limitmb": REBUILD_LIMIT_MB}
-        writer = (
-            GroupedMpWriter(self.index, procs, **options)
-            if procs > 1
-            else GroupedSegmentWriter(self.index, **options)
-        )
+        if procs > 1:
+            options.update(procs=procs, multisegment=True)
+        writer = self.index.writer(**options)
         count = 0
         try:
             for document in documents:
