@@ -1,22 +1,26 @@
-"""The directory's pages from per-worker lists of matching members, kept until the data changes.
+"""The directory's pages from per-worker bitsets of its filters, kept until the data changes.
 
 Why: a directory page is a filter over every listed member, ordered by name or by date, with a
 page number. SQL answers it by walking the whole ordered match for the count and again up to the
 page's OFFSET; at 100,000 members that took 240 ms at the median and 740 ms on deep pages with a
-filter, for every page of every visitor. Here the ordered ids of the members matching a filter
-for a set of visibility tiers are computed once per worker and *page generation* (the number that
-every write touching page data increases, see `network.pagecache`), so the count is a length and
-a page is a slice; only the 24 profiles shown are loaded.
+filter, for every page of every visitor. Here every listed member has a place in each order, and
+each filter (country, chapter, region, state, sector, concept, language, mode, mentoring) is kept
+as one bitset per value over those places, built for all its values by one query. A page is then
+an AND of a few bitsets, its count a `bit_count()` and its rows the set bits from an offset; only
+the 24 profiles shown are loaded. Everything is keyed by the *page generation* (the number that
+every write touching page data increases, see `network.pagecache`), so a change shows at once.
 
 Privacy: what a viewer may filter on depends on their tiers (shared by every viewer alike: the
 anonymous, members, organisations, IME), plus two things of their own: their own profile (they
 see all of it) and, for coordinators, their chapters' members' fields shown to coordinators. The
-shared list is made for a viewer stripped of those two (same tiers), and the viewer's own matches
-among those few members are merged in at their place, by the same order, on every request. So no
-list is ever shared between viewers who may see different things.
+shared bitsets are made for a viewer stripped of those two (same tiers), and the viewer's own
+matches among those few members come from `directory_query` and are merged in at their place on
+every request. `directory_query` stays the rule of record: the tests compare both, page by page,
+for every viewer of the access matrix.
 
 The cache is `network.pagecache.app_cache`: `functools.lru_cache`, one per app, with the
-generation in the key.
+generation in the key. Bitsets are Python integers (as in `search.backends.whoosh_bitsets`):
+AND, OR and counting run in C.
 """
 
 from __future__ import annotations
@@ -24,18 +28,28 @@ from __future__ import annotations
 import dataclasses
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from wtforms import SelectChoice
 
 from chapters import queries as chapter_queries
+from chapters.models import Chapter, ChapterMembership, MembershipStatus, Node, Region
 from network.auth.models import User
 from network.db import db
 from network.geo import country_choices, language_names
-from network.members.models import MODE_LABELS, Profile
+from network.members.models import (
+    MODE_LABELS,
+    Concept,
+    Profile,
+    ProfileLanguage,
+    ProfileMode,
+    Sector,
+    profile_concepts,
+)
 from network.members.queries import (
     DirectoryFilters,
     directory_query,
@@ -43,46 +57,141 @@ from network.members.queries import (
     list_concepts,
     list_sectors,
     listed_members,
+    name_clause,
+    visible_clause,
 )
+from network.members.vocabulary import narrower_of
 from network.pagecache import app_cache, read_generation
 from network.visibility import Viewer
 
-# Lists kept per worker: 4 bytes per match per array (ids and ranks), 0.8 MB for 100,000
-# members; 64 filters and tier sets at most, about 50 MB in the worst case.
-MAX_LISTS = 64
+# Bitsets kept per worker: one per facet value and tier kind, a bit per listed member (12.5 KB at
+# 100,000 members). Facets are built whole, one query each, for every value at once.
+MAX_FACETS = 256
 
 
 @dataclasses.dataclass(frozen=True)
-class Matches:
-    """Profile ids matching one filter for one tier set, in display order, with their ranks."""
+class Order:
+    """Every listed member in one display order, at one generation."""
 
-    ids: array
-    ranks: array  # ascending: the position of each id in the order of every listed member
+    ids: array  # profile ids, in order
+    position: dict[int, int]  # profile id -> its place in `ids`
+
+    def bits(self, pids: Iterable[int]) -> int:
+        """The bitset (bit n: the member at place n) of these profiles; unlisted ones drop."""
+        buffer = bytearray((len(self.ids) >> 3) + 1)
+        position = self.position
+        for pid in pids:
+            at = position.get(pid)
+            if at is not None:
+                buffer[at >> 3] |= 1 << (at & 7)
+        return int.from_bytes(buffer, "little")
 
 
-def _order(sort: str) -> tuple[Any, ...]:
+def _sort_columns(sort: str) -> tuple[Any, ...]:
     if sort == "recent":
         return (Profile.confirmed_at.desc(), Profile.id)
     return (User.full_name, Profile.id)
 
 
-def _ranks(generation: int, sort: str) -> dict[int, int]:
-    """Every listed member's position in this order (the database decides the collation)."""
-    query = listed_members().with_only_columns(Profile.id).order_by(*_order(sort))
-    return {pid: rank for rank, pid in enumerate(db.session.scalars(query))}
+def _order(generation: int, sort: str) -> Order:
+    """Listed members in this order (the database decides the collation, as for SQL pages)."""
+    query = listed_members().with_only_columns(Profile.id).order_by(*_sort_columns(sort))
+    ids = array("i", db.session.scalars(query))
+    return Order(ids, {pid: n for n, pid in enumerate(ids)})
 
 
-def _matches(generation: int, viewer: Viewer, filters: DirectoryFilters) -> Matches | None:
-    """None if a match has no rank: the data moved without a new generation (a write that the
-    generation hooks do not see); the caller then asks the database directly."""
-    ranks = app_cache(_ranks, 4)(generation, filters.sort)
-    ids = array(
-        "i", db.session.scalars(directory_query(viewer, filters).with_only_columns(Profile.id))
-    )
-    try:
-        return Matches(ids, array("i", (ranks[pid] for pid in ids)))
-    except KeyError:
-        return None
+def _facet_rows(facet: str, viewer: Viewer) -> Any:
+    """(profile id, value) for every member whose `facet` this viewer may filter on: the same
+    rules as `directory_query`, for every value at once (the tests hold the two together)."""
+    match facet:
+        case "population":
+            return (
+                listed_members()
+                .where(name_clause(viewer))
+                .with_only_columns(Profile.id, literal(""))
+            )
+        case "country":
+            return select(Profile.id, Profile.country).where(visible_clause("country", viewer))
+        case "chapter" | "region":
+            value = Chapter.slug if facet == "chapter" else Region.slug
+            query = (
+                select(Profile.id, value)
+                .join(ChapterMembership, ChapterMembership.user_id == Profile.user_id)
+                .join(Chapter, Chapter.id == ChapterMembership.chapter_id)
+                .where(
+                    ChapterMembership.status == MembershipStatus.APPROVED,
+                    visible_clause("chapters", viewer),
+                )
+            )
+            return (
+                query.join(Region, Region.id == Chapter.region_id) if facet == "region" else query
+            )
+        case "state":
+            return (
+                select(Profile.id, Node.code)
+                .join(Node, Node.id == Profile.state_of_origin_id)
+                .where(visible_clause("state_of_origin", viewer))
+            )
+        case "sector" | "concept":
+            value = Sector.slug if facet == "sector" else Concept.id
+            return (
+                select(Profile.id, value)
+                .join(profile_concepts, profile_concepts.c.profile_id == Profile.id)
+                .join(Concept, Concept.id == profile_concepts.c.concept_id)
+                .join(Sector, Sector.id == Concept.sector_id)
+                .where(visible_clause("expertise", viewer))
+            )
+        case "language":
+            return (
+                select(Profile.id, ProfileLanguage.code)
+                .join(ProfileLanguage, ProfileLanguage.profile_id == Profile.id)
+                .where(visible_clause("languages", viewer))
+            )
+        case "mode":
+            return (
+                select(Profile.id, ProfileMode.mode)
+                .join(ProfileMode, ProfileMode.profile_id == Profile.id)
+                .where(visible_clause("modes", viewer))
+            )
+        case "mentoring":
+            return select(Profile.id, literal("y")).where(
+                visible_clause("mentoring", viewer), Profile.open_to_mentoring.is_(True)
+            )
+    raise ValueError(facet)
+
+
+def _facet(generation: int, viewer: Viewer, sort: str, facet: str) -> dict[Any, int]:
+    """value -> bitset of the members with that value that this kind of viewer may filter on."""
+    order = app_cache(_order, 4)(generation, sort)
+    holders: dict[Any, list[int]] = {}
+    for pid, value in db.session.execute(_facet_rows(facet, viewer)):
+        holders.setdefault(value, []).append(pid)
+    return {value: order.bits(pids) for value, pids in holders.items()}
+
+
+def _matching(generation: int, viewer: Viewer, filters: DirectoryFilters) -> int:
+    """The shared bitset of the members matching every filter, for this kind of viewer."""
+
+    def facet(name: str) -> dict[Any, int]:
+        return app_cache(_facet, MAX_FACETS)(generation, viewer, filters.sort, name)
+
+    bits = facet("population")[""] if facet("population") else 0
+    for name in ("country", "chapter", "region", "state", "sector", "language", "mode"):
+        wanted = getattr(filters, name)
+        if wanted:
+            bits &= facet(name).get(wanted, 0)
+    if filters.concept:
+        # A broader concept ("Renewable energy") lists the experts of the concepts under it too.
+        chosen = db.session.scalar(select(Concept.id).where(Concept.slug == filters.concept))
+        held = facet("concept")
+        either = 0
+        if chosen is not None:
+            for concept_id in {chosen} | narrower_of({chosen})[chosen]:
+                either |= held.get(concept_id, 0)
+        bits &= either
+    if filters.mentoring:
+        bits &= facet("mentoring").get("y", 0)
+    return bits
 
 
 def _shared_viewer(viewer: Viewer) -> Viewer:
@@ -94,6 +203,31 @@ def _shared_viewer(viewer: Viewer) -> Viewer:
         is_verified_organisation=viewer.is_verified_organisation,
         is_ime=viewer.is_ime,
     )
+
+
+def _places(bits: int, start: int, count: int) -> list[int]:
+    """The places of set bits number `start` to `start + count - 1` (in increasing order)."""
+    places: list[int] = []
+    block = 4096
+    skipped, base = 0, 0
+    while bits >> base and len(places) < count:
+        chunk = (bits >> base) & ((1 << block) - 1)
+        ones = chunk.bit_count()
+        if skipped + ones <= start:
+            skipped += ones
+        else:
+            data = chunk.to_bytes(block // 8, "little")
+            for n, byte in enumerate(data):
+                while byte:
+                    low = byte & -byte
+                    if skipped >= start:
+                        places.append(base + n * 8 + low.bit_length() - 1)
+                        if len(places) == count:
+                            return places
+                    skipped += 1
+                    byte ^= low
+        base += block
+    return places
 
 
 class _ListPagination(Pagination):
@@ -114,55 +248,52 @@ class _ListPagination(Pagination):
 def paginate_directory(
     viewer: Viewer, filters: DirectoryFilters, page: int, per_page: int
 ) -> Pagination:
-    """One page of the directory: from the cached lists, or from the database when there is no
-    generation to key them on (its row is missing) or the lists cannot be trusted."""
+    """One page of the directory: from the kept bitsets, or from the database when there is no
+    generation to key them on (its row is missing)."""
     generation = read_generation()
-    shared = None
-    if generation is not None:
-        shared = app_cache(_matches, MAX_LISTS)(generation, _shared_viewer(viewer), filters)
-    if shared is None:
+    if generation is None:
         return db.paginate(
             eager_profiles(directory_query(viewer, filters)),
             page=page,
             per_page=per_page,
             error_out=False,
         )
+    order = app_cache(_order, 4)(generation, filters.sort)
+    shared = _matching(generation, _shared_viewer(viewer), filters)
     own_ids = set(viewer.coordinated_member_ids)
     if viewer.user_id is not None:
         own_ids.add(viewer.user_id)
-    extra: list[tuple[int, int]] = []  # (rank, id) of matches only this viewer has
+    extra: list[int] = []  # places of the matches only this viewer has
     if own_ids:
-        ranks = app_cache(_ranks, 4)(generation, filters.sort)
         query = directory_query(viewer, filters).where(Profile.user_id.in_(sorted(own_ids)))
         for pid in db.session.scalars(query.order_by(None).with_only_columns(Profile.id)):
-            rank = ranks.get(pid)
-            if rank is None:  # not listed at this generation's start: see _matches
-                continue
-            at = bisect_left(shared.ranks, rank)
-            if at < len(shared.ids) and shared.ids[at] == pid:
-                continue  # everyone with these tiers sees this match already
-            extra.append((rank, pid))
+            at = order.position.get(pid)
+            if at is not None and not shared >> at & 1:
+                extra.append(at)
         extra.sort()
-    # Where each extra lands in the merged order: after the shared matches ranked before it.
-    extra_at = [bisect_left(shared.ranks, rank) + n for n, (rank, _pid) in enumerate(extra)]
+    # Where each extra lands in the merged order: after the shared matches placed before it.
+    extra_at = [(shared & ((1 << at) - 1)).bit_count() + n for n, at in enumerate(extra)]
 
     def page_ids(offset: int, limit: int) -> list[int]:
-        ids = []
         before = bisect_left(extra_at, offset)  # extras placed before this page
-        for position in range(offset, min(offset + limit, len(shared.ids) + len(extra))):
-            if before < len(extra_at) and extra_at[before] == position:
-                ids.append(extra[before][1])
-                before += 1
+        end = offset + limit
+        mine = [(extra_at[n], extra[n]) for n in range(before, len(extra)) if extra_at[n] < end]
+        places = _places(shared, offset - before, limit - len(mine))
+        merged, k = [], 0
+        for position in range(offset, offset + len(places) + len(mine)):
+            if k < len(mine) and mine[k][0] == position:
+                merged.append(mine[k][1])
+                k += 1
             else:
-                ids.append(shared.ids[position - before])
-        return ids
+                merged.append(places[position - offset - k])
+        return [order.ids[at] for at in merged]
 
     return _ListPagination(
         page=page,
         per_page=per_page,
         error_out=False,
         page_ids=page_ids,
-        total=len(shared.ids) + len(extra),
+        total=shared.bit_count() + len(extra),
     )
 
 

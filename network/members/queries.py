@@ -80,7 +80,7 @@ def visible_clause(field: str, viewer: Viewer) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def _name_clause(viewer: Viewer) -> ColumnElement[bool]:
+def name_clause(viewer: Viewer) -> ColumnElement[bool]:
     return true() if viewer.is_signed_in else Profile.name_public.is_(True)
 
 
@@ -137,7 +137,7 @@ def _approved_in(condition: ColumnElement[bool]) -> Any:
 
 def directory_query(viewer: Viewer, filters: DirectoryFilters) -> Any:
     """Members this viewer may see, filtered only through fields the viewer may see."""
-    query = listed_members().where(_name_clause(viewer))
+    query = listed_members().where(name_clause(viewer))
     f = filters
     if f.country:
         query = query.where(visible_clause("country", viewer), Profile.country == f.country)
