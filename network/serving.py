@@ -2,7 +2,7 @@
 
 Why: a freshly started worker answered its first search in 1 to 1.5 s on 100,000 members, because
 everything a search needs is built on first use: the index's segment readers and their bitsets,
-the directory's lists, the compiled templates. A worker restarted under load (a deploy, a crash,
+the directory's filters, the compiled templates. A worker restarted under load (a deploy, a crash,
 `max_requests`) made someone wait for that. Here each worker builds them right after loading the
 app and before it takes a request (`post_worker_init`), so the first visitor gets a warm worker.
 
@@ -21,6 +21,7 @@ from flask import Flask
 from flask_babel import force_locale
 
 from network.members.directory import filter_choices, paginate_directory
+from network.members.directory import warm as warm_directory
 from network.members.queries import DirectoryFilters
 from network.visibility import ANONYMOUS, Viewer
 from search.queries import search
@@ -58,9 +59,9 @@ def warm_up(app: Flask, tick: Callable[[], None] = lambda: None) -> str | None:
                     for kind in ("members", "events", "chapters", "needs"):
                         tick()
                         search(word, viewer, kind=kind, with_facets=True)
-                for sort in ("name", "recent"):
-                    tick()
-                    paginate_directory(viewer, DirectoryFilters(sort=sort), 1, 24)
+                tick()
+                warm_directory(viewer)
+                paginate_directory(viewer, DirectoryFilters(), 1, 24)
             for language in app.config["LANGUAGES"]:
                 with force_locale(language):
                     filter_choices(language)
@@ -69,7 +70,7 @@ def warm_up(app: Flask, tick: Callable[[], None] = lambda: None) -> str | None:
         return None
     elapsed = (time.perf_counter() - start) * 1000
     return (
-        f"Worker warmed up in {elapsed:.0f} ms ({templates} templates, searches, directory lists)"
+        f"Worker warmed up in {elapsed:.0f} ms ({templates} templates, searches, directory filters)"
     )
 
 

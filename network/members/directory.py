@@ -194,6 +194,20 @@ def _matching(generation: int, viewer: Viewer, filters: DirectoryFilters) -> int
     return bits
 
 
+FACETS = ("population", "country", "chapter", "region", "state", "sector", "concept")
+FACETS += ("language", "mode", "mentoring")
+
+
+def warm(viewer: Viewer) -> None:
+    """Build every filter's bitsets for this kind of viewer in both orders (a worker's start)."""
+    generation = read_generation()
+    if generation is None:
+        return
+    for sort in ("name", "recent"):
+        for name in FACETS:
+            app_cache(_facet, MAX_FACETS)(generation, _shared_viewer(viewer), sort, name)
+
+
 def _shared_viewer(viewer: Viewer) -> Viewer:
     """The viewer reduced to what decides their tiers for a member they have no link to: what
     remains is shared with every viewer of the same kind (`tiers_for` of anyone else is the
