@@ -80,6 +80,7 @@ def _import_models() -> None:
     import chapters.models  # noqa: F401
     import network.audit
     import network.auth.models
+    import network.dashboard.models
     import network.events.models
     import network.mentoring.models
     import network.needs.models

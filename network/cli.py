@@ -29,6 +29,7 @@ from network.auth.cli import create_confirmed_user
 from network.auth.models import User
 from network.auth.services import hash_password
 from network.cli_errors import handle_errors
+from network.dashboard.cli import cli as dashboard_cli
 from network.db import db, utcnow
 from network.events.cli import cli as events_cli
 from network.events.demo import seed_demo_events
@@ -452,5 +453,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(vocabulary_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(events_cli)
+    app.cli.add_command(dashboard_cli)
     # Last: the extensions' groups (Flask-Migrate's `db`, `outbox`) are attached by now.
     handle_errors(app.cli)

@@ -154,6 +154,10 @@ class Config:
     # An upper bound on a copy's age: pages also show the time ("upcoming events"), which no
     # write changes. Data changes drop copies at once, whatever this says.
     PAGE_CACHE_SECONDS = _env_number("PAGE_CACHE_SECONDS", "60")
+    # IME's whole-network dashboard figures, once data has changed, are served up to this many
+    # seconds old (the page says when they are from), unless a change took someone out of a
+    # count; `flask dashboard refresh` from cron keeps them fresh. 0: always recomputed.
+    DASHBOARD_FIGURES_MAX_AGE = _env_number("DASHBOARD_FIGURES_MAX_AGE", "600")
 
 
 class TestConfig(Config):

@@ -221,6 +221,7 @@ def test_periodic_jobs(instance: Instance) -> None:
     sent = instance.run("outbox", "send").out
     assert re.fullmatch(r"sent \d+, failed 0; 0 still unsent\n", sent)
     assert instance.run("outbox", "status").out == "0 unsent\n"
+    assert re.fullmatch(r"kept \d+ panels\n", instance.run("dashboard", "refresh").out)
 
 
 def _regions(database: Path) -> int:
