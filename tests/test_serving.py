@@ -41,6 +41,9 @@ def test_a_failed_warm_up_is_logged_and_the_worker_starts(app, monkeypatch, capl
         raise RuntimeError("index missing")
 
     monkeypatch.setattr(serving, "search", broken)
+    # Alembic's env.py (migrations run in-process by earlier tests) calls logging's fileConfig,
+    # which disables loggers that already exist; a gunicorn worker never runs it.
+    monkeypatch.setattr(serving.log, "disabled", False)
     with caplog.at_level(logging.ERROR, logger="network.serving"):
         assert serving.warm_up(app) is None
     assert "starts cold" in caplog.text
