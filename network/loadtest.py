@@ -85,7 +85,7 @@ from network.organisations.models import Organisation, OrganisationKind
 from network.pagecache import PageGeneration
 from network.security import Role
 from network.visibility import ANONYMOUS
-from search.bench import BENCH_DIR, QUERIES, make_app
+from search.bench import BENCH_DIR, QUERIES, READY_MARKS, make_app
 from search.querymix import distinct_queries
 
 PLAN_VERSION = 1
@@ -725,7 +725,7 @@ def _environment(bench_dir: Path, port: int, cache: bool) -> dict[str, str]:
     return environment
 
 
-def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 90.0) -> None:
+def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -740,10 +740,15 @@ def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 90.0) -
 
 
 def _start_server(bench_dir: Path, port: int, cache: bool) -> subprocess.Popen:
+    """gunicorn as production starts it (the recipe's `--config python:network.serving`: each
+    worker warms up before its first request), its log in bench_dir/gunicorn.log."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    log = (bench_dir / "gunicorn.log").open("w")
     return subprocess.Popen(
         [
             str(gunicorn),
+            "--config",
+            "python:network.serving",
             "--workers",
             "2",
             "--bind",
@@ -752,13 +757,29 @@ def _start_server(bench_dir: Path, port: int, cache: bool) -> subprocess.Popen:
             "--timeout",
             "60",
             "--log-level",
-            "warning",
+            "info",
             "wsgi:app",
         ],
         cwd=ROOT,
         env=_environment(bench_dir, port, cache),
         start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+
+
+def _wait_until_warm(log: Path, server: subprocess.Popen, timeout: float = 600.0) -> None:
+    """Until both workers said they are warm (or start cold): the health check answers as soon
+    as one is up, and requests would all go to it while the other warms."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if sum(text.count(mark) for mark in READY_MARKS) >= 2:
+            return
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn stopped while starting:\n{text[-2000:]}")
+        time.sleep(0.5)
+    raise SystemExit(f"gunicorn's workers were not warm within {timeout:.0f} s; see {log}")
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -888,6 +909,7 @@ def run_mode(
     server = _start_server(bench_dir, port, cache)
     try:
         _wait_until_up(base, server)
+        _wait_until_warm(bench_dir / "gunicorn.log", server)
         warm_up_requests = warm_up(base, json.loads(plan_path.read_text())) if warm else 0
         played = _play(
             locust_command(mode, base, seconds, prefix),

@@ -12,6 +12,7 @@ yet built) is logged and the worker starts anyway.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -79,3 +80,7 @@ def post_worker_init(worker: Any) -> None:
     done = warm_up(worker.wsgi, worker.notify)
     if done:
         worker.log.info(done)  # gunicorn's error log, where its own start-up lines go
+    # What the warm-up built (index readers, caches, templates) lives as long as the worker: keep
+    # it out of the cyclic collector's full scans, whose pauses otherwise land on requests.
+    gc.collect()
+    gc.freeze()

@@ -170,7 +170,7 @@ def member_document(profile: Profile) -> dict[str, Any] | None:
         "sector": sorted({c.sector.slug for c in profile.concepts}),
         "concept": sorted(c.slug for c in profile.concepts),
         "language": [lang.code for lang in profile.languages],
-        "mode": [m.mode for m in profile.modes],
+        "mode": sorted(m.mode for m in profile.modes),
         "mentoring": ["yes"] if profile.open_to_mentoring and not profile.mentoring_is_full else [],
         "timezone": [profile.timezone] if profile.timezone else [],
     }
