@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData, extract
+from sqlalchemy import DateTime, Enum, MetaData, event, extract
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -89,3 +89,11 @@ def year_month(column: Any) -> tuple[Any, Any]:
     """Year and month expressions of a timestamp, to count per calendar month (UTC) with the
     same SQL on SQLite and PostgreSQL."""
     return extract("year", column), extract("month", column)
+
+
+def listen_to_session(*listeners: tuple[str, Any]) -> None:
+    """Attach (event name, function) pairs to `db.session`, each once: the scoped session is
+    process-wide while apps come and go (tests, several apps), so a second app adds nothing."""
+    for name, listener in listeners:
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)

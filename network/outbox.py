@@ -19,11 +19,11 @@ import click
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup
 from flask_babel import force_locale
-from sqlalchemy import String, Text, event, func, select
+from sqlalchemy import String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.config import ConfigurationError
-from network.db import db, utcnow
+from network.db import db, listen_to_session, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -283,12 +283,9 @@ def status_command() -> None:
 
 
 def register_outbox(app: Flask) -> None:
-    # db.session is process-wide while apps come and go (tests): listen once.
-    for name, listener in (
+    listen_to_session(
         ("after_flush", _collect_new_messages),
         ("after_commit", _deliver_after_commit),
         ("after_soft_rollback", _forget_after_rollback),
-    ):
-        if not event.contains(db.session, name, listener):
-            event.listen(db.session, name, listener)
+    )
     app.cli.add_command(outbox_cli)

@@ -58,7 +58,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction, mapped_column
 from sqlalchemy.sql.elements import TextClause
 
-from network.db import db
+from network.db import db, listen_to_session
 from network.geo import viewer_zone
 from network.signals import index_written
 
@@ -203,14 +203,12 @@ def _after_rollback(session: Session, previous_transaction: SessionTransaction) 
 
 def register_generation_hooks() -> None:
     """Every writer increases the generation, whether or not its own app caches pages."""
-    for name, listener in (
+    listen_to_session(
         ("after_flush", _after_flush),
         ("do_orm_execute", _on_execute),
         ("before_commit", _before_commit),
         ("after_soft_rollback", _after_rollback),
-    ):
-        if not event.contains(db.session, name, listener):
-            event.listen(db.session, name, listener)
+    )
 
 
 # ---------------------------------------------------------------- the per-worker store

@@ -15,12 +15,12 @@ from itertools import chain
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import ColumnElement, delete, event, func, inspect, or_, select
+from sqlalchemy import ColumnElement, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from chapters.models import Chapter, ChapterMembership, Node
 from network.auth.models import User
-from network.db import db
+from network.db import db, listen_to_session
 from network.events.models import Event, event_topics
 from network.members.models import (
     Concept,
@@ -404,11 +404,9 @@ def rebuild(session: Session, progress: Callable[[int], None]) -> int:
 def register_indexer(app: Flask) -> None:
     """Make the app's backend (SEARCH_BACKEND) and listen to the session's flushes and commits."""
     app.extensions["search_index"] = create_backend(app)
-    for name, listener in (
+    listen_to_session(
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),
         ("after_commit", _after_commit),
         ("after_soft_rollback", _after_rollback),
-    ):
-        if not event.contains(db.session, name, listener):
-            event.listen(db.session, name, listener)
+    )

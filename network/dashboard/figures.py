@@ -33,14 +33,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import Connection, event, inspect, select
+from sqlalchemy import Connection, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from network.auth.models import User
 from network.dashboard.models import StoredPanel
-from network.db import db, utcnow
+from network.db import db, listen_to_session, utcnow
 from network.members.models import Profile
 from network.pagecache import IGNORED_COLUMNS, IGNORED_TABLES, read_generation
 from network.security import is_ime_admin
@@ -231,11 +231,9 @@ def _after_rollback(session: Session, previous_transaction: SessionTransaction) 
 
 def register_withdrawal_hooks() -> None:
     """Every writer marks stored panels withdrawn when it changes who or what they count."""
-    for name, listener in (
+    listen_to_session(
         ("after_flush", _after_flush),
         ("do_orm_execute", _on_execute),
         ("before_commit", _before_commit),
         ("after_soft_rollback", _after_rollback),
-    ):
-        if not event.contains(db.session, name, listener):
-            event.listen(db.session, name, listener)
+    )
